@@ -1,0 +1,5 @@
+import sys
+
+from harness_ext.cli import main
+
+sys.exit(main())

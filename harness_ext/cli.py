@@ -1,0 +1,127 @@
+"""``dq``: eval (lm_eval with dq_tasks and two_stage), compare, tasks, models, study."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+from harness_ext.errors import DQError
+
+TASKS_DIR = Path(__file__).resolve().parent.parent / "dq_tasks"
+USAGE = """usage: dq <command> [args]
+
+commands:
+  eval      run lm-eval (every lm_eval flag) with dq_tasks included and the two_stage model
+  compare   paired significance tests and reports over lm-eval runs (dq compare -h)
+  study     run a decomposer x solver x task grid from a study file (dq study -h)
+  tasks     list the dq task suite
+  models    list packaged models (and convert them: dq models --prepare NAME)
+"""
+
+
+def _resolve_packaged_args(argv: list[str]) -> list[str]:
+    """``pretrained=smollm2-135m`` -> the converted local directory, for any backend."""
+    from harness_ext.packaged import PACKAGED, resolve_pretrained
+
+    names = "|".join(map(re.escape, PACKAGED))
+    pattern = re.compile(rf"(^|,)((?:[a-z_]+\.)?pretrained=)({names})(?=,|$)")
+    out, in_args = [], False
+    for arg in argv:
+        if in_args and not arg.startswith("--"):
+            if arg.lstrip().startswith("{"):
+                data = json.loads(arg)
+                data = {k: resolve_pretrained(v) if k.endswith("pretrained") else v for k, v in data.items()}
+                arg = json.dumps(data)
+            else:
+                arg = pattern.sub(lambda m: m[1] + m[2] + str(resolve_pretrained(m[3])), arg)
+        in_args = arg in ("--model_args", "-a") or (in_args and not arg.startswith("-"))
+        out.append(arg)
+    return out
+
+
+def run_eval(argv: list[str]) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    import harness_ext.model  # noqa: F401  registers two_stage
+    from lm_eval._cli import HarnessCLI
+    from lm_eval.utils import setup_logging
+
+    argv = _resolve_packaged_args(argv)
+    if argv and argv[0] not in ("run", "ls", "validate"):
+        argv = ["run", *argv]
+    setup_logging()
+    parser = HarnessCLI()
+    saved, sys.argv = sys.argv, ["dq-eval", *argv]
+    try:
+        args = parser.parse_args()
+    finally:
+        sys.argv = saved
+    if hasattr(args, "include_path"):
+        extra = [args.include_path] if args.include_path else []
+        args.include_path = [str(TASKS_DIR), *extra]
+    parser.execute(args)
+    return 0
+
+
+def run_tasks(argv: list[str]) -> int:
+    from dq_tasks import catalog
+
+    rows = catalog()
+    cols = list(rows[0].keys()) if rows else []
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
+    for row in rows:
+        print("| " + " | ".join(str(row[c]) for c in cols) + " |")
+    return 0
+
+
+def run_models(argv: list[str]) -> int:
+    from harness_ext.packaged import PACKAGED, cache_dir, hf_dir
+
+    if argv[:1] == ["--prepare"]:
+        for name in argv[1:] or list(PACKAGED):
+            if name not in PACKAGED:
+                raise DQError(f"unknown packaged model {name!r}; known: {', '.join(PACKAGED)}")
+            print(f"{name}: {hf_dir(name)}")
+        return 0
+    for name, model in PACKAGED.items():
+        ready = (cache_dir() / "hf" / name / "config.json").exists()
+        print(f"{name}\t{'converted' if ready else 'not converted yet'}\t({model.install})")
+    return 0
+
+
+def _compare(argv: list[str]) -> int:
+    from harness_ext.compare import main as compare_main
+
+    return compare_main(argv)
+
+
+def _study(argv: list[str]) -> int:
+    from harness_ext.study import main as study_main
+
+    return study_main(argv)
+
+
+COMMANDS = {"eval": run_eval, "compare": _compare, "study": _study, "tasks": run_tasks, "models": run_models}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        print(f"dq: error: unknown command {command!r}\n{USAGE}", file=sys.stderr)
+        return 2
+    try:
+        return int(COMMANDS[command](rest) or 0)
+    except DQError as exc:
+        print(f"dq: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

