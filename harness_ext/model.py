@@ -15,6 +15,7 @@ from lm_eval.api.registry import register_model
 
 from harness_ext import traces
 from harness_ext.cache import StageCache
+from harness_ext.dynamic import run_dynamic, totals
 from harness_ext.errors import DQError
 from harness_ext.parsing import parse_subquestions
 from harness_ext.prompts import doc_variables, get_prompt_set
@@ -37,6 +38,8 @@ class Item:
     subquestions: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     decomposition: Generation | None = None
+    rounds: list[dict[str, Any]] = field(default_factory=list)  # dynamic mode only
+    pending: str = ""  # dynamic mode: the sub-question being answered
 
     @property
     def question(self) -> str:
@@ -108,8 +111,11 @@ class TwoStageLM(LM):
         items = [Item(r.task_name, r.doc_id, r.doc or {}, r.args[0], dict(r.args[1])) for r in requests]
         if not items:
             return []
-        self.decompose(items)
-        solutions = self.solve(items)
+        if self.config.mode == "dynamic":
+            solutions = run_dynamic(self, items)
+        else:
+            self.decompose(items)
+            solutions = self.solve(items)
         for item, sol in zip(items, solutions):
             self._record(item, sol)
         return [s.output for s in solutions]
@@ -164,8 +170,8 @@ class TwoStageLM(LM):
             return self._request(item, "cot", gen_kwargs)
         return Request(item.context, gen_kwargs, "task-context", item.task, item.doc_id, item.doc)
 
-    def _request(self, item: Item, kind: str, gen_kwargs: dict[str, Any]) -> Request:
-        variables = self.variables(item, subquestions=item.subquestions)
+    def _request(self, item: Item, kind: str, gen_kwargs: dict[str, Any], **extra: Any) -> Request:
+        variables = self.variables(item, subquestions=item.subquestions, **extra)
         prompt = self.prompts.render(item.task, kind, **variables)
         template_id = hashlib.sha256(self.prompts.source_id(item.task, kind).encode()).hexdigest()[:16]
         return Request(prompt, dict(gen_kwargs), template_id, item.task, item.doc_id, item.doc)
@@ -185,9 +191,15 @@ class TwoStageLM(LM):
                 "completion_tokens": gen.completion_tokens, "seconds": round(gen.seconds, 4), "cached": gen.cached,
             }
 
-        self._traces.setdefault(item.task or "", []).append({
-            "task": item.task, "doc_id": item.doc_id, "doc_hash": doc_hash(item.doc),
+        record = {
+            "task": item.task, "doc_id": item.doc_id, "doc_hash": doc_hash(item.doc), "mode": self.config.mode,
             "subquestions": item.subquestions, "flags": item.flags,
             "decomposer": stage_view(item.decomposition) or {"backend": self.config.decomposer.backend},
             "solver": stage_view(sol),
-        })
+        }
+        if self.config.mode == "dynamic":
+            record["rounds"] = item.rounds
+            record["final"] = record["solver"]
+            record["decomposer"] = {"backend": self.config.decomposer.backend, **totals(item.rounds, "decomposer")}
+            record["solver"] = {**stage_view(sol), **totals(item.rounds, "solver", sol)}
+        self._traces.setdefault(item.task or "", []).append(record)
