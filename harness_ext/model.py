@@ -179,7 +179,7 @@ class TwoStageLM(LM):
     def _chat_for_solver(self, req: Request) -> str:
         if req.prompt.startswith(CHAT_MARK):
             messages = json.loads(req.prompt[len(CHAT_MARK):])
-            return self.solver.lm.apply_chat_template(messages, add_generation_prompt=True)
+            return self.solver.render_messages(messages, fallback=_chat_text(req.prompt))
         return self.solver.render_chat(req.prompt)
 
     def _record(self, item: Item, sol: Generation) -> None:

@@ -71,6 +71,7 @@ def hf_dir(name: str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     # Convert into a temp dir and rename: an interrupted conversion leaves no half model.
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
+    tmp.chmod(0o755)
     try:
         _convert(gguf, tmp)
         if not target.exists():

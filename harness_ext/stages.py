@@ -80,10 +80,19 @@ class Stage:
         self.chat = False
         self.stats = StageStats()
 
+    @property
+    def has_chat_template(self) -> bool:
+        tokenizer = getattr(self.lm, "tokenizer", None)
+        # API backends template server-side; a base model (gemma3-270m) has none: plain text.
+        return tokenizer is None or bool(getattr(tokenizer, "chat_template", None))
+
     def render_chat(self, prompt: str) -> str:
-        if not self.chat:
-            return prompt
-        return self.lm.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True)
+        return self.render_messages([{"role": "user", "content": prompt}], fallback=prompt)
+
+    def render_messages(self, messages: list[dict[str, str]], fallback: str) -> str:
+        if not self.chat or not self.has_chat_template:
+            return fallback
+        return self.lm.apply_chat_template(messages, add_generation_prompt=True)
 
     def count(self, text: str) -> int | None:
         encode = getattr(self.lm, "tok_encode", None)

@@ -38,6 +38,7 @@ def _samples_dir(tracker) -> Path:
 
 def install_tracker_hook() -> None:
     from lm_eval.loggers.evaluation_tracker import EvaluationTracker
+    from lm_eval.utils import sanitize_model_name
 
     if getattr(EvaluationTracker, "_dq_hooked", False):
         return
@@ -46,7 +47,14 @@ def install_tracker_hook() -> None:
 
     def aggregated(self, results: dict, samples: dict | None = None) -> None:
         if ACTIVE and isinstance(results.get("config"), dict):
-            results["config"]["dq"] = ACTIVE[-1].describe()
+            described = ACTIVE[-1].describe()
+            results["config"]["dq"] = described
+            # lm-eval names the output folder after a `pretrained` arg, which two_stage lacks
+            # (it would get a random id): name it after both stages instead.
+            general = self.general_config_tracker
+            if general.model_source == "two_stage":
+                general.model_name = f"two_stage/{described['label']}"
+                general.model_name_sanitized = sanitize_model_name(general.model_name)
         save_aggregated(self, results=results, samples=samples)
 
     def samples_then_traces(self, task_name: str, samples: dict) -> None:

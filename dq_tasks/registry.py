@@ -1,0 +1,63 @@
+"""The task table: one row per dq task (also rendered in TASKS.md and by ``dq tasks``)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    name: str
+    family: str  # prompt template family (dq_tasks/prompts/default/families.yaml)
+    source: str  # path under $DQ_DATA_DIR ("-" for generated tasks)
+    hub: str  # datasets.load_dataset fallback when DQ_DATA_DIR is unset
+    license: str
+    docs: int
+    metrics: str
+    gold_subquestions: bool
+
+
+TASKS: tuple[TaskInfo, ...] = (
+    TaskInfo("gsm8k_dq", "math", "gsm8k/test.jsonl + gsm8k/test_socratic.jsonl",
+             "openai/gsm8k (main + socratic, test)", "MIT", 1319, "exact_match", True),
+    TaskInfo("drop_dq", "drop", "drop/drop_v0_dev.jsonl.gz", "ucinlp/drop (validation; 9535 rows, no alternatives)",
+             "CC BY-SA 4.0", 9536, "em, f1", False),
+    TaskInfo("bamboogle_dq", "multihop", "bamboogle/bamboogle.json", "chiayewken/bamboogle (test; no Q1/Q2)",
+             "none stated (Q1/Q2 from comp-gap-public, no license)", 125, "acc, acc_contains", True),
+    TaskInfo("strategyqa_dq", "multihop", "strategyqa/train.json + strategyqa/dev.json",
+             "ChilleD/StrategyQA (train + test)", "MIT", 2290, "acc", True),
+    TaskInfo("svamp_dq", "math", "svamp/SVAMP.json", "ChilleD/SVAMP (train + test)", "MIT", 1000,
+             "exact_match", False),
+    TaskInfo("multiarith_dq", "math", "multiarith/MultiArith.json", "ChilleD/MultiArith (train + test)",
+             "none stated (auto-cot repo Apache-2.0)", 600, "exact_match", False),
+    TaskInfo("aqua_dq", "mcq", "aqua/test.json", "deepmind/aqua_rat (raw, test)", "Apache-2.0", 254,
+             "acc", False),
+    TaskInfo("gsm_hard_dq", "math", "gsm-hard/gsmhardv2.jsonl", "reasoning-machines/gsm-hard (train)",
+             "Apache-2.0", 1319, "exact_match (non-integer golds: rel 1e-6 or rounded)", False),
+    TaskInfo("gsmplus_dq", "math", "gsm-plus/gsmplus_testmini.jsonl", "qintongli/GSM-Plus (testmini)",
+             "CC BY-SA 4.0 (HF card)", 2400, "exact_match", False),
+    TaskInfo("asdiv_dq", "math", "asdiv/asdiv.jsonl", "EleutherAI/asdiv (validation; numeric answers of 2305)",
+             "CC BY-NC 4.0 (non-commercial)", 2096, "exact_match", False),
+    TaskInfo("dq_synth_d2", "math", "-", "- (generated, dq_tasks/synth.py)", "project", 200,
+             "exact_match", True),
+    TaskInfo("dq_synth_d4", "math", "-", "- (generated, dq_tasks/synth.py)", "project", 200,
+             "exact_match", True),
+    TaskInfo("dq_synth_d6", "math", "-", "- (generated, dq_tasks/synth.py)", "project", 200,
+             "exact_match", True),
+)
+
+GROUPS: dict[str, tuple[str, ...]] = {
+    "dq_paper": ("gsm8k_dq", "drop_dq", "bamboogle_dq"),
+    "dq_all": tuple(t.name for t in TASKS),
+}
+
+
+def catalog() -> list[dict]:
+    """The task table as a list of plain dicts (for ``dq tasks``)."""
+    return [asdict(t) for t in TASKS]
+
+
+def task_info(name: str) -> TaskInfo:
+    for info in TASKS:
+        if info.name == name:
+            return info
+    raise KeyError(f"unknown dq task {name!r}; known: {[t.name for t in TASKS]}")
