@@ -18,6 +18,8 @@ commands:
   study     run a decomposer x solver x task grid from a study file (dq study -h)
   tasks     list the dq task suite
   models    list packaged models (and convert them: dq models --prepare NAME)
+  serve     serve a packaged model over the OpenAI API with llama.cpp (dq serve -h)
+  distill   export SFT data from two_stage runs and train student models (dq distill -h)
 """
 
 
@@ -104,7 +106,20 @@ def _study(argv: list[str]) -> int:
     return study_main(argv)
 
 
-COMMANDS = {"eval": run_eval, "compare": _compare, "study": _study, "tasks": run_tasks, "models": run_models}
+def _serve(argv: list[str]) -> int:
+    from harness_ext.serve import main as serve_main
+
+    return serve_main(argv)
+
+
+def _distill(argv: list[str]) -> int:
+    from harness_ext.distill import main as distill_main
+
+    return distill_main(argv)
+
+
+COMMANDS = {"eval": run_eval, "compare": _compare, "study": _study, "tasks": run_tasks, "models": run_models,
+            "serve": _serve, "distill": _distill}
 
 
 def main(argv: list[str] | None = None) -> int:
