@@ -81,6 +81,29 @@ class TwoStageLM(LM):
     def solver(self) -> Stage:
         return self.stages["solver"]
 
+    # Data parallel (accelerate launch): the inner HF models own rank, world size and the
+    # collectives; lm-eval's evaluator shards requests by these.
+    @property
+    def rank(self) -> int:
+        return getattr(self.solver.lm, "rank", 0)
+
+    @property
+    def world_size(self) -> int:
+        return getattr(self.solver.lm, "world_size", 1)
+
+    def all_gather(self, tensor):
+        return self.solver.lm.all_gather(tensor)
+
+    def gather_object(self, obj, dst=0):
+        return self.solver.lm.gather_object(obj, dst)
+
+    def barrier(self) -> None:
+        self.solver.lm.barrier()
+
+    @property
+    def device(self):
+        return getattr(self.solver.lm, "device", "cpu")
+
     @property
     def tokenizer_name(self) -> str:
         return "+".join(getattr(s.lm, "tokenizer_name", s.spec.name) for s in self.stages.values())
