@@ -61,6 +61,22 @@ def doc_hash(doc: dict) -> str:
     return hash_string(json.dumps(doc, indent=2, default=handle_non_serializable, ensure_ascii=False))
 
 
+def merge_rank_traces(per_rank: list[dict[str, list[dict[str, Any]]]]) -> dict[str, list[dict[str, Any]]]:
+    """Each rank's traces -> one set by task, in doc order, each record tagged with its rank.
+
+    lm-eval pads a short rank with copies of its last request; those copies (same doc id and
+    hash) are dropped, keeping the first record of each doc.
+    """
+    merged: dict[str, dict[tuple, dict[str, Any]]] = {}
+    for rank, traces in enumerate(per_rank):
+        for task, records in traces.items():
+            seen = merged.setdefault(task, {})
+            for rec in records:
+                seen.setdefault((rec.get("doc_id"), rec.get("doc_hash")), {**rec, "rank": rank})
+    return {task: sorted(recs.values(), key=lambda r: (r.get("doc_id") is None, r.get("doc_id") or 0))
+            for task, recs in merged.items()}
+
+
 @register_model("two_stage")
 class TwoStageLM(LM):
     def __init__(self, **kwargs: Any) -> None:
@@ -74,7 +90,6 @@ class TwoStageLM(LM):
                 self.stages[spec.role] = Stage(spec, load_inner(spec), cache)
         self._traces: dict[str, list[dict[str, Any]]] = {}
         traces.install_tracker_hook()
-        traces.ACTIVE.append(self)
 
     # -- lm-eval plumbing -------------------------------------------------------------
     @property
@@ -82,23 +97,53 @@ class TwoStageLM(LM):
         return self.stages["solver"]
 
     # Data parallel (accelerate launch): the inner HF models own rank, world size and the
-    # collectives; lm-eval's evaluator shards requests by these.
+    # collectives; lm-eval's evaluator shards requests by these. On CPU (--cpu) HFLM keeps
+    # world size 1 (it only counts GPUs) though it holds the multi-process accelerator: then
+    # the accelerator's own rank, size and collectives are used.
+    def _cpu_accelerator(self):
+        inner = self.solver.lm
+        acc = getattr(inner, "accelerator", None)
+        if getattr(inner, "world_size", 1) > 1 or acc is None or getattr(acc, "num_processes", 1) <= 1:
+            return None
+        return acc
+
     @property
     def rank(self) -> int:
-        return getattr(self.solver.lm, "rank", 0)
+        acc = self._cpu_accelerator()
+        return acc.process_index if acc else getattr(self.solver.lm, "rank", 0)
 
     @property
     def world_size(self) -> int:
-        return getattr(self.solver.lm, "world_size", 1)
+        acc = self._cpu_accelerator()
+        return acc.num_processes if acc else getattr(self.solver.lm, "world_size", 1)
 
     def all_gather(self, tensor):
-        return self.solver.lm.all_gather(tensor)
+        acc = self._cpu_accelerator()
+        return acc.gather(tensor) if acc else self.solver.lm.all_gather(tensor)
+
+    def _gather(self, obj, dst=0):
+        acc = self._cpu_accelerator()
+        if not acc:
+            return self.solver.lm.gather_object(obj, dst)
+        import torch.distributed
+
+        result = [None] * acc.num_processes if acc.process_index == dst else None
+        torch.distributed.gather_object(obj=obj, object_gather_list=result, dst=dst)
+        return result
 
     def gather_object(self, obj, dst=0):
-        return self.solver.lm.gather_object(obj, dst)
+        # Every rank makes this call (lm-eval gathers samples and metrics after generating), so
+        # the traces ride along: rank ``dst`` then writes every rank's traces, not its shard's.
+        gathered = self._gather(obj, dst)
+        if self.world_size > 1:
+            everyone = self._gather(self._traces, dst)
+            if everyone is not None:
+                self._merged_traces = merge_rank_traces(everyone)
+        return gathered
 
     def barrier(self) -> None:
-        self.solver.lm.barrier()
+        acc = self._cpu_accelerator()
+        acc.wait_for_everyone() if acc else self.solver.lm.barrier()
 
     @property
     def device(self):
@@ -127,13 +172,15 @@ class TwoStageLM(LM):
         return self.config.to_dict()
 
     def traces_for(self, task: str) -> list[dict[str, Any]]:
-        return self._traces.get(task, [])
+        merged = getattr(self, "_merged_traces", None)
+        return (merged if merged is not None else self._traces).get(task, [])
 
     # -- the two stages ---------------------------------------------------------------
     def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
         items = [Item(r.task_name, r.doc_id, r.doc or {}, r.args[0], dict(r.args[1])) for r in requests]
         if not items:
             return []
+        traces.LAST_USED[:] = [self]
         if self.config.mode == "dynamic":
             solutions = run_dynamic(self, items)
         else:
@@ -212,6 +259,7 @@ class TwoStageLM(LM):
             return {
                 "prompt": gen.prompt, "output": gen.output, "prompt_tokens": gen.prompt_tokens,
                 "completion_tokens": gen.completion_tokens, "seconds": round(gen.seconds, 4), "cached": gen.cached,
+                "token_source": gen.token_source,
             }
 
         record = {

@@ -16,7 +16,8 @@ class TraceSource(Protocol):
     def describe(self) -> dict[str, Any]: ...
 
 
-ACTIVE: list[TraceSource] = []  # live two_stage models, newest last
+TWO_STAGE_NAMES = ("two_stage", "TwoStageLM")  # results config "model": CLI name / object class
+LAST_USED: list[TraceSource] = []  # the two_stage model that generated last (lm-eval runs one at a time)
 
 
 def write_traces(path: Path, records: Iterable[dict[str, Any]]) -> Path:
@@ -46,21 +47,24 @@ def install_tracker_hook() -> None:
     save_samples = EvaluationTracker.save_results_samples
 
     def aggregated(self, results: dict, samples: dict | None = None) -> None:
-        if ACTIVE and isinstance(results.get("config"), dict):
-            described = ACTIVE[-1].describe()
-            results["config"]["dq"] = described
+        config = results.get("config")
+        self._dq_source = None
+        if LAST_USED and isinstance(config, dict) and config.get("model") in TWO_STAGE_NAMES:
+            self._dq_source = LAST_USED[-1]
+            described = self._dq_source.describe()
+            config["dq"] = described
             # lm-eval names the output folder after a `pretrained` arg, which two_stage lacks
             # (it would get a random id): name it after both stages instead.
             general = self.general_config_tracker
-            if general.model_source == "two_stage":
-                general.model_name = f"two_stage/{described['label']}"
-                general.model_name_sanitized = sanitize_model_name(general.model_name)
+            general.model_name = f"two_stage/{described['label']}"
+            general.model_name_sanitized = sanitize_model_name(general.model_name)
         save_aggregated(self, results=results, samples=samples)
 
     def samples_then_traces(self, task_name: str, samples: dict) -> None:
         save_samples(self, task_name=task_name, samples=samples)
-        if ACTIVE and self.output_path:
-            records = ACTIVE[-1].traces_for(task_name)
+        source = getattr(self, "_dq_source", None)
+        if source is not None and self.output_path:
+            records = source.traces_for(task_name)
             if records:
                 write_traces(_samples_dir(self) / f"traces_{task_name}_{self.date_id}.jsonl", records)
 

@@ -1,0 +1,253 @@
+"""Tests for harness_ext.stats: exact values vs scipy, and seeded simulations
+checking test size under the null and CI coverage.
+
+Simulations are vectorized (shared resampling matrices) to keep this file fast.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from harness_ext import stats
+
+ALPHA = 0.05
+
+
+# --------------------------------------------------------------------------
+# Exact values on hand-computed cases
+# --------------------------------------------------------------------------
+
+
+def test_mcnemar_exact_matches_hand_computation_and_binomtest():
+    # 16 pairs where only b is right, 4 where only a is right.
+    a = np.array([0] * 16 + [1] * 4 + [1] * 30 + [0] * 10)
+    b = np.array([1] * 16 + [0] * 4 + [1] * 30 + [0] * 10)
+    res = stats.mcnemar_exact(a, b)
+    # 2 * P(X <= 4), X ~ Bin(20, 1/2) = 2 * (1+20+190+1140+4845) / 2^20
+    assert res.pvalue == pytest.approx(2 * 6196 / 2**20, rel=1e-12)
+    assert res.pvalue == pytest.approx(sps.binomtest(16, 20, 0.5).pvalue, rel=1e-12)
+    assert (res.n01, res.n10) == (16, 4)
+    assert res.statistic == pytest.approx(0.8)
+    assert res.odds_ratio == pytest.approx(4.0)
+    ci = res.confidence_interval()
+    ref = sps.binomtest(16, 20).proportion_ci()
+    assert (ci.low, ci.high) == pytest.approx((ref.low, ref.high))
+
+
+def test_mcnemar_mid_p_hand_case():
+    res = stats.mcnemar_from_counts(16, 4, mid_p=True)
+    # 2 * (P(X <= 4) - P(X = 4) / 2) = (2*6196 - 4845) / 2^20
+    assert res.pvalue == pytest.approx((2 * 6196 - 4845) / 2**20, rel=1e-12)
+    assert stats.mcnemar_from_counts(5, 5, mid_p=True).pvalue == pytest.approx(1.0)
+    assert stats.mcnemar_from_counts(0, 0).pvalue == 1.0
+
+
+def test_mcnemar_is_symmetric_and_matches_binomtest_on_grid():
+    for n01, n10 in itertools.product(range(0, 12), range(0, 12)):
+        if n01 + n10 == 0:
+            continue
+        p = stats.mcnemar_from_counts(n01, n10).pvalue
+        assert p == pytest.approx(sps.binomtest(n01, n01 + n10).pvalue, rel=1e-9)
+        assert p == pytest.approx(stats.mcnemar_from_counts(n10, n01).pvalue, rel=1e-9)
+        # the exact sign-flip p-value of 0/1 data is the same binomial tail
+        assert stats.sign_flip_binary_exact(n01, n10) == pytest.approx(p, rel=1e-9)
+    n01, n10 = np.meshgrid(np.arange(0, 25), np.arange(0, 25))
+    n01, n10 = n01.ravel(), n10.ravel()
+    for mid in (False, True):
+        ref = [stats.mcnemar_from_counts(x, y, mid_p=mid).pvalue for x, y in zip(n01, n10)]
+        assert stats.mcnemar_pvalues(n01, n10, mid_p=mid) == pytest.approx(ref, rel=1e-9)
+
+
+def test_wilson_matches_scipy_and_hand_case():
+    lo, hi = stats.wilson_interval(8, 10)
+    assert (lo, hi) == pytest.approx((0.4902, 0.9433), abs=1e-4)
+    for k, n in [(0, 10), (1, 7), (50, 100), (99, 100), (1319, 1319), (3, 1319)]:
+        ci = stats.wilson_interval(k, n)
+        ref = sps.binomtest(k, n).proportion_ci(method="wilson")
+        assert (ci.low, ci.high) == pytest.approx((ref.low, ref.high), abs=1e-12)
+
+
+def test_holm_hand_case():
+    p = np.array([0.01, 0.04, 0.03, 0.005])
+    # sorted: .005*4=.02, .01*3=.03, .03*2=.06, .04*1=.04 -> running max .02 .03 .06 .06
+    assert stats.holm(p) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert stats.adjust_pvalues(np.array([0.5, 0.9]), "holm") == pytest.approx([1.0, 1.0])
+
+
+def test_bh_matches_scipy_false_discovery_control():
+    rng = np.random.default_rng(3)
+    for m in (1, 2, 7, 190):
+        p = np.concatenate([rng.uniform(size=m - m // 3), rng.uniform(0, 0.01, size=m // 3)])
+        assert stats.benjamini_hochberg(p) == pytest.approx(sps.false_discovery_control(p, method="bh"))
+
+
+def test_adjustment_keeps_nan_and_rejects_unknown_method():
+    out = stats.holm(np.array([0.01, np.nan, 0.02]))
+    assert np.isnan(out[1]) and out[0] == pytest.approx(0.02) and out[2] == pytest.approx(0.02)
+    with pytest.raises(ValueError):
+        stats.adjust_pvalues(np.array([0.1]), "bonferroni")
+
+
+def test_sign_flip_matches_exact_enumeration_and_scipy():
+    d = np.array([0.9, -0.2, 0.5, 0.4, 1.1, -0.3, 0.7, 0.05, 0.6, -0.1])
+    signs = np.array(list(itertools.product([-1, 1], repeat=len(d))))
+    exact = np.mean(np.abs(signs @ d) >= abs(d.sum()) - 1e-12)
+    ref = sps.permutation_test(
+        (d,), np.mean, permutation_type="samples", n_resamples=np.inf, alternative="two-sided"
+    ).pvalue
+    assert ref == pytest.approx(exact)
+    res = stats.paired_permutation_test(np.zeros_like(d), d, iterations=40_000, seed=1)
+    assert res.pvalue == pytest.approx(exact, abs=0.004)  # ~3 MC standard errors
+    assert res.statistic == pytest.approx(d.mean())
+
+
+def test_sign_flip_counts_ties_as_extreme():
+    # Every flip of [1, 1] gives |sum| in {0, 2}; half of them tie the observed 2.
+    p = stats.sign_flip_pvalues(np.array([[1.0], [1.0]]), 20_000, np.random.default_rng(0))[0]
+    assert p == pytest.approx(0.5, abs=0.02)
+
+
+def test_bootstrap_percentile_ci_agrees_with_scipy():
+    x = np.random.default_rng(5).beta(2, 5, size=60)
+    boot = stats.bootstrap_means(x, 20_000, np.random.default_rng(1))[:, 0]
+    lo, hi = stats.percentile_ci(boot)
+    ref = sps.bootstrap((x,), np.mean, n_resamples=20_000, method="percentile", random_state=2)
+    ci = ref.confidence_interval
+    assert (lo, hi) == pytest.approx((ci.low, ci.high), abs=0.004)
+    m = stats.mean_ci(x, boot_means=boot)
+    assert m.method == "bootstrap" and m.confidence_interval() == stats.ConfidenceInterval(lo, hi)
+
+
+def test_shared_resamples_make_pair_differences_consistent():
+    rng = np.random.default_rng(0)
+    values = rng.integers(0, 2, size=(3, 200)).astype(float)
+    boot = stats.bootstrap_means(values, 500, np.random.default_rng(9))
+    assert boot.shape == (500, 3)
+    # Identical runs must give identical bootstrap means (same resample indices).
+    same = stats.bootstrap_means(np.vstack([values[0], values[0]]), 500, np.random.default_rng(9))
+    assert np.array_equal(same[:, 0], same[:, 1])
+    assert np.array_equal(same[:, 0], boot[:, 0])  # same seed -> same indices
+    res = stats.paired_difference(values[0], values[1], iterations=500, seed=9)
+    assert res.statistic == pytest.approx(values[1].mean() - values[0].mean())
+    assert res.ci_low == pytest.approx(np.quantile(boot[:, 1] - boot[:, 0], 0.025))
+
+
+def test_cohens_dz_and_clustered_se_hand_cases():
+    d = np.array([1.0, 2.0, 3.0, 4.0])
+    assert stats.cohens_dz(d) == pytest.approx(2.5 / np.std(d, ddof=1))
+    # residuals -1.5,-0.5 | 0.5,1.5 -> cluster sums -2, 2; CR1: 2/1 * 8 / 16 = 1
+    se, g = stats.clustered_stderr(d, np.array(["p", "p", "q", "q"]))
+    assert (se, g) == (pytest.approx(1.0), 2)
+    assert np.isnan(stats.clustered_stderr(d, np.array(["p"] * 4))[0])
+
+
+def test_mdd_formulas():
+    z = sps.norm.ppf(0.975) + sps.norm.ppf(0.8)
+    assert stats.mdd_paired_binary(1000, 0.2) == pytest.approx(z * np.sqrt(0.2 / 1000))
+    assert stats.mdd_paired(100, 0.3) == pytest.approx(z * 0.03)
+    assert np.isnan(stats.mdd_paired_binary(100, 0.0))
+
+
+# --------------------------------------------------------------------------
+# Simulations: size under the null
+# --------------------------------------------------------------------------
+
+
+def _paired_binary_null(sims: int, n: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    # Exchangeable pairs: a shared latent ability makes a and b correlated,
+    # as two models on the same questions are, but neither is better.
+    skill = rng.uniform(0.2, 0.9, size=(sims, n))
+    a = rng.uniform(size=(sims, n)) < skill
+    b = rng.uniform(size=(sims, n)) < skill
+    return a, b
+
+
+def test_mcnemar_size_under_null():
+    rng = np.random.default_rng(11)
+    a, b = _paired_binary_null(3000, 400, rng)
+    n01, n10 = (~a & b).sum(1), (a & ~b).sum(1)
+    # vectorized path (checked against binomtest above) keeps 3,000 sims fast
+    p_exact = stats.mcnemar_pvalues(n01, n10)
+    p_mid = stats.mcnemar_pvalues(n01, n10, mid_p=True)
+    assert abs(np.mean(p_exact < ALPHA) - ALPHA) <= 0.02
+    assert abs(np.mean(p_mid < ALPHA) - ALPHA) <= 0.02
+    # the exact test is conservative, mid-p is not: a real, checkable ordering
+    assert np.mean(p_exact < ALPHA) <= np.mean(p_mid < ALPHA)
+
+
+def test_permutation_size_under_null_continuous_and_binary():
+    rng = np.random.default_rng(12)
+    sims, n = 2500, 40
+    # Continuous F1-like scores with paired correlation and many ties at 0/1.
+    base = rng.beta(2, 2, size=(sims, n))
+    a = np.clip(base + rng.normal(0, 0.2, size=(sims, n)), 0, 1)
+    b = np.clip(base + rng.normal(0, 0.2, size=(sims, n)), 0, 1)
+    p = stats.sign_flip_pvalues((b - a).T, 2000, rng)
+    assert abs(np.mean(p < ALPHA) - ALPHA) <= 0.02
+    ab, bb = _paired_binary_null(sims, 200, rng)
+    p_bin = stats.sign_flip_pvalues((bb.astype(float) - ab).T, 2000, rng)
+    assert abs(np.mean(p_bin < ALPHA) - ALPHA) <= 0.02
+
+
+def test_mcnemar_has_power_at_the_mdd():
+    # At a true difference equal to the MDD the test should reject ~80 % of the time.
+    rng = np.random.default_rng(13)
+    n, discord = 1000, 0.2
+    delta = stats.mdd_paired_binary(n, discord)
+    probs = [discord / 2 + delta / 2, discord / 2 - delta / 2, 1 - discord]  # n01, n10, concordant
+    counts = rng.multinomial(n, probs, size=2000)
+    p = stats.mcnemar_pvalues(counts[:, 0], counts[:, 1])
+    assert 0.75 <= np.mean(p < ALPHA) <= 0.85
+
+
+# --------------------------------------------------------------------------
+# Simulations: CI coverage
+# --------------------------------------------------------------------------
+
+
+def test_wilson_coverage():
+    rng = np.random.default_rng(21)
+    for p_true, n in [(0.3, 100), (0.75, 300)]:
+        ks = rng.binomial(n, p_true, size=3000)
+        cover = [lo <= p_true <= hi for lo, hi in (stats.wilson_interval(k, n) for k in ks)]
+        assert 0.93 <= np.mean(cover) <= 0.97
+
+
+def test_bootstrap_mean_coverage():
+    rng = np.random.default_rng(22)
+    a_, b_ = 2.0, 5.0  # Beta(2,5): skewed like per-doc F1
+    x = rng.beta(a_, b_, size=(2000, 100))
+    boot = stats.bootstrap_means(x, 2000, rng)  # (iters, sims): one matmul for all sims
+    lo, hi = stats.percentile_ci(boot)
+    true = a_ / (a_ + b_)
+    assert 0.93 <= np.mean((lo <= true) & (true <= hi)) <= 0.97
+
+
+def test_paired_difference_bootstrap_coverage():
+    rng = np.random.default_rng(23)
+    sims, n, shift = 2000, 150, 0.04
+    skill = rng.uniform(0.2, 0.9, size=(sims, n))
+    a = (rng.uniform(size=(sims, n)) < skill).astype(float)
+    b = (rng.uniform(size=(sims, n)) < np.clip(skill + shift, 0, 1)).astype(float)
+    true = np.mean(np.clip(skill + shift, 0, 1) - skill, axis=1)  # per-sim true diff given skills
+    boot = stats.bootstrap_means(np.vstack([a, b]), 2000, rng)
+    lo, hi = stats.percentile_ci(boot[:, sims:] - boot[:, :sims])
+    assert 0.93 <= np.mean((lo <= true) & (true <= hi)) <= 0.97
+
+
+def test_clustered_se_covers_where_iid_se_does_not():
+    rng = np.random.default_rng(24)
+    sims, g, size = 2000, 60, 5
+    clusters = np.repeat(np.arange(g), size)
+    # Strong passage effect: questions on one passage are easy or hard together.
+    x = rng.normal(0, 1, size=(sims, g))[:, clusters] + rng.normal(0, 0.5, size=(sims, g * size))
+    means = x.mean(1)
+    cse = np.array([stats.clustered_stderr(row, clusters)[0] for row in x])
+    iid = x.std(1, ddof=1) / np.sqrt(g * size)
+    z = sps.norm.ppf(0.975)
+    assert 0.93 <= np.mean(np.abs(means) <= z * cse) <= 0.97
+    assert np.mean(np.abs(means) <= z * iid) < 0.85
