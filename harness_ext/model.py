@@ -217,6 +217,8 @@ class TwoStageLM(LM):
         for item, gen in zip(items, stage.generate(reqs)):
             item.decomposition = gen
             item.subquestions = parse_subquestions(gen.output, self.cap(item))
+            if not item.subquestions:  # "No decomposition", or no line with a '?' (the paper's rule)
+                item.flags.append("no_decomposition")
 
     def solve(self, items: list[Item]) -> list[Generation]:
         reqs, chat_ready = [], True
