@@ -75,7 +75,8 @@ def run_tasks(argv: list[str]) -> int:
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for row in rows:
-        print("| " + " | ".join(str(row[c]) for c in cols) + " |")
+        cells = [{True: "yes", False: "no"}.get(row[c], row[c]) if isinstance(row[c], bool) else row[c] for c in cols]
+        print("| " + " | ".join(str(c) for c in cells) + " |")
     return 0
 
 

@@ -92,6 +92,19 @@ class TwoStageLM(LM):
         traces.install_tracker_hook()
 
     # -- lm-eval plumbing -------------------------------------------------------------
+    @classmethod
+    def create_from_arg_obj(cls, arg_dict: dict[str, Any], additional_config: dict[str, Any] | None = None):
+        # lm-eval passes --batch_size/--device beside model_args; a key in both must not be a
+        # duplicate keyword: model_args win, as they are the more specific.
+        extra = {k: v for k, v in (additional_config or {}).items() if v is not None and k not in arg_dict}
+        return cls(**arg_dict, **extra)
+
+    @classmethod
+    def create_from_arg_string(cls, arg_string: str, additional_config: dict[str, Any] | None = None):
+        from lm_eval.utils import simple_parse_args_string
+
+        return cls.create_from_arg_obj(simple_parse_args_string(arg_string), additional_config)
+
     @property
     def solver(self) -> Stage:
         return self.stages["solver"]

@@ -38,6 +38,12 @@ class StageSpec:
         """Identity of the loaded model: equal keys share one instance."""
         return json.dumps([self.backend, self.args], sort_keys=True, default=str)
 
+    def output_key(self) -> str:
+        """Identity of the outputs, for the stage cache: batch size and device do not change
+        what greedy decoding means to produce, so they do not invalidate cached text."""
+        args = {k: v for k, v in self.args.items() if k not in FORWARDED}
+        return json.dumps([self.backend, args], sort_keys=True, default=str)
+
     @property
     def name(self) -> str:
         """Short readable name: basename of the model path, else the backend."""

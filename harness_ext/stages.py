@@ -1,6 +1,7 @@
 """A stage: one inner lm-eval model plus its generation kwargs, called once per batch."""
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -8,9 +9,10 @@ from typing import Any
 from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM
 
+from harness_ext import apis
 from harness_ext.cache import StageCache, cache_key
 from harness_ext.errors import DQError
-from harness_ext.packaged import resolve_pretrained
+from harness_ext.packaged import is_packaged, resolve_pretrained
 from harness_ext.spec import StageSpec
 
 # Loaded inner models by spec: identical decomposer and solver specs (and study cells that
@@ -28,7 +30,27 @@ def load_inner(spec: StageSpec) -> LM:
             args["pretrained"] = resolve_pretrained(args["pretrained"])
         if spec.backend in ("hf", "huggingface") and "pretrained" not in args:
             raise DQError(f"{spec.role}=hf needs {spec.role}.pretrained=<model dir or packaged name>")
-        _LOADED[key] = get_model(spec.backend).create_from_arg_obj(args, {})
+        if spec.backend in ("hf", "huggingface") and "device" not in args:
+            import torch  # HFLM defaults to cuda, which fails on CPU-only machines
+
+            args["device"] = "cuda" if torch.cuda.is_available() else "cpu"
+        try:
+            registered = get_model(spec.backend)
+        except ModuleNotFoundError as exc:  # e.g. vllm on a machine without it
+            extra = {"vllm": " (`pip install 'lm-eval[vllm]==0.4.13'`, GPU machines)"}.get(spec.backend, "")
+            raise DQError(f"{spec.role}={spec.backend} needs the {exc.name!r} package, which is not "
+                          f"installed{extra}") from None
+        cls = apis.with_usage(registered)
+        if cls is not registered:  # an OpenAI-style API backend
+            apis.check_api_deps(spec.role, spec.backend)
+            apis.probe(spec.role, spec.backend, args.get("base_url"))
+            # A packaged model served by `dq serve` is named by its alias; its tokenizer is the
+            # converted HF directory (for tokenizer counts and tokenized requests).
+            if "tokenizer" not in args and is_packaged(args.get("model")):
+                args["tokenizer"] = args["model"]
+            if is_packaged(args.get("tokenizer")):
+                args["tokenizer"] = resolve_pretrained(args["tokenizer"])
+        _LOADED[key] = cls.create_from_arg_obj(args, {})
     return _LOADED[key]
 
 
@@ -52,6 +74,9 @@ class Generation:
     completion_tokens: int | None
     seconds: float  # this doc's share of the batched call; 0 for a cache hit
     cached: bool = False
+    # Where the token counts come from: "usage" (the server's response), "tokenizer" (the
+    # model's tokenizer, counted here) or None (not counted).
+    token_source: str | None = None
 
 
 @dataclass
@@ -82,29 +107,59 @@ class Stage:
 
     @property
     def has_chat_template(self) -> bool:
+        if apis.is_chat_api(self.lm):
+            return True  # the server templates the messages
         tokenizer = getattr(self.lm, "tokenizer", None)
-        # API backends template server-side; a base model (gemma3-270m) has none: plain text.
-        return tokenizer is None or bool(getattr(tokenizer, "chat_template", None))
+        # A completions API without a tokenizer cannot template; other backends with no
+        # tokenizer template themselves; a base model (gemma3-270m) has none: plain text.
+        if tokenizer is None:
+            return not apis.is_api(self.lm)
+        return bool(getattr(tokenizer, "chat_template", None))
 
     def render_chat(self, prompt: str) -> str:
         return self.render_messages([{"role": "user", "content": prompt}], fallback=prompt)
 
-    def render_messages(self, messages: list[dict[str, str]], fallback: str) -> str:
+    def render_messages(self, messages: list[dict[str, str]], fallback: str):
+        if apis.is_chat_api(self.lm):
+            # A chat endpoint only takes messages: without chat templating on, the plain
+            # prompt goes as one user message (the server still applies its template).
+            return apis.chat_messages(messages if self.chat else [{"role": "user", "content": fallback}])
         if not self.chat or not self.has_chat_template:
             return fallback
+        if apis.is_api(self.lm):
+            # A completions endpoint takes text: template it here with the model's tokenizer
+            # (lm-eval's API apply_chat_template returns JSON messages unless tokenized_requests).
+            return self.lm.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         return self.lm.apply_chat_template(messages, add_generation_prompt=True)
 
-    def count(self, text: str) -> int | None:
+    def count(self, text) -> int | None:
+        if apis.is_api(self.lm):
+            # API tok_encode is the identity for chat endpoints and [text] without a tokenizer.
+            tokenizer = getattr(self.lm, "tokenizer", None)
+            if getattr(self.lm, "tokenizer_backend", None) != "huggingface" or tokenizer is None:
+                return None
+            if not isinstance(text, str):  # chat messages: count them as templated
+                return len(tokenizer.apply_chat_template(json.loads(apis.prompt_key(text)), tokenize=True,
+                                                         add_generation_prompt=True))
+            return len(tokenizer(text, add_special_tokens=False).input_ids)
         encode = getattr(self.lm, "tok_encode", None)
         return len(encode(text)) if callable(encode) else None
+
+    def _source_for_hit(self, hit: dict) -> str | None:
+        # The cache keeps counts, not their source; the same backend and args produced them.
+        if hit["prompt_tokens"] is None:
+            return None
+        return "usage" if apis.is_api(self.lm) else "tokenizer"
 
     def generate(self, requests: list[Request], chat_ready: bool = False) -> list[Generation]:
         """All requests in one inner call (per cache chunk when caching is on)."""
         prompts = [r.prompt if chat_ready else self.render_chat(r.prompt) for r in requests]
-        keys = [cache_key(self.spec.model_key(), r.template_id, p, r.gen_kwargs) for r, p in zip(requests, prompts)]
+        keys = [cache_key(self.spec.output_key(), r.template_id, apis.prompt_key(p), r.gen_kwargs)
+                for r, p in zip(requests, prompts)]
         hits = self.cache.get_many(keys) if self.cache else {}
         out: dict[int, Generation] = {
-            i: Generation(prompts[i], hits[k]["output"], hits[k]["prompt_tokens"], hits[k]["completion_tokens"], 0.0, True)
+            i: Generation(apis.prompt_key(prompts[i]), hits[k]["output"], hits[k]["prompt_tokens"],
+                          hits[k]["completion_tokens"], 0.0, True, self._source_for_hit(hits[k]))
             for i, k in enumerate(keys) if k in hits
         }
         todo = [i for i in range(len(requests)) if i not in out]
@@ -119,13 +174,31 @@ class Stage:
         self.stats.add(result)
         return result
 
-    def _call(self, requests: list[Request], prompts: list[str]) -> list[Generation]:
+    def _call(self, requests: list[Request], prompts: list) -> list[Generation]:
         instances = [
             Instance("generate_until", r.doc, (p, dict(r.gen_kwargs)), i, (r.task, r.doc_id, 1))
             for i, (r, p) in enumerate(zip(requests, prompts))
         ]
         start = time.perf_counter()
-        outputs = self.lm.generate_until(instances)
+        try:
+            outputs = self.lm.generate_until(instances)
+        except Exception as exc:
+            # A dead or failing server, after the backend's own bounded retries (max_retries).
+            if apis.is_api(self.lm) and apis.is_connection_fault(exc):
+                raise apis.fault_error(self.spec.role, self.spec.backend, self.lm, exc) from exc
+            raise
         seconds = (time.perf_counter() - start) / max(len(instances), 1)
         self.stats.calls += 1
-        return [Generation(p, o, self.count(p), self.count(o), seconds) for p, o in zip(prompts, outputs)]
+        gens = [self._generation(p, o, seconds) for p, o in zip(prompts, outputs)]
+        if isinstance(self.lm, apis.UsageRecorder):
+            self.lm.dq_usage = {}
+        return gens
+
+    def _generation(self, prompt, output: str, seconds: float) -> Generation:
+        usage = self.lm.usage_for(prompt) if isinstance(self.lm, apis.UsageRecorder) else None
+        if usage:
+            pt, ct, source = usage["prompt_tokens"], usage["completion_tokens"], "usage"
+        else:
+            pt, ct = self.count(prompt), self.count(output)
+            source = "tokenizer" if pt is not None else None
+        return Generation(apis.prompt_key(prompt), output, pt, ct, seconds, token_source=source)

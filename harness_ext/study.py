@@ -1,0 +1,450 @@
+"""`dq study`: decomposer x solver x task grids with decomposition reuse and cost accounting.
+
+    dq study STUDY.yaml [--out DIR] [--dry-run]
+
+A study file (see studies/*.yaml) names ``tasks`` (lm-eval task or group names from dq_tasks),
+``models`` (name -> {backend, args}), ``decomposers`` (model names, ``none``, ``oracle``) and
+``solvers`` (model names). Every (decomposer, solver, task) cell runs through
+``lm_eval.simple_evaluate`` with a ``two_stage`` model and writes lm-eval's usual layout under
+``DIR/cells/<cell-id>/``. Reuse: inner models load once per process (stages._LOADED) and every
+stage output goes to ``DIR/stage_cache.sqlite``, so N decomposers x M solvers cost N
+decomposition passes per task and a rerun generates nothing (each cell is recomputed from the
+cache, so study.json always describes this invocation). Then ``DIR/study.json``,
+``DIR/leaderboard.md``, ``DIR/comparisons.json``, ``DIR/compare/`` (the full `dq compare`
+report) and ``DIR/plots/``. Exit status: 0, 1 when a cell failed, 2 for a bad study file.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness_ext import cost as costs
+from harness_ext.errors import DQError
+from harness_ext.spec import VIRTUAL, parse_model_args
+
+TASKS_DIR = Path(__file__).resolve().parent.parent / "dq_tasks"
+TOP_KEYS = {
+    "name", "description", "tasks", "limit", "seed", "prompts", "models", "decomposers", "solvers",
+    "apply_chat_template", "batch_size", "device", "decomposer_gen", "solver_gen", "mode",
+    "max_subquestions", "baseline", "prices", "alpha", "iterations", "metadata", "torch_threads",
+}
+MODEL_KEYS = {"backend", "args", "parameters"}
+ROLE_KEYS = ("decomposers", "solvers")
+
+
+@dataclass
+class ModelDef:
+    name: str
+    backend: str
+    args: dict[str, Any] = field(default_factory=dict)
+    parameters: int | None = None  # for FLOPs of API backends
+
+
+@dataclass
+class Study:
+    path: str
+    name: str
+    tasks: list[str]
+    models: dict[str, ModelDef]
+    decomposers: list[str]
+    solvers: list[str]
+    limit: int | float | None = None
+    seed: int = 1234
+    options: dict[str, Any] = field(default_factory=dict)  # prompts, mode, max_subquestions, baseline
+    forward: dict[str, Any] = field(default_factory=dict)  # batch_size, device
+    gen: dict[str, dict[str, Any]] = field(default_factory=dict)  # decomposer_gen, solver_gen
+    apply_chat_template: bool = False
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
+    alpha: float = 0.05
+    iterations: int = 10_000
+    metadata: dict[str, Any] | None = None
+    torch_threads: int | None = None  # 1 is far faster than 2 on oversubscribed shared cores
+
+
+@dataclass
+class Cell:
+    task: str
+    decomposer: str
+    solver: str
+    model_args: dict[str, Any] = field(default_factory=dict)
+    skip: str | None = None  # why the cell does not apply
+
+    @property
+    def label(self) -> str:
+        return f"{self.decomposer}/{self.solver}"
+
+    @property
+    def id(self) -> str:
+        return re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{self.task}__{self.decomposer}__{self.solver}")
+
+
+# --------------------------------------------------------------------------------------------
+# Reading and validating a study file (no model is loaded here)
+# --------------------------------------------------------------------------------------------
+
+
+def _bad(msg: str) -> DQError:
+    return DQError(f"study file: {msg}")
+
+
+def _names(raw: Any, key: str) -> list[str]:
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not raw or not all(isinstance(x, str) and x for x in raw):
+        raise _bad(f"{key}: expected a non-empty list of names, got {raw!r}")
+    if len(set(raw)) != len(raw):
+        raise _bad(f"{key}: duplicate names in {raw}")
+    return list(raw)
+
+
+def _models(raw: Any) -> dict[str, ModelDef]:
+    if not isinstance(raw, dict) or not raw:
+        raise _bad("models: expected a map of name -> {backend: ..., args: {...}}")
+    out = {}
+    for name, entry in raw.items():
+        if name in VIRTUAL:
+            raise _bad(f"models: {name!r} is a built-in decomposer; pick another model name")
+        if not isinstance(entry, dict) or "backend" not in entry:
+            raise _bad(f"models.{name}: expected {{backend: hf, args: {{pretrained: ...}}}}, got {entry!r}")
+        extra = set(entry) - MODEL_KEYS
+        if extra:
+            raise _bad(f"models.{name}: unknown key(s) {sorted(extra)}; use {sorted(MODEL_KEYS)}")
+        args = entry.get("args") or {}
+        if not isinstance(args, dict):
+            raise _bad(f"models.{name}.args: expected a map, got {args!r}")
+        if entry["backend"] in ("hf", "huggingface") and "pretrained" not in args:
+            raise _bad(f"models.{name}: backend hf needs args.pretrained (a model dir or packaged name)")
+        out[name] = ModelDef(str(name), entry["backend"], dict(args), entry.get("parameters"))
+    return out
+
+
+def expand_tasks(names: list[str], task_manager) -> list[str]:
+    """Task and group names -> leaf task names, in order, each once; unknown names fail."""
+    index = task_manager.task_index
+    out: list[str] = []
+
+    def visit(name: Any, trail: tuple[str, ...]) -> None:
+        if not isinstance(name, str):
+            raise _bad(f"tasks: inline task configs are not supported ({name!r}); name a task or group")
+        entry = index.get(name)
+        if entry is None:
+            raise _bad(
+                f"tasks: unknown task or group {name!r}; known: "
+                f"{', '.join(sorted(task_manager.all_subtasks + task_manager.all_groups))}"
+            )
+        if name in task_manager.all_groups or name in task_manager.all_tags:
+            if name in trail:
+                raise _bad(f"tasks: group {name!r} includes itself")
+            members = (entry.cfg or {}).get("task", []) if entry.cfg else []
+            for member in members if isinstance(members, list) else [members]:
+                visit(member, (*trail, name))
+        elif name not in out:
+            out.append(name)
+
+    for name in names:
+        visit(name, ())
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def task_manager():
+    """One index of dq_tasks per process (validation and every cell share it)."""
+    from lm_eval.tasks import TaskManager
+
+    # include_defaults=False: only dq_tasks are indexed, ~10x faster to start.
+    return TaskManager(include_path=str(TASKS_DIR), include_defaults=False)
+
+
+def load_study(path: str | Path, tm=None) -> Study:
+    p = Path(path)
+    if not p.is_file():
+        raise DQError(f"study file {p} not found")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise _bad(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(raw, dict):
+        raise _bad(f"{p}: expected a YAML map at the top level")
+    extra = set(raw) - TOP_KEYS
+    if extra:
+        key = sorted(extra)[0]
+        raise _bad(
+            f"unknown role or key {key!r}: roles are {', '.join(ROLE_KEYS)} (generation kwargs: "
+            f"decomposer_gen, solver_gen); other keys: {', '.join(sorted(TOP_KEYS - set(ROLE_KEYS)))}"
+        )
+    for key in ("tasks", "models", "decomposers", "solvers"):
+        if key not in raw:
+            raise _bad(f"missing {key!r}")
+    models = _models(raw["models"])
+    decomposers, solvers = _names(raw["decomposers"], "decomposers"), _names(raw["solvers"], "solvers")
+    for role, names, allowed in (("decomposers", decomposers, set(models) | set(VIRTUAL)), ("solvers", solvers, set(models))):
+        for n in names:
+            if n not in allowed:
+                hint = " ('none' and 'oracle' are decomposers only)" if n in VIRTUAL else ""
+                raise _bad(f"{role}: unknown model {n!r}{hint}; models are {sorted(models)}")
+    gen = {}
+    for role in ("decomposer", "solver"):
+        g = raw.get(f"{role}_gen") or {}
+        if not isinstance(g, dict):
+            raise _bad(f"{role}_gen: expected a map of generation kwargs, got {g!r}")
+        gen[role] = g
+    limit = raw.get("limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0):
+        raise _bad(f"limit: expected a positive number, got {limit!r}")
+    seed = raw.get("seed", 1234)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise _bad(f"seed: expected an integer, got {seed!r}")
+    tasks = expand_tasks(_names(raw["tasks"], "tasks"), tm or task_manager())
+    study = Study(
+        path=str(p), name=str(raw.get("name") or p.stem), tasks=tasks, models=models,
+        decomposers=decomposers, solvers=solvers, limit=limit, seed=seed,
+        options={k: raw[k] for k in ("prompts", "mode", "max_subquestions", "baseline") if raw.get(k) is not None},
+        forward={k: raw[k] for k in ("batch_size", "device") if raw.get(k) is not None},
+        gen=gen, apply_chat_template=bool(raw.get("apply_chat_template", False)),
+        prices=costs.check_prices(raw.get("prices"), set(models)),
+        alpha=float(raw.get("alpha", 0.05)), iterations=int(raw.get("iterations", 10_000)),
+        metadata=raw.get("metadata"),
+    )
+    threads = raw.get("torch_threads")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise _bad(f"torch_threads: expected a positive integer, got {threads!r}")
+    study.torch_threads = threads
+    if not 0 < study.alpha < 1:
+        raise _bad(f"alpha: expected a number between 0 and 1, got {study.alpha}")
+    return study
+
+
+def _gold_subquestions(task: str) -> bool:
+    from dq_tasks.registry import task_info
+
+    try:
+        return task_info(task).gold_subquestions
+    except KeyError:
+        return True  # not ours: let the cell try, it fails clearly if the docs have none
+
+
+def plan(study: Study, cache_path: str | Path | None = None) -> list[Cell]:
+    """Every cell with its two_stage model args, validated by the model's own parser."""
+    cells = []
+    for task in study.tasks:
+        for dec in study.decomposers:
+            for sol in study.solvers:
+                cell = Cell(task, dec, sol, _model_args(study, dec, sol, cache_path))
+                try:
+                    parse_model_args(cell.model_args)
+                except DQError as exc:
+                    raise _bad(f"cell {cell.label} on {task}: {exc}") from None
+                if dec == "oracle" and not _gold_subquestions(task):
+                    cell.skip = f"not applicable: {task} has no gold sub-questions for the oracle decomposer"
+                cells.append(cell)
+    return cells
+
+
+def _model_args(study: Study, dec: str, sol: str, cache_path) -> dict[str, Any]:
+    args: dict[str, Any] = dict(study.forward)
+    for role, name in (("decomposer", dec), ("solver", sol)):
+        if name in VIRTUAL:
+            args[role] = name
+            continue
+        model = study.models[name]
+        args[role] = model.backend
+        args.update({f"{role}.{k}": v for k, v in model.args.items()})
+        args.update({f"{role}_gen.{k}": v for k, v in study.gen[role].items()})
+    args.update(study.options)
+    if cache_path is not None:
+        args["cache"] = str(cache_path)
+    return args
+
+
+# --------------------------------------------------------------------------------------------
+# Running cells
+# --------------------------------------------------------------------------------------------
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def _metrics(results: dict, task: str) -> dict[str, float]:
+    row = results.get("results", {}).get(task, {})
+    return {k: v for k, v in row.items()
+            if k not in ("alias", "sample_len") and isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def run_cell(study: Study, cell: Cell, cells_dir: Path, tm) -> dict[str, Any]:
+    """One cell through lm-eval; its outputs land in cells_dir/<id>/ only when complete."""
+    from lm_eval import simple_evaluate
+    from lm_eval.loggers import EvaluationTracker
+
+    from harness_ext import traces
+    from harness_ext.model import TwoStageLM
+
+    record: dict[str, Any] = {"id": cell.id, "task": cell.task, "decomposer": cell.decomposer,
+                              "solver": cell.solver, "label": cell.label}
+    final, partial = cells_dir / cell.id, cells_dir / f".{cell.id}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    start = time.perf_counter()
+    lm = None
+    try:
+        lm = TwoStageLM(**cell.model_args)
+        record["load_seconds"] = round(time.perf_counter() - start, 3)
+        before = costs.snapshot(lm)
+        tracker = EvaluationTracker(output_path=str(partial))
+        results = simple_evaluate(
+            model=lm, model_args=cell.model_args, tasks=[cell.task], limit=study.limit, log_samples=True,
+            apply_chat_template=study.apply_chat_template, task_manager=tm, evaluation_tracker=tracker,
+            random_seed=study.seed, numpy_random_seed=study.seed, torch_random_seed=study.seed,
+            fewshot_random_seed=study.seed, metadata=study.metadata,
+        )
+        after = costs.snapshot(lm)
+        samples = results.pop("samples")
+        # An LM object gives model "TwoStageLM" and model_source "CUSTOM"; the dq tracker hook
+        # names the folder after both stages either way. "two_stage" plus the model_args lets
+        # `dq compare` (runs.two_stage_sides) read both sides from a cell like from `dq eval`.
+        tracker.general_config_tracker.model_source = "two_stage"
+        results["config"]["model"] = "two_stage"
+        results["config"]["dq_study"] = {"study": study.name, "cell": cell.id, "label": cell.label}
+        tracker.save_results_aggregated(results=results, samples=samples)
+        for task_name in results["configs"]:
+            tracker.save_results_samples(task_name=task_name, samples=samples[task_name])
+        shutil.rmtree(final, ignore_errors=True)
+        partial.rename(final)
+        model_dir = next(final.glob("*/results_*.json")).parent
+        names = {"decomposer": cell.decomposer, "solver": cell.solver}
+        params = {n: m.parameters for n, m in study.models.items()}
+        record.update(
+            status="ok", error=None, metrics=_metrics(results, cell.task),
+            n=results.get("n-samples", {}).get(cell.task, {}).get("effective"),
+            output_dir=str(model_dir), cost=costs.cell_cost(lm, before, after, names, study.prices, params),
+        )
+    except Exception as exc:  # noqa: BLE001 - a failing cell is recorded; the others go on
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(final, ignore_errors=True)
+        final.mkdir(parents=True, exist_ok=True)
+        (final / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}".strip(), metrics={}, cost=None)
+    finally:
+        if lm is not None:
+            if lm in traces.LAST_USED:
+                traces.LAST_USED.clear()  # let the cell's traces go
+            stage = next(iter(lm.stages.values()), None)
+            if stage is not None and stage.cache is not None:
+                stage.cache.close()
+    record["wall_seconds"] = round(time.perf_counter() - start, 3)
+    return record
+
+
+def run_study(study: Study, out: str | Path, progress: bool = True, cache: str | Path | None = None) -> dict[str, Any]:
+    from tqdm import tqdm
+
+    out = Path(out)
+    cells_dir = out / "cells"
+    cells_dir.mkdir(parents=True, exist_ok=True)
+    # Another study's cache may be shared (several processes at once is fine: SQLite WAL).
+    cache_path = Path(cache).resolve() if cache else out / "stage_cache.sqlite"
+    cells = plan(study, cache_path)
+    tm = task_manager()
+    if study.torch_threads:
+        import torch
+
+        torch.set_num_threads(study.torch_threads)
+    state: dict[str, Any] = {
+        "study": study.name, "study_file": study.path, "out": str(out), "cache": str(cache_path),
+        "spec": _spec_dict(study), "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "finished": None,
+        "reuse": "every cell is recomputed from the stage cache: generated == 0 where nothing was new",
+        "cells": [_pending(c) for c in cells],
+    }
+    _write_json(out / "study.json", state)
+    start = time.perf_counter()
+    bar = tqdm(cells, desc="dq study cells", unit="cell", disable=not progress, file=sys.stderr)
+    for i, cell in enumerate(bar):
+        bar.set_postfix_str(cell.id)
+        if cell.skip:
+            state["cells"][i] = {**_pending(cell), "status": "skipped", "error": cell.skip}
+        else:
+            state["cells"][i] = run_cell(study, cell, cells_dir, tm)
+        _write_json(out / "study.json", state)  # a killed study keeps what finished
+    bar.close()
+    state["wall_seconds"] = round(time.perf_counter() - start, 3)
+    state["failures"] = [f"{c['id']}: {c['error']}" for c in state["cells"] if c["status"] == "failed"]
+    from harness_ext.study_report import write_outputs
+
+    try:
+        state["report"] = write_outputs(study, state, out)
+    except Exception as exc:  # noqa: BLE001 - keep study.json; say what went wrong
+        state["report"] = {"error": f"{type(exc).__name__}: {exc}"}
+        state["failures"].append(f"report: {type(exc).__name__}: {exc}")
+    state["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    _write_json(out / "study.json", state)
+    return state
+
+
+def _pending(cell: Cell) -> dict[str, Any]:
+    return {"id": cell.id, "task": cell.task, "decomposer": cell.decomposer, "solver": cell.solver,
+            "label": cell.label, "status": "pending", "error": None, "metrics": {}, "cost": None}
+
+
+def _spec_dict(study: Study) -> dict[str, Any]:
+    d = asdict(study)
+    d["models"] = {k: asdict(v) for k, v in study.models.items()}
+    return d
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dq study", description=__doc__.split("\n\n")[1],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("study", metavar="STUDY.yaml")
+    p.add_argument("--out", metavar="DIR", help="output directory (default: results/<study name>)")
+    p.add_argument("--cache", metavar="PATH", help="stage cache file (default: DIR/stage_cache.sqlite); "
+                   "point several studies or processes at one file to share generations")
+    p.add_argument("--dry-run", action="store_true", help="validate the study and list its cells; run nothing")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar over cells")
+    p.add_argument("--verbose", action="store_true", help="keep lm-eval's INFO logging")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if not args.verbose:
+        logging.getLogger("lm_eval").setLevel(logging.WARNING)
+    study = load_study(args.study)
+    cells = plan(study)  # every cell's model args validated before any compute
+    if args.dry_run:
+        for c in cells:
+            print(f"{c.id}\t{'skip: ' + c.skip if c.skip else 'run'}")
+        return 0
+    out = Path(args.out or Path("results") / study.name)
+    state = run_study(study, out, progress=not args.no_progress, cache=args.cache)
+    ok = sum(c["status"] == "ok" for c in state["cells"])
+    skipped = sum(c["status"] == "skipped" for c in state["cells"])
+    print(f"dq study: {ok} ok, {skipped} skipped, {len(state['failures'])} failed; wrote {out}/study.json"
+          + (f", {out}/leaderboard.md" if "leaderboard" in state.get("report", {}) else ""), file=sys.stderr)
+    for f in state["failures"]:
+        print(f"dq study: failed: {f}", file=sys.stderr)
+    return 1 if state["failures"] else 0

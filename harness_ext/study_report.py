@@ -1,0 +1,264 @@
+"""The end of `dq study`: paired comparisons, leaderboard.md, comparisons.json and plots.
+
+Comparisons: within each (solver, task), every decomposer's cell against the single-stage
+baseline ``none/<solver>`` on the same docs (harness_ext.compare.compare_runs: McNemar or
+sign-flip tests, bootstrap CIs), then Holm over *all* comparisons of the study at once.
+"""
+from __future__ import annotations
+
+import math
+import shutil
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness_ext import cost as costs
+from harness_ext import stats
+from harness_ext.compare import ComparisonReport, RunInfo, RunSummary, compare_runs
+from harness_ext.runs import load_run
+
+PRIMARY = ("f1", "acc", "exact_match")  # DROP is read by F1, as in the paper
+
+
+def _solo_summaries(path: str, label: str, alpha: float) -> list[RunSummary]:
+    """CIs of a cell that has no baseline to be compared with."""
+    run = load_run(path, label)
+    out = []
+    for (task, flt), ts in run.samples.items():
+        for metric, values in ts.metrics.items():
+            clusters = np.asarray([str(c) for c in ts.clusters]) if ts.clusters is not None else None
+            m = stats.mean_ci(values, alpha, clusters=clusters)
+            out.append(RunSummary(label, task, metric, flt, m.n, m.statistic, m.ci_low, m.ci_high, m.method,
+                                  m.stderr, m.clustered_stderr, m.n_clusters))
+    return out
+
+
+def build_report(study, cells: list[dict[str, Any]]) -> ComparisonReport:
+    ok = [c for c in cells if c["status"] == "ok"]
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for c in ok:
+        groups[(c["solver"], c["task"])].append(c)
+    summaries, comparisons, notes = [], [], []
+    for (solver, task), members in groups.items():
+        base = next((c for c in members if c["decomposer"] == "none"), None)
+        if base is not None and len(members) > 1:
+            ordered = [base] + [c for c in members if c is not base]
+            rep = compare_runs([c["output_dir"] for c in ordered], labels=[c["label"] for c in ordered],
+                               baseline=base["label"], alpha=study.alpha, iterations=study.iterations,
+                               seed=study.seed, correction="holm")
+            summaries += rep.summaries
+            comparisons += rep.comparisons
+            notes += rep.notes
+        else:
+            if base is None:
+                notes.append(f"{task}: no single-stage baseline none/{solver} ran; no comparisons for that solver")
+            for c in members:
+                summaries += _solo_summaries(c["output_dir"], c["label"], study.alpha)
+    # Holm over every comparison of the study, not per group.
+    if comparisons:
+        adjusted = stats.adjust_pvalues(np.array([c.p_value for c in comparisons]), "holm")
+        for c, p in zip(comparisons, adjusted):
+            c.p_adjusted, c.significant = float(p), bool(p < study.alpha)
+    runs = {}
+    for c in ok:
+        runs.setdefault(c["label"], RunInfo(c["label"], str(Path(c["output_dir"]).parents[2]), "two_stage",
+                                            c["decomposer"], c["solver"]))
+    return ComparisonReport(list(runs.values()), summaries, comparisons, study.alpha, "holm", study.iterations,
+                            study.seed, baseline="none/<same solver>", notes=notes)
+
+
+def primary_metric(report: ComparisonReport, task: str) -> tuple[str, str] | None:
+    keys = list(dict.fromkeys((s.metric, s.filter) for s in report.summaries if s.task == task))
+    for name in PRIMARY:
+        for k in keys:
+            if k[0] == name:
+                return k
+    return keys[0] if keys else None
+
+
+# --------------------------------------------------------------------------------------------
+# Markdown
+# --------------------------------------------------------------------------------------------
+
+
+def _num(x: float | None, fmt: str = ".3f") -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "—"
+    return format(x, fmt)
+
+
+def _p(p: float) -> str:
+    return "—" if p is None or not math.isfinite(p) else (f"{p:.1e}" if p < 1e-3 else f"{p:.3f}")
+
+
+def _stage(c: dict | None) -> str:
+    if not c:
+        return "—"
+    if c.get("backend") in ("none", "oracle"):
+        return c["backend"]
+    tok = f"{c['prompt_tokens']}/{c['completion_tokens']}"
+    extra = f" ({c['generated']} new)" if c["generated"] != c["completion_tokens"] else ""
+    return f"{tok}{extra}, {_num(c['flops'], '.2e')} FLOPs"
+
+
+def leaderboard_markdown(study, state: dict, report: ComparisonReport, plots: list[str] = ()) -> str:
+    cells = state["cells"]
+    by_key = {(c["task"], c["label"]): c for c in cells if c["status"] == "ok"}
+    comp = {(c.task, c.metric, c.filter, c.b): c for c in report.comparisons}
+    lines = [
+        f"# Leaderboard: {study.name}",
+        "",
+        f"- study file `{study.path}`; tasks {', '.join(study.tasks)}; limit {study.limit}; seed {study.seed}",
+        f"- {sum(c['status'] == 'ok' for c in cells)} cells ok, "
+        f"{sum(c['status'] == 'skipped' for c in cells)} skipped, {sum(c['status'] == 'failed' for c in cells)} failed",
+        f"- 95% CIs (Wilson for 0/1 metrics, bootstrap otherwise); Δ = cell − `none/<same solver>` on the same "
+        f"docs with a paired bootstrap CI; p from McNemar (0/1) or a sign-flip permutation test, Holm-adjusted "
+        f"over all {len(report.comparisons)} comparisons of the study; `*` adjusted p < {study.alpha}",
+        "- tokens are prompt/completion per stage for the whole cell (nominal, cache or not); `(k new)` = "
+        "completion tokens generated in this invocation; FLOPs ≈ 2 × parameters × tokens"
+        + ("; USD from the study's price table ($/1k tokens)" if study.prices else ""),
+        "",
+    ]
+    for task in study.tasks:
+        key = primary_metric(report, task)
+        if key is None:
+            continue
+        metric, flt = key
+        rows = [s for s in report.summaries if (s.task, s.metric, s.filter) == (task, metric, flt)]
+        rows.sort(key=lambda s: -s.mean)
+        lines += [f"## {task} — {metric} (filter {flt})", "",
+                  "| # | decomposer | solver | n | mean [95% CI] | Δ vs none [95% CI] | p (Holm) | "
+                  "decomposer tokens, FLOPs | solver tokens, FLOPs | USD | wall s |",
+                  "|---:|:---|:---|---:|:---|:---|---:|:---|:---|---:|---:|"]
+        for rank, s in enumerate(rows, 1):
+            cell = by_key.get((task, s.label), {})
+            c = comp.get((task, metric, flt, s.label))
+            delta = f"{c.diff:+.3f} [{c.ci_low:+.3f}, {c.ci_high:+.3f}]" if c else ("baseline" if cell.get("decomposer") == "none" else "—")
+            pval = (_p(c.p_adjusted) + ("*" if c.significant else "")) if c else "—"
+            cost = cell.get("cost") or {}
+            usd = costs.total(cost, "usd") if cost else None
+            lines.append(
+                f"| {rank} | {cell.get('decomposer', '?')} | {cell.get('solver', '?')} | {s.n} | "
+                f"{s.mean:.3f} [{s.ci_low:.3f}, {s.ci_high:.3f}] | {delta} | {pval} | {_stage(cost.get('decomposer'))} | "
+                f"{_stage(cost.get('solver'))} | {_num(usd, '.2e')} | {_num(cell.get('wall_seconds'), '.0f')} |"
+            )
+        lines.append("")
+    not_run = [c for c in cells if c["status"] != "ok"]
+    if not_run:
+        lines += ["## Cells not in the table", ""]
+        lines += [f"- `{c['id']}`: **{c['status']}** — {c['error']}" for c in not_run]
+        lines.append("")
+    if report.notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in report.notes] + [""]
+    lines += ["## Plots", ""] + [f"![{p}](plots/{p})" for p in plots] + [""] if plots else []
+    lines += ["Full per-metric tables: [compare/report.md](compare/report.md); cost per cell and stage: "
+              "[study.json](study.json); plots: [plots/](plots/).", ""]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Plots
+# --------------------------------------------------------------------------------------------
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_heatmaps(study, report: ComparisonReport, out: Path) -> list[str]:
+    plt = _pyplot()
+    written = []
+    decs = list(study.decomposers)
+    sols = list(study.solvers)
+    for task in study.tasks:
+        key = primary_metric(report, task)
+        if key is None:
+            continue
+        grid = np.full((len(decs), len(sols)), np.nan)
+        text = {}
+        for s in report.summaries:
+            if (s.task, s.metric, s.filter) == (task, *key):
+                d, v = s.label.split("/", 1)
+                i, j = decs.index(d), sols.index(v)
+                grid[i, j] = s.mean
+                text[(i, j)] = f"{s.mean:.2f}\n[{s.ci_low:.2f}, {s.ci_high:.2f}]"
+        fig, ax = plt.subplots(figsize=(1.8 * len(sols) + 2.5, 0.8 * len(decs) + 1.8))
+        # dq metrics (exact_match, acc, em, f1) all lie in [0, 1]: one fixed scale across tasks.
+        im = ax.imshow(grid, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+        for (i, j), v in np.ndenumerate(grid):
+            label = text.get((i, j), "n/a")
+            ax.text(j, i, label, ha="center", va="center", fontsize=8,
+                    color="black" if np.isfinite(v) and v > 0.6 else ("gray" if not np.isfinite(v) else "white"))
+        ax.set_xticks(range(len(sols)), sols)
+        ax.set_yticks(range(len(decs)), decs)
+        ax.set_xlabel("solver")
+        ax.set_ylabel("decomposer")
+        ax.set_title(f"{task}: {key[0]} (95% CI)", fontsize=10)
+        fig.colorbar(im, ax=ax, shrink=0.8)
+        fig.tight_layout()
+        name = f"heatmap_{task}.png"
+        fig.savefig(out / name, dpi=100)
+        plt.close(fig)
+        written.append(name)
+    return written
+
+
+def plot_accuracy_vs_cost(study, state: dict, report: ComparisonReport, out: Path) -> str | None:
+    plt = _pyplot()
+    by_key = {(c["task"], c["label"]): c for c in state["cells"] if c["status"] == "ok"}
+    tasks = [t for t in study.tasks if primary_metric(report, t)]
+    if not tasks:
+        return None
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.6 * len(tasks), 4), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        metric, flt = primary_metric(report, task)
+        xlabel = "FLOPs (2 × params × tokens, both stages)"
+        for s in report.summaries:
+            if (s.task, s.metric, s.filter) != (task, metric, flt):
+                continue
+            cost = by_key[(task, s.label)]["cost"]
+            x = costs.total(cost, "flops")
+            if x is None:  # an API backend: fall back to tokens
+                x = sum(c["prompt_tokens"] + c["completion_tokens"] for c in cost.values())
+                xlabel = "tokens (both stages)"
+            ax.errorbar([x], [s.mean], yerr=[[max(0.0, s.mean - s.ci_low)], [max(0.0, s.ci_high - s.mean)]], fmt="o", capsize=3)
+            ax.annotate(s.label, (x, s.mean), fontsize=7, xytext=(4, 3), textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.set_ylabel(f"{metric} (95% CI)", fontsize=8)
+        ax.set_title(task, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out / "accuracy_vs_cost.png", dpi=100)
+    plt.close(fig)
+    return "accuracy_vs_cost.png"
+
+
+def write_outputs(study, state: dict, out: Path) -> dict[str, Any]:
+    """leaderboard.md, comparisons.json, compare/ (dq compare's report) and plots/."""
+    from harness_ext.report import write_report
+
+    written: dict[str, Any] = {}
+    if not any(c["status"] == "ok" for c in state["cells"]):
+        (out / "leaderboard.md").write_text(f"# Leaderboard: {study.name}\n\nNo cell finished.\n", encoding="utf-8")
+        return {"leaderboard": str(out / "leaderboard.md")}
+    report = build_report(study, state["cells"])
+    write_report(report, out / "compare")
+    shutil.copyfile(out / "compare" / "comparisons.json", out / "comparisons.json")
+    plots = out / "plots"
+    plots.mkdir(exist_ok=True)
+    written["plots"] = plot_heatmaps(study, report, plots)
+    scatter = plot_accuracy_vs_cost(study, state, report, plots)
+    if scatter:
+        written["plots"].append(scatter)
+    (out / "leaderboard.md").write_text(leaderboard_markdown(study, state, report, written["plots"]), encoding="utf-8")
+    written.update(leaderboard=str(out / "leaderboard.md"), comparisons=str(out / "comparisons.json"),
+                   compare=str(out / "compare"), n_comparisons=len(report.comparisons),
+                   n_significant=sum(c.significant for c in report.comparisons))
+    return written
