@@ -1,0 +1,155 @@
+"""lm-eval's OpenAI-style API backends as two_stage stages: server token usage, clear faults.
+
+lm-eval's TemplateAPI parses the generated text and drops the response's ``usage``. Every API
+stage is loaded as a small subclass of its backend class (``UsageRecorder``) that keeps the
+usage of each one-prompt request, keyed by the prompt as sent, so a stage reports the server's
+own token counts. Works for the sync path (``num_concurrent=1``) and the async one.
+"""
+from __future__ import annotations
+
+import contextvars
+import json
+import socket
+from typing import Any
+from urllib.parse import urlparse
+
+from harness_ext.errors import DQError
+
+# The contexts of the request an async task is sending (set in amodel_call, read in parse).
+_CONTEXTS: contextvars.ContextVar[list | None] = contextvars.ContextVar("dq_api_contexts", default=None)
+
+
+def prompt_key(context: Any) -> str:
+    """A prompt as a stage holds it: str, or lm-eval's JsonChatStr (chat messages as JSON)."""
+    return getattr(context, "prompt", context) if not isinstance(context, str) else context
+
+
+class UsageRecorder:
+    """Mixin before a TemplateAPI class: records ``usage`` per prompt in ``self.dq_usage``."""
+
+    dq_usage: dict[str, dict[str, int]]
+
+    async def amodel_call(self, session, sem, messages, *, cache_keys=None, **kwargs):
+        if cache_keys:
+            _CONTEXTS.set([ck[0] if isinstance(ck, tuple) else None for ck in cache_keys])
+        return await super().amodel_call(session, sem, messages, cache_keys=cache_keys, **kwargs)
+
+    def parse_generations(self, outputs, contexts=None, **kwargs):
+        texts = super().parse_generations(outputs=outputs, **kwargs)
+        contexts = contexts if contexts is not None else _CONTEXTS.get()
+        outs = outputs if isinstance(outputs, list) else [outputs]
+        # One prompt per request (batch_size=1, the API default): its usage is its own.
+        # A batched completions request reports one total; then the tokenizer counts.
+        if contexts and len(contexts) == 1 and len(outs) == 1 and isinstance(outs[0], dict):
+            usage = outs[0].get("usage") or {}
+            if isinstance(usage.get("prompt_tokens"), int) and isinstance(usage.get("completion_tokens"), int):
+                if not hasattr(self, "dq_usage"):
+                    self.dq_usage = {}
+                self.dq_usage[prompt_key(contexts[0])] = {
+                    "prompt_tokens": usage["prompt_tokens"], "completion_tokens": usage["completion_tokens"]}
+        return texts
+
+    def usage_for(self, prompt: Any) -> dict[str, int] | None:
+        return getattr(self, "dq_usage", {}).get(prompt_key(prompt))
+
+
+_WRAPPED: dict[type, type] = {}
+
+
+def api_base():
+    from lm_eval.models.api_models import TemplateAPI
+
+    return TemplateAPI
+
+
+def with_usage(cls: type) -> type:
+    """``cls`` itself, or for an lm-eval API backend its usage-recording subclass."""
+    try:
+        base = api_base()
+    except ImportError:
+        return cls
+    if not (isinstance(cls, type) and issubclass(cls, base)) or issubclass(cls, UsageRecorder):
+        return cls
+    if cls not in _WRAPPED:
+        _WRAPPED[cls] = type(cls.__name__, (UsageRecorder, cls), {"__module__": __name__})
+    return _WRAPPED[cls]
+
+
+def is_api(lm: Any) -> bool:
+    try:
+        return isinstance(lm, api_base())
+    except ImportError:
+        return False
+
+
+def is_chat_api(lm: Any) -> bool:
+    """A chat-completions endpoint: takes JSON messages and templates them server-side."""
+    try:
+        from lm_eval.models.openai_completions import LocalChatCompletion
+    except ImportError:
+        return False
+    return isinstance(lm, LocalChatCompletion)
+
+
+def chat_messages(messages: list[dict[str, str]]):
+    from lm_eval.models.api_models import JsonChatStr
+
+    return JsonChatStr(json.dumps(messages, ensure_ascii=False))
+
+
+def check_api_deps(role: str, backend: str) -> None:
+    missing = []
+    for mod in ("aiohttp", "tenacity", "requests"):
+        try:
+            __import__(mod)
+        except ImportError:
+            missing.append(mod)
+    if missing:
+        raise DQError(f"{role}={backend} needs {', '.join(missing)}: run `pip install 'lm-eval[api]==0.4.13'` "
+                      f"(or `pip install .[serve]`)")
+
+
+def probe(role: str, backend: str, base_url: str | None, timeout: float = 5.0) -> None:
+    """Fail at load time, with one clear line, when nothing listens at ``base_url``."""
+    if not base_url:
+        raise DQError(f"{role}={backend} needs {role}.base_url=http://HOST:PORT/v1/"
+                      f"{'chat/' if 'chat' in backend else ''}completions")
+    url = urlparse(str(base_url))
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise DQError(f"{role}.base_url={base_url!r} is not an http(s) URL")
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        raise DQError(f"{role}={backend}: cannot connect to {base_url} ({exc.strerror or exc}); is the server "
+                      f"running? (start one with `dq serve MODEL --port {port}`)") from None
+
+
+def is_connection_fault(exc: BaseException) -> bool:
+    """An error of the transport or the server, not of our code: worth one clear line."""
+    kinds: list[type] = [ConnectionError, TimeoutError]
+    try:
+        import requests
+
+        kinds.append(requests.exceptions.RequestException)
+    except ImportError:
+        pass
+    try:
+        import aiohttp
+
+        kinds.append(aiohttp.ClientError)
+    except ImportError:
+        pass
+    return isinstance(exc, tuple(kinds))
+
+
+def fault_error(role: str, backend: str, lm: Any, exc: BaseException) -> DQError:
+    detail = f"{type(exc).__name__}: {exc}"
+    response = getattr(exc, "response", None)
+    if response is not None and getattr(response, "text", None):
+        detail += f" -- server said: {response.text[:300]}"
+    tries = getattr(lm, "max_retries", "?")
+    return DQError(
+        f"{role}={backend} at {getattr(lm, 'base_url', None)} failed after {tries} attempts ({detail[:500]}); "
+        f"check or restart the server and rerun -- with cache=<sqlite path> finished batches are reused"
+    )
