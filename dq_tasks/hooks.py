@@ -68,10 +68,13 @@ def load_asdiv(**kwargs: Any) -> dict[str, Any]:
     return _load("asdiv_dq")
 
 
-def load_synth(depth: int, synth_n: int = 200, synth_seed: int = 1234, **kwargs: Any) -> dict[str, Any]:
-    """Synthetic task; depth comes from the task YAML's dataset_kwargs, n/seed may be overridden
-    through lm-eval --metadata (synth_n, synth_seed)."""
-    return loaders.to_dataset(loaders.synth_docs(int(depth), int(synth_n), int(synth_seed)))
+def load_synth(depth: int, synth_n: int = 200, synth_seed: int = 1234, synth_split: str = "test",
+               **kwargs: Any) -> dict[str, Any]:
+    """Synthetic task; depth comes from the task YAML's dataset_kwargs, n/seed/split may be
+    overridden through lm-eval --metadata (synth_n, synth_seed, synth_split="train" for
+    distillation data disjoint from the test set)."""
+    docs = loaders.synth_docs(int(depth), int(synth_n), int(synth_seed), str(synth_split))
+    return loaders.to_dataset(docs)
 
 
 # --------------------------------------------------------------------------- prompts

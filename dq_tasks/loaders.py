@@ -278,11 +278,11 @@ def load_docs(task: str) -> list[dict]:
     return [dict(d) for d in _cached_docs(task, os.environ.get(DATA_ENV, ""))]
 
 
-def synth_docs(depth: int, n: int, seed: int) -> list[dict]:
+def synth_docs(depth: int, n: int, seed: int, split: str = "test") -> list[dict]:
     from dq_tasks.synth import generate
 
     task = f"dq_synth_d{depth}"
-    return [{"dq_task": task, "context": "", **doc} for doc in generate(depth, n=n, seed=seed)]
+    return [{"dq_task": task, "context": "", **doc} for doc in generate(depth, n=n, seed=seed, split=split)]
 
 
 def to_dataset(docs: list[dict]) -> dict[str, Any]:

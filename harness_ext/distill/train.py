@@ -1,0 +1,292 @@
+"""Supervised fine-tuning of a student on exported rows: loss on the assistant turn only.
+
+A plain torch loop (AdamW, gradient accumulation, linear warmup then linear decay) rather than
+transformers' Trainer: a few dozen lines, the same on CPU and GPU, and nothing hidden that could
+change between transformers releases. The output is an ordinary HF model directory, so
+``decomposer.pretrained=DIR`` / ``solver.pretrained=DIR`` (or ``--model hf``) load it directly.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness_ext.errors import DQError
+
+IGNORE = -100  # label value the causal-LM loss skips
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    base: str
+    out: str
+    epochs: float = 1.0
+    lr: float = 5e-5
+    max_steps: int | None = None
+    lora: bool = False
+    seed: int = 0
+    val_fraction: float = 0.1
+    batch_size: int = 4
+    grad_accum: int = 1
+    max_length: int = 384
+    warmup_fraction: float = 0.1
+    eval_every: int | None = None  # steps; default: about 8 evaluations per run
+
+
+@dataclass
+class Example:
+    input_ids: list[int]
+    labels: list[int]
+
+
+@dataclass
+class TrainLog:
+    config: dict[str, Any]
+    device: str = "cpu"
+    train_rows: int = 0
+    val_rows: int = 0
+    dropped_rows: int = 0
+    truncated_rows: int = 0
+    steps: int = 0
+    train_loss: list[tuple[int, float]] = field(default_factory=list)
+    val_loss: list[tuple[int, float]] = field(default_factory=list)
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- formatting
+def format_example(tokenizer, messages: list[dict[str, str]], max_length: int) -> tuple[Example | None, bool]:
+    """Token ids with labels masked (-100) on everything but the assistant's reply.
+
+    With a chat template the prompt is the template up to the generation prompt, exactly what
+    the two_stage stage sends at evaluation time; without one (a base model) the stage sends the
+    raw prompt, and the reply follows on a new line, ending in EOS so the student learns to stop.
+    Returns (None, False) when truncation would leave no reply tokens.
+    """
+    head, reply = messages[:-1], messages[-1]["content"]
+    if getattr(tokenizer, "chat_template", None):
+        prompt = tokenizer.apply_chat_template(head, add_generation_prompt=True, tokenize=False)
+        full = tokenizer.apply_chat_template(messages, tokenize=False)
+        if not full.startswith(prompt):
+            raise DQError("the base model's chat template does not extend the generation prompt with the "
+                          "reply; cannot tell prompt from target tokens")
+        completion = full[len(prompt):]
+    else:
+        prompt = "\n\n".join(m["content"] for m in head)
+        completion = "\n" + reply + (tokenizer.eos_token or "")
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    completion_ids = tokenizer(completion, add_special_tokens=False)["input_ids"]
+    ids = (prompt_ids + completion_ids)[:max_length]
+    labels = ([IGNORE] * len(prompt_ids) + completion_ids)[:max_length]
+    if all(label == IGNORE for label in labels):
+        return None, True
+    return Example(ids, labels), len(prompt_ids) + len(completion_ids) > max_length
+
+
+def split_rows(rows: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """Seeded shuffle, then the first ``fraction`` (at least one row when > 0) is validation."""
+    if not 0 <= fraction < 1:
+        raise DQError(f"--val-fraction must be in [0, 1), got {fraction}")
+    order = list(rows)
+    random.Random(seed).shuffle(order)
+    n_val = 0 if fraction == 0 else max(1, round(len(order) * fraction))
+    if len(order) - n_val < 1:
+        raise DQError(f"{len(rows)} rows leave nothing to train on with --val-fraction {fraction}")
+    return order[n_val:], order[:n_val]
+
+
+def collate(batch: list[Example], pad_id: int):
+    import torch
+
+    width = max(len(e.input_ids) for e in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, e in enumerate(batch):  # right padding: positions stay those of unpadded inference
+        ids[i, : len(e.input_ids)] = torch.tensor(e.input_ids)
+        labels[i, : len(e.labels)] = torch.tensor(e.labels)
+        mask[i, : len(e.input_ids)] = 1
+    return ids, labels, mask
+
+
+# --------------------------------------------------------------------------- model
+def load_base(base: str, lora: bool):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from harness_ext.packaged import resolve_pretrained
+
+    if lora:
+        try:
+            import peft  # noqa: F401
+        except ImportError:
+            raise DQError("--lora needs the peft package: pip install peft") from None
+    path = str(resolve_pretrained(base))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype="float32")
+    except (OSError, ValueError) as exc:
+        raise DQError(f"--base {base}: cannot load a causal LM from {path} ({str(exc).splitlines()[0]})") from None
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if lora:
+        from peft import LoraConfig, get_peft_model
+
+        model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05,
+                                                 target_modules="all-linear", task_type="CAUSAL_LM"))
+    return tokenizer, model
+
+
+def lr_factor(step: int, total: int, warmup: int) -> float:
+    """Linear warmup to 1, then linear decay to 0 at ``total``."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
+def _batches(examples: list[Example], size: int, rng: random.Random):
+    """Endless seeded epochs of shuffled batches."""
+    while True:
+        order = list(examples)
+        rng.shuffle(order)
+        for start in range(0, len(order), size):
+            yield order[start : start + size]
+
+
+def _loss(model, batch: list[Example], pad_id: int, device):
+    ids, labels, mask = (t.to(device) for t in collate(batch, pad_id))
+    return model(input_ids=ids, attention_mask=mask, labels=labels).loss
+
+
+def evaluate(model, examples: list[Example], batch_size: int, pad_id: int, device) -> float:
+    """Token-weighted mean loss over the reply tokens of the validation rows."""
+    import torch
+
+    model.eval()
+    total, tokens = 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(examples), batch_size):
+            batch = examples[start : start + batch_size]
+            n = sum(sum(label != IGNORE for label in e.labels[1:]) for e in batch)
+            total += float(_loss(model, batch, pad_id, device)) * n
+            tokens += n
+    model.train()
+    return total / max(tokens, 1)
+
+
+# --------------------------------------------------------------------------- the run
+def _encode(tokenizer, rows: list[dict], max_length: int, log: TrainLog) -> list[Example]:
+    out = []
+    for row in rows:
+        example, truncated = format_example(tokenizer, row["messages"], max_length)
+        log.truncated_rows += truncated and example is not None
+        if example is None:
+            log.dropped_rows += 1
+        else:
+            out.append(example)
+    return out
+
+
+def train(cfg: TrainConfig, rows: list[dict], notes: list[str] | None = None) -> TrainLog:
+    import torch
+
+    if cfg.batch_size < 1 or cfg.grad_accum < 1 or cfg.max_length < 8:
+        raise DQError("--batch-size and --grad-accum must be >= 1 and --max-length >= 8")
+    check_out(Path(cfg.out))
+    random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    log = TrainLog(asdict(cfg), notes=list(notes or []))
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    log.device = str(device)
+    tokenizer, model = load_base(cfg.base, cfg.lora)
+    train_rows, val_rows = split_rows(rows, cfg.val_fraction, cfg.seed)
+    train_set = _encode(tokenizer, train_rows, cfg.max_length, log)
+    val_set = _encode(tokenizer, val_rows, cfg.max_length, log)
+    if not train_set:
+        raise DQError(f"no training rows left after truncation to --max-length {cfg.max_length}")
+    log.train_rows, log.val_rows = len(train_set), len(val_set)
+    per_step = cfg.batch_size * cfg.grad_accum
+    total = cfg.max_steps or max(1, math.ceil(cfg.epochs * len(train_set) / per_step))
+    log.steps = total
+    eval_every = cfg.eval_every or max(1, total // 8)
+    model.to(device).train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
+    warmup = max(1, int(total * cfg.warmup_fraction))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total, warmup))
+    batches = _batches(train_set, cfg.batch_size, random.Random(cfg.seed))
+    pad_id = tokenizer.pad_token_id
+    start = time.perf_counter()
+    if val_set:
+        log.val_loss.append((0, evaluate(model, val_set, cfg.batch_size, pad_id, device)))
+    for step in range(1, total + 1):
+        running = 0.0
+        for _ in range(cfg.grad_accum):
+            loss = _loss(model, next(batches), pad_id, device) / cfg.grad_accum
+            loss.backward()
+            running += float(loss.detach())
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        log.train_loss.append((step, running))
+        if val_set and (step % eval_every == 0 or step == total):
+            log.val_loss.append((step, evaluate(model, val_set, cfg.batch_size, pad_id, device)))
+            print(f"dq distill train: step {step}/{total} train {running:.4f} val {log.val_loss[-1][1]:.4f}", flush=True)
+    log.seconds = round(time.perf_counter() - start, 2)
+    save(model, tokenizer, cfg, log)
+    return log
+
+
+# --------------------------------------------------------------------------- output
+def check_out(out: Path) -> None:
+    """Only an earlier student (it has distill_log.json) may be replaced, never another folder."""
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "distill_log.json").exists())):
+        raise DQError(f"--out {out} exists and is not a previous `dq distill train` output; choose a new directory")
+
+
+def plot_losses(log: TrainLog, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    if log.train_loss:
+        ax.plot(*zip(*log.train_loss), label="train (per step)", alpha=0.6)
+    if log.val_loss:
+        ax.plot(*zip(*log.val_loss), "o-", label="validation")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("loss (reply tokens)")
+    ax.set_title(f"{Path(log.config['base']).name} <- {Path(log.config['data']).name}", fontsize=9)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def save(model, tokenizer, cfg: TrainConfig, log: TrainLog) -> Path:
+    """Write into a temp dir next to ``out`` and rename: no half-written student on a crash."""
+    out = Path(cfg.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        if cfg.lora:  # merge the adapters: the result loads without peft
+            model = model.merge_and_unload()
+        model.to("cpu").save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "distill_log.json").write_text(json.dumps(asdict(log), indent=2) + "\n")
+        plot_losses(log, tmp / "loss.png")
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.chmod(0o755)
+        tmp.rename(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
