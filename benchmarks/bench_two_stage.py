@@ -5,7 +5,7 @@
 (b) batched two_stage vs a per-example loop (one doc at a time, as the paper's scripts do)
     (target >= 5x faster). All numbers come from one process, so ratios survive a noisy box.
 
-    python benchmarks/bench_two_stage.py [--n 16] [--max_gen_toks 64]
+    python benchmarks/bench_two_stage.py [--n 16] [--max_gen_toks 64] [--repeats 3]
 """
 from __future__ import annotations
 
@@ -62,15 +62,21 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=16)
     ap.add_argument("--max_gen_toks", type=int, default=64)
+    ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     lm, reqs = build(args.n, args.max_gen_toks, batch_size=args.n)
     lm.generate_until(reqs[:2])  # warm-up: first-call allocations are not the wrapper's cost
-    out_two, t_two = timed(lm.generate_until, reqs)
-    t_raw, out_raw = raw_calls(lm, reqs)
+    # Alternate wrapper and raw calls and keep the best of each: load spikes hit both alike.
+    t_two = t_raw = float("inf")
+    for _ in range(args.repeats):
+        out_two, t = timed(lm.generate_until, reqs)
+        t_two = min(t_two, t)
+        t, out_raw = raw_calls(lm, reqs)
+        t_raw = min(t_raw, t)
     loop_outs, t_loop = timed(lambda: [lm.generate_until([r])[0] for r in reqs])
     load = os.getloadavg()[0]
     result = {
-        "docs": args.n, "max_gen_toks": args.max_gen_toks, "model": "smollm2-135m (hf, fp32, CPU)",
+        "docs": args.n, "max_gen_toks": args.max_gen_toks, "repeats": args.repeats, "model": "smollm2-135m (hf, fp32, CPU)",
         "two_stage_s": round(t_two, 2), "raw_inner_calls_s": round(t_raw, 2),
         "overhead_ratio": round(t_two / t_raw, 3), "per_example_loop_s": round(t_loop, 2),
         "batched_speedup": round(t_loop / t_two, 2),
