@@ -60,6 +60,10 @@ def run_eval(argv: list[str]) -> int:
         args = parser.parse_args()
     finally:
         sys.argv = saved
+    if getattr(args, "model", None) == "two_stage":
+        from harness_ext.spec import parse_model_args
+
+        parse_model_args(dict(args.model_args or {}))  # bad args fail now, before lm-eval indexes tasks
     if hasattr(args, "include_path"):
         extra = [args.include_path] if args.include_path else []
         args.include_path = [str(TASKS_DIR), *extra]

@@ -19,7 +19,7 @@ _DONE = re.compile(r"^\W*(done|no (more|further) (sub-?)?questions?|no decomposi
 ANSWER_GEN = {"until": ["\n\n", "\nQuestion:"], "max_gen_toks": 48, "do_sample": False}
 
 
-def _view(gen: Generation) -> dict[str, Any]:
+def view(gen: Generation) -> dict[str, Any]:
     return {"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens,
             "seconds": round(gen.seconds, 4), "cached": gen.cached}
 
@@ -43,6 +43,7 @@ def next_subquestions(lm: "TwoStageLM", active: list["Item"], round_no: int) -> 
     asking = []
     for it, gen in zip(active, stage.generate(reqs)):
         it.round_decomposer = gen
+        it.decomposer_views.append(view(gen))  # every call counts, the final "Done" included
         found = [] if _DONE.match(gen.output) else parse_subquestions(gen.output, 1)
         asked = {r["subquestion"].lower() for r in it.rounds}
         if found and found[0].lower() not in asked:  # a repeated question means it is stuck
@@ -59,11 +60,11 @@ def answer_round(lm: "TwoStageLM", asking: list["Item"]) -> None:
     for r in reqs:
         r.prompt = lm.solver.render_chat(r.prompt)
     for it, gen in zip(asking, lm.solver.generate(reqs, chat_ready=True)):
-        dec = getattr(it, "round_decomposer", None)
+        dec = it.round_decomposer
         it.rounds.append({
             "subquestion": it.pending, "answer": _short(gen.output),
-            "decomposer": _view(dec) if dec is not None and lm.config.decomposer.is_model else None,
-            "solver": _view(gen),
+            "decomposer": view(dec) if dec is not None and lm.config.decomposer.is_model else None,
+            "solver": view(gen),
         })
 
 
@@ -99,9 +100,8 @@ def final_solve(lm: "TwoStageLM", items: list["Item"]) -> list[Generation]:
     return lm.solver.generate(reqs, chat_ready=True)
 
 
-def totals(rounds: list[dict[str, Any]], role: str, final: Generation | None = None) -> dict[str, Any]:
-    """Per-stage sums over the rounds (plus the final solve), shaped like static mode's objects."""
-    views = [r[role] for r in rounds if r.get(role)] + ([_view(final)] if final is not None else [])
+def totals(views: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-stage sums over a doc's calls, shaped like static mode's stage objects."""
     return {
         "prompt_tokens": sum(v["prompt_tokens"] or 0 for v in views),
         "completion_tokens": sum(v["completion_tokens"] or 0 for v in views),

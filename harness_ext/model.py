@@ -15,7 +15,7 @@ from lm_eval.api.registry import register_model
 
 from harness_ext import traces
 from harness_ext.cache import StageCache
-from harness_ext.dynamic import run_dynamic, totals
+from harness_ext.dynamic import run_dynamic, totals, view
 from harness_ext.errors import DQError
 from harness_ext.parsing import parse_subquestions
 from harness_ext.prompts import doc_variables, get_prompt_set
@@ -40,6 +40,8 @@ class Item:
     decomposition: Generation | None = None
     rounds: list[dict[str, Any]] = field(default_factory=list)  # dynamic mode only
     pending: str = ""  # dynamic mode: the sub-question being answered
+    round_decomposer: Generation | None = None  # dynamic mode: this round's decomposer call
+    decomposer_views: list[dict[str, Any]] = field(default_factory=list)  # dynamic: every call
 
     @property
     def question(self) -> str:
@@ -286,6 +288,7 @@ class TwoStageLM(LM):
         if self.config.mode == "dynamic":
             record["rounds"] = item.rounds
             record["final"] = record["solver"]
-            record["decomposer"] = {"backend": self.config.decomposer.backend, **totals(item.rounds, "decomposer")}
-            record["solver"] = {**stage_view(sol), **totals(item.rounds, "solver", sol)}
+            record["decomposer"] = {"backend": self.config.decomposer.backend, **totals(item.decomposer_views)}
+            solver_views = [r["solver"] for r in item.rounds] + [view(sol)]
+            record["solver"] = {**stage_view(sol), **totals(solver_views)}
         self._traces.setdefault(item.task or "", []).append(record)

@@ -54,6 +54,8 @@ def test_rounds_stop_on_done_and_at_cap(tiny_model):
     t = traces[3]
     assert t["mode"] == "dynamic" and t["subquestions"] == ["What is step 1?", "What is step 2?", "What is step 3?"]
     assert t["solver"]["calls"] == 4 and t["solver"]["prompt_tokens"] > 0
+    # every decomposer call is costed, the one that said "Done" included
+    assert [tr["decomposer"]["calls"] for tr in traces] == [1, 2, 3, 3, 3]
     assert "What is step 3?" in t["final"]["prompt"]
 
 
