@@ -344,33 +344,31 @@ def paired_difference(
 # --------------------------------------------------------------------------
 
 
-def holm(pvalues: np.ndarray) -> np.ndarray:
-    """Holm step-down adjusted p-values (FWER); NaNs are ignored and kept."""
+def _adjust_sorted(pvalues: np.ndarray, step) -> np.ndarray:
+    """Apply ``step(sorted p, m)`` to the non-NaN p-values and put them back in place."""
     p = np.asarray(pvalues, dtype=float)
     out = np.full_like(p, np.nan)
     ok = ~np.isnan(p)
     q = p[ok]
-    m = len(q)
-    if m == 0:
+    if len(q) == 0:
         return out
     order = np.argsort(q, kind="stable")
-    scaled = q[order] * (m - np.arange(m))
-    adj = np.minimum(1.0, np.maximum.accumulate(scaled))
-    res = np.empty(m)
-    res[order] = adj
+    res = np.empty(len(q))
+    res[order] = step(q[order], len(q))
     out[ok] = res
     return out
 
 
+def holm(pvalues: np.ndarray) -> np.ndarray:
+    """Holm step-down adjusted p-values (FWER); NaNs are ignored and kept."""
+    return _adjust_sorted(pvalues, lambda q, m: np.minimum(1.0, np.maximum.accumulate(q * (m - np.arange(m)))))
+
+
 def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
     """Benjamini-Hochberg adjusted p-values (FDR); NaNs are ignored and kept."""
-    p = np.asarray(pvalues, dtype=float)
-    out = np.full_like(p, np.nan)
-    ok = ~np.isnan(p)
-    q = p[ok]
-    m = len(q)
-    if m == 0:
-        return out
+    return _adjust_sorted(
+        pvalues, lambda q, m: np.minimum(1.0, np.minimum.accumulate((q * m / np.arange(1, m + 1))[::-1])[::-1])
+    )
     order = np.argsort(q, kind="stable")
     scaled = q[order] * m / np.arange(1, m + 1)
     adj = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
