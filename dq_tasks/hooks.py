@@ -24,48 +24,9 @@ DEFAULT_MAX_SUBQUESTIONS = 3
 # --------------------------------------------------------------------------- datasets
 # lm-eval calls custom_dataset(**metadata, **dataset_kwargs); metadata also carries the model
 # arguments, so every loader takes **kwargs and reads only what it needs.
-def _load(task: str) -> dict[str, Any]:
-    return loaders.to_dataset(loaders.load_docs(task))
-
-
-def load_gsm8k(**kwargs: Any) -> dict[str, Any]:
-    return _load("gsm8k_dq")
-
-
-def load_drop(**kwargs: Any) -> dict[str, Any]:
-    return _load("drop_dq")
-
-
-def load_bamboogle(**kwargs: Any) -> dict[str, Any]:
-    return _load("bamboogle_dq")
-
-
-def load_strategyqa(**kwargs: Any) -> dict[str, Any]:
-    return _load("strategyqa_dq")
-
-
-def load_svamp(**kwargs: Any) -> dict[str, Any]:
-    return _load("svamp_dq")
-
-
-def load_multiarith(**kwargs: Any) -> dict[str, Any]:
-    return _load("multiarith_dq")
-
-
-def load_aqua(**kwargs: Any) -> dict[str, Any]:
-    return _load("aqua_dq")
-
-
-def load_gsm_hard(**kwargs: Any) -> dict[str, Any]:
-    return _load("gsm_hard_dq")
-
-
-def load_gsmplus(**kwargs: Any) -> dict[str, Any]:
-    return _load("gsmplus_dq")
-
-
-def load_asdiv(**kwargs: Any) -> dict[str, Any]:
-    return _load("asdiv_dq")
+def load_task(dq_task: str, **kwargs: Any) -> dict[str, Any]:
+    """A file-backed task; its name comes from the task YAML's dataset_kwargs."""
+    return loaders.to_dataset(loaders.load_docs(dq_task))
 
 
 def load_synth(depth: int, synth_n: int = 200, synth_seed: int = 1234, synth_split: str = "test",

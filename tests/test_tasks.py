@@ -160,7 +160,7 @@ def test_other_prompt_kinds_render(docs: dict[str, list[dict]]) -> None:
 
 def test_loaders_accept_lm_eval_metadata() -> None:
     # lm-eval passes the task metadata plus model args as keyword arguments.
-    out = hooks.load_bamboogle(version=1.0, pretrained="some/model", batch_size=4)
+    out = hooks.load_task(dq_task="bamboogle_dq", version=1.0, pretrained="some/model", batch_size=4)
     assert len(out["test"]) == 125
     assert len(hooks.load_synth(depth=2, synth_n=5, version=1.0)["test"]) == 5
 
