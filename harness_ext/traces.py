@@ -30,6 +30,21 @@ def write_traces(path: Path, records: Iterable[dict[str, Any]]) -> Path:
     return path
 
 
+REPO_ROOT = str(Path(__file__).resolve().parent.parent) + "/"
+
+
+def portable(value: Any) -> Any:
+    """Paths under the repo become relative and the home directory becomes ``~``, so a results
+    file says the same on every machine (lm-eval records absolute config and model paths)."""
+    if isinstance(value, str):
+        return value.replace(REPO_ROOT, "").replace(str(Path.home()) + "/", "~/")
+    if isinstance(value, dict):
+        return {k: portable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [portable(v) for v in value]
+    return value
+
+
 def _samples_dir(tracker) -> Path:
     path = Path(tracker.output_path)
     if path.suffix == ".json":
@@ -58,6 +73,9 @@ def install_tracker_hook() -> None:
             general = self.general_config_tracker
             general.model_name = f"two_stage/{described['label']}"
             general.model_name_sanitized = sanitize_model_name(general.model_name)
+        for key in ("config", "configs"):
+            if key in results:
+                results[key] = portable(results[key])
         save_aggregated(self, results=results, samples=samples)
 
     def samples_then_traces(self, task_name: str, samples: dict) -> None:

@@ -129,3 +129,15 @@ def test_model_args_batch_size_beside_lm_eval_flag(tiny_model):
     # batch size and device are not part of what a cached output means
     other = TwoStageLM(solver="hf", **{"solver.pretrained": tiny_model}, batch_size=8, device="cpu")
     assert lm.config.solver.output_key() == other.config.solver.output_key()
+
+
+def test_results_paths_are_portable():
+    from pathlib import Path
+
+    from harness_ext.traces import REPO_ROOT, portable
+
+    home = str(Path.home())
+    got = portable({"configs": {"t": {"config_source": REPO_ROOT + "dq_tasks/t.yaml"}},
+                    "tok": [home + "/.cache/dq-harness/hf/smollm2-135m"], "n": 3})
+    assert got == {"configs": {"t": {"config_source": "dq_tasks/t.yaml"}},
+                   "tok": ["~/.cache/dq-harness/hf/smollm2-135m"], "n": 3}
