@@ -34,8 +34,18 @@ class RunInfo:
     solver: str | None = None
 
 
+class _Interval:
+    """scipy.stats-style `confidence_interval()` for results holding ci_low / ci_high."""
+
+    ci_low: float
+    ci_high: float
+
+    def confidence_interval(self) -> stats.ConfidenceInterval:
+        return stats.ConfidenceInterval(self.ci_low, self.ci_high)
+
+
 @dataclass
-class RunSummary:
+class RunSummary(_Interval):
     """Mean of one run on one (task, metric, filter), with its 95 % CI."""
 
     label: str
@@ -55,12 +65,9 @@ class RunSummary:
     def statistic(self) -> float:
         return self.mean
 
-    def confidence_interval(self) -> stats.ConfidenceInterval:
-        return stats.ConfidenceInterval(self.ci_low, self.ci_high)
-
 
 @dataclass
-class Comparison:
+class Comparison(_Interval):
     """One paired comparison b vs a; `diff` = mean_b - mean_a.
 
     `statistic` is the test's own statistic: for McNemar the share of
@@ -99,9 +106,6 @@ class Comparison:
     @property
     def pvalue(self) -> float:
         return self.p_value
-
-    def confidence_interval(self) -> stats.ConfidenceInterval:
-        return stats.ConfidenceInterval(self.ci_low, self.ci_high)
 
 
 @dataclass
