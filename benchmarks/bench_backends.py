@@ -19,6 +19,7 @@ usage for the server), tokens/s, accuracy; and the hf/server ratios.
 
 Writes benchmarks/results/backends.json and prints a summary.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,11 +40,36 @@ TASK = "dq_synth_d4"
 
 
 def run_eval(model_args: str, out: Path, n: int, max_gen_toks: int, threads: int, batch_size: int) -> dict:
-    cmd = [sys.executable, "-m", "harness_ext", "eval", "--model", "two_stage", "--model_args", model_args,
-           "--tasks", TASK, "--limit", str(n), "--apply_chat_template", "--batch_size", str(batch_size),
-           "--gen_kwargs", f"max_gen_toks={max_gen_toks}", "--log_samples", "--output_path", str(out)]
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-           "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "harness_ext",
+        "eval",
+        "--model",
+        "two_stage",
+        "--model_args",
+        model_args,
+        "--tasks",
+        TASK,
+        "--limit",
+        str(n),
+        "--apply_chat_template",
+        "--batch_size",
+        str(batch_size),
+        "--gen_kwargs",
+        f"max_gen_toks={max_gen_toks}",
+        "--log_samples",
+        "--output_path",
+        str(out),
+    ]
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
     start = time.perf_counter()
     res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -62,10 +88,13 @@ def run_eval(model_args: str, out: Path, n: int, max_gen_toks: int, threads: int
         }
     gen_s = stats["decomposer"]["seconds"] + stats["solver"]["seconds"]
     toks = stats["decomposer"]["completion_tokens"] + stats["solver"]["completion_tokens"]
-    stats.update(generation_s=round(gen_s, 2), completion_tokens=toks,
-                 tokens_per_s=round(toks / gen_s, 2) if gen_s else None,
-                 accuracy={k: v for k, v in results.items() if isinstance(v, (int, float)) and "stderr" not in k},
-                 outputs={t["doc_id"]: t["solver"]["output"] for t in traces})
+    stats.update(
+        generation_s=round(gen_s, 2),
+        completion_tokens=toks,
+        tokens_per_s=round(toks / gen_s, 2) if gen_s else None,
+        accuracy={k: v for k, v in results.items() if isinstance(v, (int, float)) and "stderr" not in k},
+        outputs={t["doc_id"]: t["solver"]["output"] for t in traces},
+    )
     return stats
 
 
@@ -77,14 +106,21 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "backends.json"))
     args = ap.parse_args()
 
-    from harness_ext.packaged import hf_dir
-    from harness_ext.serve import LlamaServer
+    from harness_ext.serve.packaged import hf_dir
+    from harness_ext.serve.server import LlamaServer
 
     hf_dir(MODEL)  # convert once up front, so the hf run does not time the conversion
     common = f"decomposer_gen.max_gen_toks={args.max_gen_toks}"
     report: dict = {
-        "workload": {"task": TASK, "docs": args.n, "model": MODEL, "max_gen_toks": args.max_gen_toks,
-                     "threads": args.threads, "chat_template": True, "greedy": True},
+        "workload": {
+            "task": TASK,
+            "docs": args.n,
+            "model": MODEL,
+            "max_gen_toks": args.max_gen_toks,
+            "threads": args.threads,
+            "chat_template": True,
+            "greedy": True,
+        },
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
     }
     with tempfile.TemporaryDirectory() as tmp:
@@ -94,11 +130,14 @@ def main() -> int:
         print(f"hf:     {report['hf']['wall_s']} s wall, {report['hf']['tokens_per_s']} tok/s", flush=True)
 
         with LlamaServer(MODEL, port=0, ctx=2048, threads=args.threads, wait=180) as srv:
-            stage = (f"local-completions,{{r}}.base_url={srv.completions_url},{{r}}.model={MODEL},"
-                     f"{{r}}.tokenized_requests=False,{{r}}.batch_size=1")
-            server_args = (f"decomposer={stage.format(r='decomposer')},solver={stage.format(r='solver')},{common}")
-            report["server"] = run_eval(server_args, tmp / "server", args.n, args.max_gen_toks, args.threads,
-                                        batch_size=1)
+            stage = (
+                f"local-completions,{{r}}.base_url={srv.completions_url},{{r}}.model={MODEL},"
+                f"{{r}}.tokenized_requests=False,{{r}}.batch_size=1"
+            )
+            server_args = f"decomposer={stage.format(r='decomposer')},solver={stage.format(r='solver')},{common}"
+            report["server"] = run_eval(
+                server_args, tmp / "server", args.n, args.max_gen_toks, args.threads, batch_size=1
+            )
         print(f"server: {report['server']['wall_s']} s wall, {report['server']['tokens_per_s']} tok/s", flush=True)
 
     hf, sv = report["hf"], report["server"]
@@ -109,8 +148,10 @@ def main() -> int:
         "tokens_per_s_server_over_hf": round(sv["tokens_per_s"] / hf["tokens_per_s"], 3),
         "identical_solver_outputs": f"{same}/{len(sv['outputs'])}",
     }
-    report["notes"] = ("hf runs the GGUF dequantized to fp32 (torch, batched); the server runs the Q4_1 GGUF "
-                       "(llama.cpp, one request at a time), so outputs may differ. Machine shared with other jobs.")
+    report["notes"] = (
+        "hf runs the GGUF dequantized to fp32 (torch, batched); the server runs the Q4_1 GGUF "
+        "(llama.cpp, one request at a time), so outputs may differ. Machine shared with other jobs."
+    )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report["ratios"], indent=2))

@@ -64,12 +64,18 @@ def synthesize_runs(root: Path, n_runs: int, n_docs: int, seed: int = 0) -> list
         with open(d / f"samples_{TASK}_{DATE}.jsonl", "w") as f:
             for i, doc in enumerate(docs):
                 rec = {
-                    "doc_id": i, "doc": doc, "target": doc["answer"],
+                    "doc_id": i,
+                    "doc": doc,
+                    "target": doc["answer"],
                     "arguments": {"gen_args_0": {"arg_0": PROMPT + doc["question"], "arg_1": {"until": ["Question:"]}}},
-                    "resps": [["The answer is 42."]], "filtered_resps": ["42"],
-                    "filter": "strict-match", "metrics": ["exact_match"],
-                    "doc_hash": _sha(json.dumps(doc)), "prompt_hash": _sha(PROMPT + doc["question"]),
-                    "target_hash": _sha(doc["answer"]), "exact_match": float(correct[i]),
+                    "resps": [["The answer is 42."]],
+                    "filtered_resps": ["42"],
+                    "filter": "strict-match",
+                    "metrics": ["exact_match"],
+                    "doc_hash": _sha(json.dumps(doc)),
+                    "prompt_hash": _sha(PROMPT + doc["question"]),
+                    "target_hash": _sha(doc["answer"]),
+                    "exact_match": float(correct[i]),
                 }
                 f.write(json.dumps(rec) + "\n")
         paths.append(root / f"run{r:02d}")
@@ -81,7 +87,7 @@ def time_inprocess(argv: list[str], repeats: int) -> tuple[float, float]:
 
     Best-of-N because this box is shared: other jobs inflate single timings.
     """
-    from harness_ext.compare import main
+    from harness_ext.compare.api import main
 
     walls, cpus = [], []
     for _ in range(repeats):
@@ -100,8 +106,13 @@ def time_subprocess(argv: list[str], repeats: int) -> float:
     best = float("inf")
     for _ in range(repeats):
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "harness_ext.compare", *argv], cwd=ROOT,
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "harness_ext.compare.api", *argv],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         best = min(best, time.perf_counter() - t)
     return best
 
@@ -131,8 +142,8 @@ def main() -> int:
     ap.add_argument("--skip-lm-eval", action="store_true")
     args = ap.parse_args()
 
-    import harness_ext.compare  # noqa: F401  (import cost is reported separately below)
-    import harness_ext.report  # noqa: F401
+    import harness_ext.compare.api  # noqa: F401  (import cost is reported separately below)
+    import harness_ext.compare.report  # noqa: F401
 
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
@@ -150,17 +161,25 @@ def main() -> int:
 
     ref = timings.get("lm_eval_bootstrap_stderr_s")
     result = {
-        "workload": {"runs": args.runs, "docs": args.docs, "pairs": n_pairs,
-                     "iterations": args.iterations, "metric": "binary exact_match",
-                     "tests": "bootstrap CIs (shared index matrix) + exact McNemar + Holm"},
+        "workload": {
+            "runs": args.runs,
+            "docs": args.docs,
+            "pairs": n_pairs,
+            "iterations": args.iterations,
+            "metric": "binary exact_match",
+            "tests": "bootstrap CIs (shared index matrix) + exact McNemar + Holm",
+        },
         "timings": timings,
         "ratio_inprocess_no_out_vs_lm_eval": timings["inprocess_no_out_s"] / ref if ref else None,
         "ratio_inprocess_with_out_vs_lm_eval": timings["inprocess_with_out_s"] / ref if ref else None,
         "ratio_subprocess_vs_lm_eval": timings["subprocess_with_out_s"] / ref if ref else None,
         "targets": {"dq_compare_s": 3.0, "ratio": 0.3},
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "platform": platform.platform(),
-                    "loadavg_1m_before_after": [load_before[0], os.getloadavg()[0]]},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "loadavg_1m_before_after": [load_before[0], os.getloadavg()[0]],
+        },
     }
     out = ROOT / "benchmarks" / "results" / "compare.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ scores the same both ways (it should: greedy decoding, same prompts).
 
 Writes benchmarks/results/study.json and prints a summary.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,11 +58,18 @@ def timed(cmd: list[str], log: Path) -> float:
 
 def run_study(tmp: Path, a: argparse.Namespace) -> tuple[float, dict]:
     spec = {
-        "name": "bench", "tasks": [TASK], "limit": a.limit, "seed": 1234, "apply_chat_template": True,
-        "batch_size": a.limit, "device": "cpu",
+        "name": "bench",
+        "tasks": [TASK],
+        "limit": a.limit,
+        "seed": 1234,
+        "apply_chat_template": True,
+        "batch_size": a.limit,
+        "device": "cpu",
         "models": {n: {"backend": "hf", "args": args} for n, args in MODELS.items()},
-        "decomposers": list(MODELS), "solvers": list(MODELS),
-        "decomposer_gen": {"max_gen_toks": a.dec_toks}, "solver_gen": {"max_gen_toks": a.sol_toks},
+        "decomposers": list(MODELS),
+        "solvers": list(MODELS),
+        "decomposer_gen": {"max_gen_toks": a.dec_toks},
+        "solver_gen": {"max_gen_toks": a.sol_toks},
         "iterations": 1000,
     }
     path = tmp / "bench.yaml"
@@ -71,8 +79,12 @@ def run_study(tmp: Path, a: argparse.Namespace) -> tuple[float, dict]:
 
 
 def eval_args(dec: str, sol: str, a: argparse.Namespace) -> str:
-    parts = ["decomposer=hf", "solver=hf", f"decomposer_gen.max_gen_toks={a.dec_toks}",
-             f"solver_gen.max_gen_toks={a.sol_toks}"]
+    parts = [
+        "decomposer=hf",
+        "solver=hf",
+        f"decomposer_gen.max_gen_toks={a.dec_toks}",
+        f"solver_gen.max_gen_toks={a.sol_toks}",
+    ]
     parts += [f"decomposer.{k}={v}" for k, v in MODELS[dec].items()]
     parts += [f"solver.{k}={v}" for k, v in MODELS[sol].items()]
     return ",".join(parts)
@@ -83,17 +95,43 @@ def run_independent(tmp: Path, a: argparse.Namespace) -> list[dict]:
     for dec in MODELS:
         for sol in MODELS:
             where = tmp / "eval" / f"{dec}__{sol}"
-            cmd = [*DQ, "eval", "--model", "two_stage", "--model_args", eval_args(dec, sol, a), "--tasks", TASK,
-                   "--batch_size", str(a.limit), "--device", "cpu", "--limit", str(a.limit), "--apply_chat_template", "--log_samples", "--seed", "1234",
-                   "--output_path", str(where)]
+            cmd = [
+                *DQ,
+                "eval",
+                "--model",
+                "two_stage",
+                "--model_args",
+                eval_args(dec, sol, a),
+                "--tasks",
+                TASK,
+                "--batch_size",
+                str(a.limit),
+                "--device",
+                "cpu",
+                "--limit",
+                str(a.limit),
+                "--apply_chat_template",
+                "--log_samples",
+                "--seed",
+                "1234",
+                "--output_path",
+                str(where),
+            ]
             seconds = timed(cmd, tmp / f"eval_{dec}__{sol}.log")
             results = json.loads(next(where.glob("*/results_*.json")).read_text())
             traces = [json.loads(line) for f in where.glob(f"*/traces_{TASK}_*.jsonl") for line in open(f)]
-            generated = sum(t["decomposer"].get("completion_tokens") or 0 for t in traces
-                            if not t["decomposer"].get("cached"))
-            out.append({"decomposer": dec, "solver": sol, "seconds": round(seconds, 2),
-                        "decomposer_generated": generated,
-                        "exact_match": results["results"][TASK]["exact_match,none"]})
+            generated = sum(
+                t["decomposer"].get("completion_tokens") or 0 for t in traces if not t["decomposer"].get("cached")
+            )
+            out.append(
+                {
+                    "decomposer": dec,
+                    "solver": sol,
+                    "seconds": round(seconds, 2),
+                    "decomposer_generated": generated,
+                    "exact_match": results["results"][TASK]["exact_match,none"],
+                }
+            )
     return out
 
 
@@ -112,31 +150,52 @@ def main() -> int:
     indep_s = sum(r["seconds"] for r in indep)
     indep_gen = sum(r["decomposer_generated"] for r in indep)
     same = all(
-        next(c for c in cells if (c["decomposer"], c["solver"]) == (r["decomposer"], r["solver"]))
-        ["metrics"]["exact_match,none"] == r["exact_match"] for r in indep
+        next(c for c in cells if (c["decomposer"], c["solver"]) == (r["decomposer"], r["solver"]))["metrics"][
+            "exact_match,none"
+        ]
+        == r["exact_match"]
+        for r in indep
     )
     result = {
-        "workload": {"task": TASK, "limit": a.limit, "grid": "2 decomposers x 2 solvers", "models": MODELS,
-                     "decomposer_max_gen_toks": a.dec_toks, "solver_max_gen_toks": a.sol_toks},
-        "study": {"seconds": round(study_s, 2), "decomposer_generated": study_gen, "cells_ok": len(cells),
-                  "inner_seconds": state.get("wall_seconds"),
-                  "cells": [{"id": c["id"], "wall_seconds": c["wall_seconds"], "cost": c["cost"]} for c in cells]},
+        "workload": {
+            "task": TASK,
+            "limit": a.limit,
+            "grid": "2 decomposers x 2 solvers",
+            "models": MODELS,
+            "decomposer_max_gen_toks": a.dec_toks,
+            "solver_max_gen_toks": a.sol_toks,
+        },
+        "study": {
+            "seconds": round(study_s, 2),
+            "decomposer_generated": study_gen,
+            "cells_ok": len(cells),
+            "inner_seconds": state.get("wall_seconds"),
+            "cells": [{"id": c["id"], "wall_seconds": c["wall_seconds"], "cost": c["cost"]} for c in cells],
+        },
         "independent": {"seconds": round(indep_s, 2), "decomposer_generated": indep_gen, "runs": indep},
         "wall_ratio_independent_over_study": round(indep_s / study_s, 3),
         "decomposer_generated_ratio": round(indep_gen / study_gen, 3) if study_gen else None,
         "same_scores": same,
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
-                    "load_avg_at_end": os.getloadavg()},
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_avg_at_end": os.getloadavg(),
+        },
     }
     out = ROOT / "benchmarks" / "results" / "study.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"dq study (1 process, shared models + stage cache): {study_s:7.1f} s, "
-          f"decomposer tokens generated {study_gen}")
-    print(f"4 x dq eval (independent, no cache):               {indep_s:7.1f} s, "
-          f"decomposer tokens generated {indep_gen}")
-    print(f"wall ratio independent/study {result['wall_ratio_independent_over_study']:.2f}x; decomposer tokens "
-          f"ratio {result['decomposer_generated_ratio']}x; same scores both ways: {same}")
+    print(
+        f"dq study (1 process, shared models + stage cache): {study_s:7.1f} s, decomposer tokens generated {study_gen}"
+    )
+    print(
+        f"4 x dq eval (independent, no cache):               {indep_s:7.1f} s, decomposer tokens generated {indep_gen}"
+    )
+    print(
+        f"wall ratio independent/study {result['wall_ratio_independent_over_study']:.2f}x; decomposer tokens "
+        f"ratio {result['decomposer_generated_ratio']}x; same scores both ways: {same}"
+    )
     print(f"wrote {out}")
     return 0
 

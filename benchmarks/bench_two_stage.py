@@ -9,6 +9,7 @@
 
     python benchmarks/bench_two_stage.py [--n 16] [--max_gen_toks 64] [--repeats 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,20 +25,34 @@ os.environ.setdefault("DQ_DATA_DIR", str(Path(__file__).resolve().parents[2] / "
 from lm_eval.api.instance import Instance  # noqa: E402
 
 from dq_tasks import hooks, loaders  # noqa: E402
-from harness_ext.model import TwoStageLM  # noqa: E402
+from harness_ext.model.two_stage import TwoStageLM  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "two_stage.json"
 
 
 def build(n: int, max_gen_toks: int, batch_size: int) -> tuple[TwoStageLM, list[Instance]]:
     smol = {"pretrained": "smollm2-135m", "dtype": "float32"}
-    lm = TwoStageLM(decomposer="hf", solver="hf", batch_size=batch_size, device="cpu",
-                    **{f"decomposer.{k}": v for k, v in smol.items()}, **{f"solver.{k}": v for k, v in smol.items()},
-                    **{"decomposer_gen.max_gen_toks": max_gen_toks})
+    lm = TwoStageLM(
+        decomposer="hf",
+        solver="hf",
+        batch_size=batch_size,
+        device="cpu",
+        **{f"decomposer.{k}": v for k, v in smol.items()},
+        **{f"solver.{k}": v for k, v in smol.items()},
+        **{"decomposer_gen.max_gen_toks": max_gen_toks},
+    )
     gen = {"until": ["\n\nQuestion:", "<|im_end|>"], "max_gen_toks": max_gen_toks, "do_sample": False}
     docs = loaders.synth_docs(4, n, 1234)
-    reqs = [Instance("generate_until", d, (lm.apply_chat_template([{"role": "user", "content": hooks.doc_to_text(d)}]),
-                                           dict(gen)), i, ("dq_synth_d4", i, 1)) for i, d in enumerate(docs)]
+    reqs = [
+        Instance(
+            "generate_until",
+            d,
+            (lm.apply_chat_template([{"role": "user", "content": hooks.doc_to_text(d)}]), dict(gen)),
+            i,
+            ("dq_synth_d4", i, 1),
+        )
+        for i, d in enumerate(docs)
+    ]
     return lm, reqs
 
 
@@ -49,12 +64,16 @@ def timed(fn, *args):
 
 def raw_calls(lm: TwoStageLM, reqs: list[Instance]) -> tuple[float, list[str]]:
     """The same stage prompts, straight to the inner model: the floor two_stage can reach."""
-    traces = lm.traces_for("dq_synth_d4")[-len(reqs):]
+    traces = lm.traces_for("dq_synth_d4")[-len(reqs) :]
     inner = lm.solver.lm
-    dec = [Instance("generate_until", r.doc, (t["decomposer"]["prompt"], dict(lm.config.decomposer.gen)), 0,
-                    r.metadata) for r, t in zip(reqs, traces)]
-    sol = [Instance("generate_until", r.doc, (t["solver"]["prompt"], dict(r.args[1])), 0, r.metadata)
-           for r, t in zip(reqs, traces)]
+    dec = [
+        Instance("generate_until", r.doc, (t["decomposer"]["prompt"], dict(lm.config.decomposer.gen)), 0, r.metadata)
+        for r, t in zip(reqs, traces)
+    ]
+    sol = [
+        Instance("generate_until", r.doc, (t["solver"]["prompt"], dict(r.args[1])), 0, r.metadata)
+        for r, t in zip(reqs, traces)
+    ]
     _, t_dec = timed(inner.generate_until, dec)
     outs, t_sol = timed(inner.generate_until, sol)
     return t_dec + t_sol, outs
@@ -82,10 +101,15 @@ def main() -> None:
     loop_outs, t_loop = timed(lambda: [lm.generate_until([r])[0] for r in reqs])
     load = os.getloadavg()[0]
     result = {
-        "docs": args.n, "max_gen_toks": args.max_gen_toks, "repeats": args.repeats, "model": "smollm2-135m (hf, fp32, CPU)",
-        "two_stage_s": round(t_two, 2), "raw_inner_calls_s": round(t_raw, 2),
+        "docs": args.n,
+        "max_gen_toks": args.max_gen_toks,
+        "repeats": args.repeats,
+        "model": "smollm2-135m (hf, fp32, CPU)",
+        "two_stage_s": round(t_two, 2),
+        "raw_inner_calls_s": round(t_raw, 2),
         "overhead_ratio": round(t_two / t_raw, 3),
-        "overhead_ratio_same_call": round(in_call, 4), "per_example_loop_s": round(t_loop, 2),
+        "overhead_ratio_same_call": round(in_call, 4),
+        "per_example_loop_s": round(t_loop, 2),
         "batched_speedup": round(t_loop / t_two, 2),
         "same_outputs_as_raw": out_two == out_raw,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "loadavg_1m_after": round(load, 2)},

@@ -7,16 +7,17 @@ canonical float form for numbers, drop articles), turn spans into token bags, al
 and gold bags one-to-one with the Hungarian algorithm, require shared numbers when the gold has
 any, average per-bag F1 (rounded to 2 decimals), and take the max over gold alternatives.
 """
+
 from __future__ import annotations
 
 import re
 import string
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-Answer = Union[str, Sequence[str]]  # one span, or a multi-span answer
+Answer = str | Sequence[str]  # one span, or a multi-span answer
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCTUATION = set(string.punctuation)

@@ -5,6 +5,7 @@ so relative imports do not work here. We therefore make the repository root impo
 go through the real ``dq_tasks`` package: its modules, and their lru_caches, are then shared
 with the rest of the process instead of being re-created for every YAML.
 """
+
 from __future__ import annotations
 
 import sys
@@ -17,8 +18,7 @@ except ImportError:  # e.g. the `lm_eval` console script, whose sys.path lacks t
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dq_tasks import loaders, scoring  # noqa: E402
-
-DEFAULT_MAX_SUBQUESTIONS = 3
+from dq_tasks.constants import DEFAULT_CAP  # noqa: E402
 
 
 # --------------------------------------------------------------------------- datasets
@@ -29,8 +29,9 @@ def load_task(dq_task: str, **kwargs: Any) -> dict[str, Any]:
     return loaders.to_dataset(loaders.load_docs(dq_task))
 
 
-def load_synth(depth: int, synth_n: int = 200, synth_seed: int = 1234, synth_split: str = "test",
-               **kwargs: Any) -> dict[str, Any]:
+def load_synth(
+    depth: int, synth_n: int = 200, synth_seed: int = 1234, synth_split: str = "test", **kwargs: Any
+) -> dict[str, Any]:
     """Synthetic task; depth comes from the task YAML's dataset_kwargs, n/seed/split may be
     overridden through lm-eval --metadata (synth_n, synth_seed, synth_split="train" for
     distillation data disjoint from the test set)."""
@@ -41,9 +42,9 @@ def load_synth(depth: int, synth_n: int = 200, synth_seed: int = 1234, synth_spl
 # --------------------------------------------------------------------------- prompts
 def doc_to_text(doc: dict) -> str:
     """The single-stage prompt of the doc's task: a plain `--model hf` run is the baseline."""
-    from harness_ext.prompts import doc_variables, get_prompt_set
+    from harness_ext.model.prompts import doc_variables, get_prompt_set
 
-    n = doc.get("max_subquestions") or DEFAULT_MAX_SUBQUESTIONS
+    n = doc.get("max_subquestions") or DEFAULT_CAP
     return get_prompt_set("default").render(doc["dq_task"], "single", **doc_variables(doc, max_subquestions=n))
 
 

@@ -9,15 +9,17 @@ With ``DQ_DATA_DIR`` set the local files under it are read (never copied into th
 without it the public Hugging Face copies are loaded (that path needs network access and is
 not exercised by the offline tests). Parsed docs are cached per (task, data dir).
 """
+
 from __future__ import annotations
 
 import gzip
 import hashlib
 import json
 import os
-from functools import lru_cache
+from collections.abc import Callable, Iterable
+from functools import cache
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 DATA_ENV = "DQ_DATA_DIR"
 
@@ -93,8 +95,14 @@ def _gsm8k_docs(rows: list[dict], socratic: list[dict]) -> list[dict]:
     if len(rows) != len(socratic) or any(r["question"] != s["question"] for r, s in zip(rows, socratic)):
         raise ValueError("gsm8k test and test_socratic files are not aligned question by question")
     return [
-        _doc("gsm8k_dq", i, r["question"], [num_str(r["answer"].split("####")[-1])],
-             gold_subquestions=_socratic_steps(s["answer"]), solution=r["answer"])
+        _doc(
+            "gsm8k_dq",
+            i,
+            r["question"],
+            [num_str(r["answer"].split("####")[-1])],
+            gold_subquestions=_socratic_steps(s["answer"]),
+            solution=r["answer"],
+        )
         for i, (r, s) in enumerate(zip(rows, socratic))
     ]
 
@@ -131,32 +139,56 @@ def drop_hub() -> list[dict]:
     # ucinlp/drop has 9535 validation rows and keeps one gold answer per question (no validated
     # alternatives); multi-span answers are joined with ", " (DROP normalization drops commas).
     rows = _hub("ucinlp/drop", split="validation")
-    return [_drop_doc(i, r["passage"], r["question"], [", ".join(r["answers_spans"]["spans"])])
-            for i, r in enumerate(rows)]
+    return [
+        _drop_doc(i, r["passage"], r["question"], [", ".join(r["answers_spans"]["spans"])]) for i, r in enumerate(rows)
+    ]
 
 
 # --------------------------------------------------------------------------- Bamboogle
 def bamboogle_local() -> list[dict]:
     # Only the original "Answer" is gold: the hand-cleaned A2 lists sometimes disagree (1823/1825).
     return [
-        _doc("bamboogle_dq", i, r["Question"], [r["Answer"]], gold_subquestions=[r["Q1"], r["Q2"]],
-             gold_subanswers=[r["A1"][0], r["A2"][0]], max_subquestions=2)
+        _doc(
+            "bamboogle_dq",
+            i,
+            r["Question"],
+            [r["Answer"]],
+            gold_subquestions=[r["Q1"], r["Q2"]],
+            gold_subanswers=[r["A1"][0], r["A2"][0]],
+            max_subquestions=2,
+        )
         for i, r in enumerate(_read_json("bamboogle/bamboogle.json"))
     ]
 
 
 def bamboogle_hub() -> list[dict]:
     # The hub copy has no Q1/Q2, so gold sub-questions are empty there.
-    return [_doc("bamboogle_dq", i, r["Question"], [r["Answer"]], gold_subquestions=[],
-                 gold_subanswers=[], max_subquestions=2)
-            for i, r in enumerate(_hub("chiayewken/bamboogle"))]
+    return [
+        _doc(
+            "bamboogle_dq",
+            i,
+            r["Question"],
+            [r["Answer"]],
+            gold_subquestions=[],
+            gold_subanswers=[],
+            max_subquestions=2,
+        )
+        for i, r in enumerate(_hub("chiayewken/bamboogle"))
+    ]
 
 
 # --------------------------------------------------------------------------- StrategyQA
 def _strategyqa_docs(rows: list[dict]) -> list[dict]:
     return [
-        _doc("strategyqa_dq", i, r["question"], ["yes" if r["answer"] else "no"], id=r["qid"],
-             gold_subquestions=r.get("decomposition") or [], facts=list(r.get("facts") or []))
+        _doc(
+            "strategyqa_dq",
+            i,
+            r["question"],
+            ["yes" if r["answer"] else "no"],
+            id=r["qid"],
+            gold_subquestions=r.get("decomposition") or [],
+            facts=list(r.get("facts") or []),
+        )
         for i, r in enumerate(rows)
     ]
 
@@ -173,8 +205,18 @@ def strategyqa_hub() -> list[dict]:
 
 # --------------------------------------------------------------------------- math word problems
 def _svamp_docs(rows: list[dict]) -> list[dict]:
-    return [_doc("svamp_dq", i, f"{r['Body'].strip()} {r['Question'].strip()}", [num_str(r["Answer"])],
-                 id=r["ID"], equation=r["Equation"], type=r["Type"]) for i, r in enumerate(rows)]
+    return [
+        _doc(
+            "svamp_dq",
+            i,
+            f"{r['Body'].strip()} {r['Question'].strip()}",
+            [num_str(r["Answer"])],
+            id=r["ID"],
+            equation=r["Equation"],
+            type=r["Type"],
+        )
+        for i, r in enumerate(rows)
+    ]
 
 
 def svamp_local() -> list[dict]:
@@ -186,8 +228,10 @@ def svamp_hub() -> list[dict]:
 
 
 def multiarith_local() -> list[dict]:
-    return [_doc("multiarith_dq", i, r["sQuestion"], [num_str(r["lSolutions"][0])], id=r["iIndex"])
-            for i, r in enumerate(_read_json("multiarith/MultiArith.json"))]
+    return [
+        _doc("multiarith_dq", i, r["sQuestion"], [num_str(r["lSolutions"][0])], id=r["iIndex"])
+        for i, r in enumerate(_read_json("multiarith/MultiArith.json"))
+    ]
 
 
 def multiarith_hub() -> list[dict]:
@@ -196,8 +240,10 @@ def multiarith_hub() -> list[dict]:
 
 
 def _aqua_docs(rows: list[dict]) -> list[dict]:
-    return [_doc("aqua_dq", i, r["question"], [r["correct"]], options=list(r["options"]),
-                 rationale=r.get("rationale", "")) for i, r in enumerate(rows)]
+    return [
+        _doc("aqua_dq", i, r["question"], [r["correct"]], options=list(r["options"]), rationale=r.get("rationale", ""))
+        for i, r in enumerate(rows)
+    ]
 
 
 def aqua_local() -> list[dict]:
@@ -222,9 +268,18 @@ def gsm_hard_hub() -> list[dict]:
 
 def _gsmplus_docs(rows: list[dict]) -> list[dict]:
     # The 8 perturbations of one seed question form a cluster for clustered statistics.
-    return [_doc("gsmplus_dq", i, r["question"], [num_str(r["answer"])],
-                 perturbation_type=r["perturbation_type"], seed_question=r["seed_question"],
-                 cluster_id=short_hash(r["seed_question"])) for i, r in enumerate(rows)]
+    return [
+        _doc(
+            "gsmplus_dq",
+            i,
+            r["question"],
+            [num_str(r["answer"])],
+            perturbation_type=r["perturbation_type"],
+            seed_question=r["seed_question"],
+            cluster_id=short_hash(r["seed_question"]),
+        )
+        for i, r in enumerate(rows)
+    ]
 
 
 def gsmplus_local() -> list[dict]:
@@ -236,8 +291,9 @@ def gsmplus_hub() -> list[dict]:
 
 
 def asdiv_local() -> list[dict]:
-    return [_doc("asdiv_dq", i, r["input"], [num_str(r["target"])])
-            for i, r in enumerate(_read_jsonl("asdiv/asdiv.jsonl"))]
+    return [
+        _doc("asdiv_dq", i, r["input"], [num_str(r["target"])]) for i, r in enumerate(_read_jsonl("asdiv/asdiv.jsonl"))
+    ]
 
 
 def asdiv_hub() -> list[dict]:
@@ -265,7 +321,7 @@ _READERS: dict[str, tuple[Callable[[], list[dict]], Callable[[], list[dict]]]] =
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cached_docs(task: str, data_dir: str) -> tuple[dict, ...]:
     local, hub = _READERS[task]
     return tuple(local() if data_dir else hub())

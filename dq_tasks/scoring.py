@@ -6,13 +6,15 @@ The scoring bugs listed in PAPER.md are deliberately avoided: numbers are never 
 no character of the reply is dropped, and a gold number appearing *somewhere* in the reply does
 not count — only the extracted final answer is compared.
 """
+
 from __future__ import annotations
 
 import math
 import re
 import string
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Any
 
 from dq_tasks.drop_eval import drop_em_f1
 
@@ -38,7 +40,7 @@ def answer_segment(text: str) -> str | None:
     matches = list(ANSWER_MARKER.finditer(text or ""))
     if not matches:
         return None
-    return text[matches[-1].end():].strip()
+    return text[matches[-1].end() :].strip()
 
 
 def _result_text(results: Sequence[Any]) -> str:

@@ -11,20 +11,61 @@ PYTHONHASHSEED. Train problems use a different split key and additionally skip a
 text that occurs in the canonical test set (``TEST_N`` problems), so distillation data cannot
 leak into the benchmark.
 """
+
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 TEST_N = 200
 DEFAULT_SEED = 1234
 MAX_VALUE = 5000  # keeps numbers within what small models can still compute
 
-NAMES = ["Ann", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun", "Kai", "Lena",
-         "Milo", "Nora", "Omar", "Pia", "Quinn", "Rosa", "Sam", "Tara", "Uma", "Vik", "Wen", "Yara"]
-ITEMS = ["marbles", "stickers", "apples", "coins", "books", "pencils", "stamps", "shells",
-         "cards", "buttons", "cookies", "beads", "seeds", "tickets", "toy cars", "balloons"]
+NAMES = [
+    "Ann",
+    "Ben",
+    "Cara",
+    "Dev",
+    "Eli",
+    "Fay",
+    "Gus",
+    "Hana",
+    "Ivo",
+    "Jun",
+    "Kai",
+    "Lena",
+    "Milo",
+    "Nora",
+    "Omar",
+    "Pia",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Tara",
+    "Uma",
+    "Vik",
+    "Wen",
+    "Yara",
+]
+ITEMS = [
+    "marbles",
+    "stickers",
+    "apples",
+    "coins",
+    "books",
+    "pencils",
+    "stamps",
+    "shells",
+    "cards",
+    "buttons",
+    "cookies",
+    "beads",
+    "seeds",
+    "tickets",
+    "toy cars",
+    "balloons",
+]
 
 
 @dataclass(frozen=True)
@@ -39,14 +80,10 @@ class _Op:
 
 
 _OPS = [
-    _Op("{k} times as many {item} as {prev}", "*", lambda x, k: x * k,
-        lambda x, k: x * k <= MAX_VALUE, (2, 5)),
-    _Op("{k} more {item} than {prev}", "+", lambda x, k: x + k,
-        lambda x, k: x + k <= MAX_VALUE, (2, 60)),
-    _Op("{k} fewer {item} than {prev}", "-", lambda x, k: x - k,
-        lambda x, k: x - k >= 1, (1, 40)),
-    _Op("1/{k} as many {item} as {prev}", "/", lambda x, k: x // k,
-        lambda x, k: x % k == 0 and x // k >= 1, (2, 4)),
+    _Op("{k} times as many {item} as {prev}", "*", lambda x, k: x * k, lambda x, k: x * k <= MAX_VALUE, (2, 5)),
+    _Op("{k} more {item} than {prev}", "+", lambda x, k: x + k, lambda x, k: x + k <= MAX_VALUE, (2, 60)),
+    _Op("{k} fewer {item} than {prev}", "-", lambda x, k: x - k, lambda x, k: x - k >= 1, (1, 40)),
+    _Op("1/{k} as many {item} as {prev}", "/", lambda x, k: x // k, lambda x, k: x % k == 0 and x // k >= 1, (2, 4)),
 ]
 
 

@@ -1,15 +1,15 @@
 """``dq``: eval (lm_eval with dq_tasks and two_stage), compare, tasks, models, study."""
+
 from __future__ import annotations
 
 import json
 import os
 import re
 import sys
-from pathlib import Path
 
+from dq_tasks.constants import TASKS_DIR
 from harness_ext.errors import DQError
 
-TASKS_DIR = Path(__file__).resolve().parent.parent / "dq_tasks"
 USAGE = """usage: dq <command> [args]
 
 commands:
@@ -25,7 +25,7 @@ commands:
 
 def _resolve_packaged_args(argv: list[str]) -> list[str]:
     """``pretrained=smollm2-135m`` -> the converted local directory, for any backend."""
-    from harness_ext.packaged import PACKAGED, resolve_pretrained
+    from harness_ext.serve.packaged import PACKAGED, resolve_pretrained
 
     names = "|".join(map(re.escape, PACKAGED))
     pattern = re.compile(rf"(^|,)((?:[a-z_]+\.)?pretrained=)({names})(?=,|$)")
@@ -46,9 +46,10 @@ def _resolve_packaged_args(argv: list[str]) -> list[str]:
 def run_eval(argv: list[str]) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    import harness_ext.model  # noqa: F401  registers two_stage
     from lm_eval._cli import HarnessCLI
     from lm_eval.utils import setup_logging
+
+    import harness_ext.model.two_stage  # noqa: F401  registers two_stage
 
     argv = _resolve_packaged_args(argv)
     if argv and argv[0] not in ("run", "ls", "validate"):
@@ -61,7 +62,7 @@ def run_eval(argv: list[str]) -> int:
     finally:
         sys.argv = saved
     if getattr(args, "model", None) == "two_stage":
-        from harness_ext.spec import parse_model_args
+        from harness_ext.model.spec import parse_model_args
 
         parse_model_args(dict(args.model_args or {}))  # bad args fail now, before lm-eval indexes tasks
     if hasattr(args, "include_path"):
@@ -85,7 +86,7 @@ def run_tasks(argv: list[str]) -> int:
 
 
 def run_models(argv: list[str]) -> int:
-    from harness_ext.packaged import PACKAGED, cache_dir, hf_dir
+    from harness_ext.serve.packaged import PACKAGED, cache_dir, hf_dir
 
     if argv[:1] == ["--prepare"]:
         for name in argv[1:] or list(PACKAGED):
@@ -100,19 +101,19 @@ def run_models(argv: list[str]) -> int:
 
 
 def _compare(argv: list[str]) -> int:
-    from harness_ext.compare import main as compare_main
+    from harness_ext.compare.api import main as compare_main
 
     return compare_main(argv)
 
 
 def _study(argv: list[str]) -> int:
-    from harness_ext.study import main as study_main
+    from harness_ext.study.grid import main as study_main
 
     return study_main(argv)
 
 
 def _serve(argv: list[str]) -> int:
-    from harness_ext.serve import main as serve_main
+    from harness_ext.serve.server import main as serve_main
 
     return serve_main(argv)
 
@@ -123,8 +124,15 @@ def _distill(argv: list[str]) -> int:
     return distill_main(argv)
 
 
-COMMANDS = {"eval": run_eval, "compare": _compare, "study": _study, "tasks": run_tasks, "models": run_models,
-            "serve": _serve, "distill": _distill}
+COMMANDS = {
+    "eval": run_eval,
+    "compare": _compare,
+    "study": _study,
+    "tasks": run_tasks,
+    "models": run_models,
+    "serve": _serve,
+    "distill": _distill,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

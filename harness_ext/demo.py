@@ -5,6 +5,7 @@ ceiling a perfect decomposer would reach with this solver.
 
 Both runs share one loaded model and the stage cache, so a rerun finishes in seconds.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,23 +15,32 @@ import sys
 import time
 from pathlib import Path
 
-from harness_ext.compare import compare_runs
-from harness_ext.model import TwoStageLM
-from harness_ext.packaged import cache_dir
-from harness_ext.report import markdown_tables, write_report
-from harness_ext.runner import evaluate_to_dir
+from harness_ext.compare.api import compare_runs
+from harness_ext.compare.report import markdown_tables, write_report
+from harness_ext.lmeval.runner import evaluate_to_dir
+from harness_ext.model.two_stage import TwoStageLM
+from harness_ext.serve.packaged import cache_dir
 
 TASK = "dq_synth_d4"
 
 
 def model_args(decomposer: str, args: argparse.Namespace) -> dict:
     smol = {"pretrained": "smollm2-135m", "dtype": "float32"}
-    spec = {"solver": "hf", **{f"solver.{k}": v for k, v in smol.items()},
-            "batch_size": args.batch_size, "solver_gen.max_gen_toks": args.max_gen_toks,
-            "cache": str(cache_dir() / "demo_stage_cache.sqlite")}
+    spec = {
+        "solver": "hf",
+        **{f"solver.{k}": v for k, v in smol.items()},
+        "batch_size": args.batch_size,
+        "solver_gen.max_gen_toks": args.max_gen_toks,
+        "cache": str(cache_dir() / "demo_stage_cache.sqlite"),
+    }
     if decomposer == "hf":
-        spec.update({"decomposer": "hf", **{f"decomposer.{k}": v for k, v in smol.items()},
-                     "decomposer_gen.max_gen_toks": args.max_gen_toks})
+        spec.update(
+            {
+                "decomposer": "hf",
+                **{f"decomposer.{k}": v for k, v in smol.items()},
+                "decomposer_gen.max_gen_toks": args.max_gen_toks,
+            }
+        )
     else:
         spec["decomposer"] = decomposer
     return spec
@@ -65,10 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     report = compare_runs(runs, labels=labels, baseline="single-stage", iterations=10_000, seed=0)
     write_report(report, out)
     command = "make demo  # = python -m harness_ext.demo " + shlex.join(argv if argv is not None else sys.argv[1:])
-    header = (f"# Demo: single-stage vs two-stage, SmolLM2-135M-Instruct on {TASK}\n\n"
-              f"Regenerate: `{command}`. {args.limit} docs, greedy, chat template on, "
-              f"max {args.max_gen_toks} new tokens per stage; wall time {time.perf_counter() - start:.0f} s.\n\n"
-              + decomposition_rates(runs, labels))
+    header = (
+        f"# Demo: single-stage vs two-stage, SmolLM2-135M-Instruct on {TASK}\n\n"
+        f"Regenerate: `{command}`. {args.limit} docs, greedy, chat template on, "
+        f"max {args.max_gen_toks} new tokens per stage; wall time {time.perf_counter() - start:.0f} s.\n\n"
+        + decomposition_rates(runs, labels)
+    )
     report_md = out / "report.md"
     report_md.write_text(header + report_md.read_text())
     print(markdown_tables(report))

@@ -27,10 +27,10 @@ sys.path.insert(0, str(FIXTURES))
 import dq_fixture_utils as fx  # noqa: E402
 import scripted_lm  # noqa: E402  (registers the dq_scripted model)
 
-from harness_ext import report as rep  # noqa: E402
-from harness_ext import stats  # noqa: E402
-from harness_ext.compare import compare_runs, main  # noqa: E402
-from harness_ext.runs import RunError, dedupe_labels, default_label, parse_model_args  # noqa: E402
+from harness_ext.compare import report as rep  # noqa: E402
+from harness_ext.compare import stats  # noqa: E402
+from harness_ext.compare.api import compare_runs, main  # noqa: E402
+from harness_ext.compare.runs import RunError, dedupe_labels, default_label, parse_model_args  # noqa: E402
 
 TASKS = ["dq_fixture_binary", "dq_fixture_f1"]
 MODELS = {"alpha": (0.5, 1), "beta": (0.8, 2), "gamma": (0.55, 3)}  # label: (rate, seed)
@@ -46,9 +46,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("runs")
     out = {name: scripted_lm.make_run(root / name, TASKS, _args(name)) for name in MODELS}
     out["short"] = scripted_lm.make_run(root / "short", TASKS, _args("gamma"), limit=30)
-    out["edited"] = scripted_lm.make_run(
-        root / "edited", TASKS, _args("gamma"), metadata={"variant": "edited"}
-    )
+    out["edited"] = scripted_lm.make_run(root / "edited", TASKS, _args("gamma"), metadata={"variant": "edited"})
     out["nosamples"] = scripted_lm.make_run(root / "nosamples", TASKS, _args("alpha"), log_samples=False)
     return out
 
@@ -170,7 +168,9 @@ def test_run_argument_levels_and_newest_of_several(runs, tmp_path):
 
 
 def test_labels_from_config():
-    assert default_label({"config": {"model": "hf", "model_args": "pretrained=/m/Qwen2.5-7B,dtype=bf16"}}) == "Qwen2.5-7B"
+    assert (
+        default_label({"config": {"model": "hf", "model_args": "pretrained=/m/Qwen2.5-7B,dtype=bf16"}}) == "Qwen2.5-7B"
+    )
     assert default_label({"config": {"model": "vllm", "model_args": {"pretrained": "meta/Llama-3"}}}) == "Llama-3"
     assert default_label({"config": {"model": "dummy", "model_args": ""}}) == "dummy"
     ts = "decomposer=hf,decomposer.pretrained=/ckpt/qwen-7b/,solver=vllm,solver.pretrained=meta/llama-8b"
@@ -202,13 +202,23 @@ def _as_two_stage(run: Path, dest: Path, decomposer: str, solver: str) -> Path:
 
 def test_cli_writes_all_outputs(runs, tmp_path, capsys):
     out = tmp_path / "report"
-    argv = [str(runs["alpha"]), str(runs["beta"]), str(runs["gamma"]), "--out", str(out),
-            "--iterations", "500", "--seed", "1", "--baseline", "alpha"]
+    argv = [
+        str(runs["alpha"]),
+        str(runs["beta"]),
+        str(runs["gamma"]),
+        "--out",
+        str(out),
+        "--iterations",
+        "500",
+        "--seed",
+        "1",
+        "--baseline",
+        "alpha",
+    ]
     assert main(argv) == 0
     stdout = capsys.readouterr().out
     assert "|Task|Metric|Filter|A|B|" in stdout and "mcnemar (exact)" in stdout
-    assert sorted(p.name for p in out.iterdir()) == [
-        "comparisons.csv", "comparisons.json", "forest.png", "report.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["comparisons.csv", "comparisons.json", "forest.png", "report.md"]
     records = json.loads((out / "comparisons.json").read_text())
     assert len(records) == 2 * len(TASKS)
     for r in records:
@@ -234,7 +244,11 @@ def test_heatmap_for_two_stage_runs(runs, tmp_path):
     # Rewriting into the same --out with plain runs must not leave a stale heatmap.
     rep.write_report(compare_runs([runs["alpha"], runs["beta"]], iterations=100), tmp_path / "out")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "comparisons.csv", "comparisons.json", "forest.png", "report.md"]
+        "comparisons.csv",
+        "comparisons.json",
+        "forest.png",
+        "report.md",
+    ]
 
 
 def test_write_report_is_atomic_on_failure(runs, tmp_path, monkeypatch):
@@ -321,16 +335,21 @@ def test_error_missing_path(runs, tmp_path, capsys):
 
 
 def test_error_mismatched_docs_then_intersect(runs, tmp_path, capsys):
-    _fails_cleanly([runs["alpha"], runs["short"]], tmp_path, capsys,
-                   "gamma: 30 docs; only in alpha: doc_id [30, 31, 32, 33, 34]); pass --intersect")
+    _fails_cleanly(
+        [runs["alpha"], runs["short"]],
+        tmp_path,
+        capsys,
+        "gamma: 30 docs; only in alpha: doc_id [30, 31, 32, 33, 34]); pass --intersect",
+    )
     report = compare_runs([runs["alpha"], runs["short"]], intersect=True, iterations=100)
     assert {c.n for c in report.comparisons} == {30}
     assert any("--intersect kept 30 common docs" in n for n in report.notes)
 
 
 def test_error_other_task_version(runs, tmp_path, capsys):
-    _fails_cleanly([runs["gamma"], runs["edited"]], tmp_path, capsys,
-                   "doc_hash differs (other task version?) at doc_id [3]")
+    _fails_cleanly(
+        [runs["gamma"], runs["edited"]], tmp_path, capsys, "doc_hash differs (other task version?) at doc_id [3]"
+    )
     report = compare_runs([runs["gamma"], runs["edited"]], intersect=True, iterations=100)
     assert _comparison(report, "gamma", "gamma#2", "dq_fixture_binary").n == fx.N_BINARY - 1
 

@@ -5,6 +5,7 @@ CPU, ACCELERATE_USE_CPU=1), both on the tiny random model, greedy, dq_synth_d2 -
 identical, the work must really be split (each rank generates for half the docs), and rank 0's
 traces must cover every doc.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,17 +17,35 @@ from pathlib import Path
 
 import pytest
 
-from harness_ext.serve import free_port
+from harness_ext.serve.server import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 LIMIT = 4
 
 
 def eval_args(tiny_model: str, out: Path) -> list[str]:
-    margs = (f"decomposer=hf,decomposer.pretrained={tiny_model},solver=hf,solver.pretrained={tiny_model},"
-             f"decomposer_gen.max_gen_toks=8")
-    return ["eval", "--model", "two_stage", "--model_args", margs, "--tasks", "dq_synth_d2", "--limit", str(LIMIT),
-            "--gen_kwargs", "max_gen_toks=8", "--batch_size", "2", "--log_samples", "--output_path", str(out)]
+    margs = (
+        f"decomposer=hf,decomposer.pretrained={tiny_model},solver=hf,solver.pretrained={tiny_model},"
+        f"decomposer_gen.max_gen_toks=8"
+    )
+    return [
+        "eval",
+        "--model",
+        "two_stage",
+        "--model_args",
+        margs,
+        "--tasks",
+        "dq_synth_d2",
+        "--limit",
+        str(LIMIT),
+        "--gen_kwargs",
+        "max_gen_toks=8",
+        "--batch_size",
+        "2",
+        "--log_samples",
+        "--output_path",
+        str(out),
+    ]
 
 
 def run(cmd: list[str], out: Path, **env_extra: str) -> subprocess.CompletedProcess:
@@ -52,9 +71,28 @@ def test_two_processes_match_one_process(tiny_model, tmp_path):
     # Not `accelerate launch --cpu --num_processes 2`: accelerate (1.x) runs that as ONE process
     # on a single machine (its multi-CPU path needs --mpirun_hostfile). The torchrun-based
     # launcher with ACCELERATE_USE_CPU=1 starts two gloo ranks on CPU.
-    res = run([launcher, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-               "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(free_port()),
-               "-m", "harness_ext", *eval_args(tiny_model, two)], two, ACCELERATE_USE_CPU="1")
+    res = run(
+        [
+            launcher,
+            "launch",
+            "--multi_gpu",
+            "--num_processes",
+            "2",
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            "--main_process_port",
+            str(free_port()),
+            "-m",
+            "harness_ext",
+            *eval_args(tiny_model, two),
+        ],
+        two,
+        ACCELERATE_USE_CPU="1",
+    )
 
     s1, s2 = read(one, "samples"), read(two, "samples")
     assert sorted(s["doc_id"] for s in s1) == sorted(s["doc_id"] for s in s2) == list(range(LIMIT))

@@ -5,6 +5,7 @@ does): the tiny random Llama decomposes, and a scripted solver ("parrot") answer
 on some docs and a wrong one on the others, so per-doc correctness comes from lm-eval's real
 scoring of real samples files.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,7 @@ from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 
 from harness_ext.distill import main as distill_main
-from harness_ext.distill.export import (build_rows, load_teacher_run, numbered, replace_final_answer,
-                                        stage_prompt)
+from harness_ext.distill.export import build_rows, load_teacher_run, numbered, replace_final_answer, stage_prompt
 from harness_ext.distill.guard import check_rows, normalize_question
 from harness_ext.errors import DQError
 
@@ -62,13 +62,20 @@ def run_eval(out: Path, tasks_dir: Path, model_args: dict, metadata: dict | None
     from lm_eval.loggers import EvaluationTracker
     from lm_eval.tasks import TaskManager
 
-    import harness_ext.model  # noqa: F401  registers two_stage and the trace hook
+    import harness_ext.model.two_stage  # noqa: F401  registers two_stage and the trace hook
 
     tracker = EvaluationTracker(output_path=str(out))
     results = lm_eval.simple_evaluate(
-        model="two_stage", model_args=model_args, tasks=[TASK], limit=LIMIT, log_samples=True,
-        evaluation_tracker=tracker, apply_chat_template=True, metadata=metadata,
-        task_manager=TaskManager(include_path=str(tasks_dir), include_defaults=False, metadata=metadata))
+        model="two_stage",
+        model_args=model_args,
+        tasks=[TASK],
+        limit=LIMIT,
+        log_samples=True,
+        evaluation_tracker=tracker,
+        apply_chat_template=True,
+        metadata=metadata,
+        task_manager=TaskManager(include_path=str(tasks_dir), include_defaults=False, metadata=metadata),
+    )
     samples = results.pop("samples")
     tracker.save_results_aggregated(results=results, samples=samples)
     for name in results["configs"]:
@@ -79,8 +86,15 @@ def run_eval(out: Path, tasks_dir: Path, model_args: dict, metadata: dict | None
 @pytest.fixture(scope="module")
 def runs(tiny_model, tasks_dir, tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("teacher-runs")
-    model = {"decomposer": "hf", "decomposer.pretrained": tiny_model, "decomposer_gen.max_gen_toks": 24,
-             "solver": "dq_test_parrot", "solver.modulus": 2, "batch_size": 8, "device": "cpu"}
+    model = {
+        "decomposer": "hf",
+        "decomposer.pretrained": tiny_model,
+        "decomposer_gen.max_gen_toks": 24,
+        "solver": "dq_test_parrot",
+        "solver.modulus": 2,
+        "batch_size": 8,
+        "device": "cpu",
+    }
     oracle = {"decomposer": "oracle", "solver": "dq_test_parrot", "solver.modulus": 3}
     return {"hf": run_eval(root / "hf", tasks_dir, model), "oracle": run_eval(root / "oracle", tasks_dir, oracle)}
 
@@ -195,9 +209,16 @@ def test_export_errors_are_clear(runs, tmp_path):
 def synth_rows(split: str, n: int = 3) -> list[dict]:
     from dq_tasks.synth import generate
 
-    return [{"messages": [{"role": "user", "content": d["question"]}, {"role": "assistant", "content": "x"}],
-             "task": TASK, "doc_id": i, "doc_hash": f"not-a-hash-{i}", "question": d["question"]}
-            for i, d in enumerate(generate(2, n=n, split=split))]
+    return [
+        {
+            "messages": [{"role": "user", "content": d["question"]}, {"role": "assistant", "content": "x"}],
+            "task": TASK,
+            "doc_id": i,
+            "doc_hash": f"not-a-hash-{i}",
+            "question": d["question"],
+        }
+        for i, d in enumerate(generate(2, n=n, split=split))
+    ]
 
 
 def test_guard_catches_test_docs_by_hash_and_by_normalized_question(runs):
@@ -211,7 +232,9 @@ def test_guard_catches_test_docs_by_hash_and_by_normalized_question(runs):
     assert normalize_question(reworded[0]["question"]) == normalize_question(synth_rows("test")[0]["question"])
     with pytest.raises(DQError, match="contamination: 3 rows"):
         check_rows(reworded, [TASK])
-    assert check_rows(exported, [TASK], allow_overlap=True) == [f"guard: {LIMIT} rows overlap {TASK} (doc_id 0, 1, 2, 3, 4 and 1 more) (allowed)"]
+    assert check_rows(exported, [TASK], allow_overlap=True) == [
+        f"guard: {LIMIT} rows overlap {TASK} (doc_id 0, 1, 2, 3, 4 and 1 more) (allowed)"
+    ]
 
 
 def test_guard_passes_train_split_and_honours_eval_metadata():
@@ -251,8 +274,30 @@ def test_train_writes_a_loadable_student_decomposer(runs, tiny_model, tmp_path):
     rows = tmp_path / "rows.jsonl"
     out = tmp_path / "student"
     assert distill_main(["export", "--run", str(runs["hf"]), "--variant", "sd-t", "--out", str(rows)]) == 0
-    argv = ["train", "--data", str(rows), "--base", tiny_model, "--out", str(out), "--max-steps", "3",
-            "--batch-size", "2", "--max-length", "2048", "--lr", "1e-3", "--seed", "1", "--val-fraction", "0.34", "--eval-every", "2", "--allow-overlap"]
+    argv = [
+        "train",
+        "--data",
+        str(rows),
+        "--base",
+        tiny_model,
+        "--out",
+        str(out),
+        "--max-steps",
+        "3",
+        "--batch-size",
+        "2",
+        "--max-length",
+        "2048",
+        "--lr",
+        "1e-3",
+        "--seed",
+        "1",
+        "--val-fraction",
+        "0.34",
+        "--eval-every",
+        "2",
+        "--allow-overlap",
+    ]
     assert distill_main(argv) == 0
     log = json.loads((out / "distill_log.json").read_text())
     assert log["steps"] == 3 and log["train_rows"] == 4 and log["val_rows"] == 2 and log["dropped_rows"] == 0
@@ -263,11 +308,20 @@ def test_train_writes_a_loadable_student_decomposer(runs, tiny_model, tmp_path):
     assert distill_main(argv) == 0
     assert json.loads((out / "distill_log.json").read_text())["train_loss"] == log["train_loss"]
 
-    from harness_ext.model import TwoStageLM
+    from harness_ext.model.two_stage import TwoStageLM
     from tests.test_model import requests
 
-    lm = TwoStageLM(**{"decomposer": "hf", "decomposer.pretrained": str(out), "decomposer_gen.max_gen_toks": 6,
-                       "solver": "hf", "solver.pretrained": tiny_model, "batch_size": 2, "device": "cpu"})
+    lm = TwoStageLM(
+        **{
+            "decomposer": "hf",
+            "decomposer.pretrained": str(out),
+            "decomposer_gen.max_gen_toks": 6,
+            "solver": "hf",
+            "solver.pretrained": tiny_model,
+            "batch_size": 2,
+            "device": "cpu",
+        }
+    )
     docs = [{"question": "Ann has 3 pens. How many?", "context": "", "answers": ["3"], "gold_subquestions": []}] * 2
     assert len(lm.generate_until(requests(docs))) == 2
     assert "Sub-questions" in lm.traces_for(TASK)[0]["decomposer"]["prompt"]
@@ -280,15 +334,35 @@ def test_lora_student_is_merged_and_loads_without_peft(runs, tiny_model, tmp_pat
     rows = tmp_path / "rows.jsonl"
     assert distill_main(["export", "--run", str(runs["hf"]), "--variant", "se-a", "--out", str(rows)]) == 0
     out = tmp_path / "lora"
-    assert distill_main(["train", "--data", str(rows), "--base", tiny_model, "--out", str(out), "--lora",
-                         "--max-steps", "1", "--val-fraction", "0", "--allow-overlap"]) == 0
+    assert (
+        distill_main(
+            [
+                "train",
+                "--data",
+                str(rows),
+                "--base",
+                tiny_model,
+                "--out",
+                str(out),
+                "--lora",
+                "--max-steps",
+                "1",
+                "--val-fraction",
+                "0",
+                "--allow-overlap",
+            ]
+        )
+        == 0
+    )
     assert not (out / "adapter_config.json").exists()
     AutoModelForCausalLM.from_pretrained(out)
 
 
 def test_train_input_errors(tmp_path, tiny_model):
     with pytest.raises(DQError, match="no such file"):
-        distill_main(["train", "--data", str(tmp_path / "nope.jsonl"), "--base", tiny_model, "--out", str(tmp_path / "o")])
+        distill_main(
+            ["train", "--data", str(tmp_path / "nope.jsonl"), "--base", tiny_model, "--out", str(tmp_path / "o")]
+        )
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"messages": [{"role": "user", "content": "hi"}]}) + "\n")
     with pytest.raises(DQError, match="assistant turn"):

@@ -1,10 +1,11 @@
 """mode=dynamic: rounds stop at the cap and on "Done"; one inner call per stage per round."""
+
 from __future__ import annotations
 
 from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 
-from harness_ext.model import TwoStageLM
+from harness_ext.model.two_stage import TwoStageLM
 from tests.test_model import count_calls, docs, requests
 
 
@@ -33,8 +34,16 @@ class Asker(LM):
 
 
 def make(tiny_model, decomposer="dq_test_asker", **extra):
-    return TwoStageLM(decomposer=decomposer, solver="hf", **{"solver.pretrained": tiny_model}, mode="dynamic",
-                      batch_size=4, device="cpu", **{"solver_gen.max_gen_toks": 4}, **extra)
+    return TwoStageLM(
+        decomposer=decomposer,
+        solver="hf",
+        **{"solver.pretrained": tiny_model},
+        mode="dynamic",
+        batch_size=4,
+        device="cpu",
+        **{"solver_gen.max_gen_toks": 4},
+        **extra,
+    )
 
 
 def test_rounds_stop_on_done_and_at_cap(tiny_model):

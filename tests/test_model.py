@@ -1,30 +1,46 @@
 """The two_stage wrapper on a tiny random model: batching, oracle, traces, chat, errors."""
+
 from __future__ import annotations
 
 import pytest
 from lm_eval.api.instance import Instance
 
 from harness_ext.errors import DQError
-from harness_ext.model import CHAT_MARK, TwoStageLM
-from harness_ext.packaged import PackagedModel
+from harness_ext.model.two_stage import CHAT_MARK, TwoStageLM
+from harness_ext.serve.packaged import PackagedModel
 
 GEN = {"until": ["\n\n"], "max_gen_toks": 6, "do_sample": False}
 
 
 def docs(n: int, gold: bool = True) -> list[dict]:
-    return [{"question": f"Ann has {i} pens and buys 2 more. How many now?", "context": "",
-             "answers": [str(i + 2)], "gold_subquestions": ["How many pens at first?", "How many bought?"] if gold else []}
-            for i in range(n)]
+    return [
+        {
+            "question": f"Ann has {i} pens and buys 2 more. How many now?",
+            "context": "",
+            "answers": [str(i + 2)],
+            "gold_subquestions": ["How many pens at first?", "How many bought?"] if gold else [],
+        }
+        for i in range(n)
+    ]
 
 
 def requests(ds: list[dict], task: str = "dq_synth_d2") -> list[Instance]:
-    return [Instance("generate_until", d, (f"Question: {d['question']}\nAnswer:", dict(GEN)), 0, (task, i, 1))
-            for i, d in enumerate(ds)]
+    return [
+        Instance("generate_until", d, (f"Question: {d['question']}\nAnswer:", dict(GEN)), 0, (task, i, 1))
+        for i, d in enumerate(ds)
+    ]
 
 
 def make(tiny_model: str, decomposer: str = "hf", **extra) -> TwoStageLM:
-    args = {"decomposer": decomposer, "solver": "hf", "solver.pretrained": tiny_model, "decomposer_gen.max_gen_toks": 8,
-            "batch_size": 4, "device": "cpu", **extra}
+    args = {
+        "decomposer": decomposer,
+        "solver": "hf",
+        "solver.pretrained": tiny_model,
+        "decomposer_gen.max_gen_toks": 8,
+        "batch_size": 4,
+        "device": "cpu",
+        **extra,
+    }
     if decomposer == "hf":
         args["decomposer.pretrained"] = tiny_model
     return TwoStageLM(**args)
@@ -101,7 +117,7 @@ def test_chat_template_applied_per_stage(tiny_model):
 def test_loglikelihood_goes_to_solver(tiny_model):
     lm = make(tiny_model, "none")
     reqs = [Instance("loglikelihood", {}, ("The answer is", " 4"), 0, ("t", 0, 1))]
-    (ll, greedy), = lm.loglikelihood(reqs)
+    ((ll, greedy),) = lm.loglikelihood(reqs)
     assert ll < 0 and isinstance(greedy, bool)
 
 
@@ -123,8 +139,9 @@ def test_packaged_model_missing_says_how_to_install():
 
 
 def test_model_args_batch_size_beside_lm_eval_flag(tiny_model):
-    lm = TwoStageLM.create_from_arg_obj({"solver": "hf", "solver.pretrained": tiny_model, "batch_size": 2},
-                                        {"batch_size": 4, "device": "cpu"})
+    lm = TwoStageLM.create_from_arg_obj(
+        {"solver": "hf", "solver.pretrained": tiny_model, "batch_size": 2}, {"batch_size": 4, "device": "cpu"}
+    )
     assert lm.config.solver.args["batch_size"] == 2 and lm.config.solver.args["device"] == "cpu"
     # batch size and device are not part of what a cached output means
     other = TwoStageLM(solver="hf", **{"solver.pretrained": tiny_model}, batch_size=8, device="cpu")
@@ -134,10 +151,18 @@ def test_model_args_batch_size_beside_lm_eval_flag(tiny_model):
 def test_results_paths_are_portable():
     from pathlib import Path
 
-    from harness_ext.traces import REPO_ROOT, portable
+    from harness_ext.model.records import REPO_ROOT, portable
 
     home = str(Path.home())
-    got = portable({"configs": {"t": {"config_source": REPO_ROOT + "dq_tasks/t.yaml"}},
-                    "tok": [home + "/.cache/dq-harness/hf/smollm2-135m"], "n": 3})
-    assert got == {"configs": {"t": {"config_source": "dq_tasks/t.yaml"}},
-                   "tok": ["~/.cache/dq-harness/hf/smollm2-135m"], "n": 3}
+    got = portable(
+        {
+            "configs": {"t": {"config_source": REPO_ROOT + "dq_tasks/t.yaml"}},
+            "tok": [home + "/.cache/dq-harness/hf/smollm2-135m"],
+            "n": 3,
+        }
+    )
+    assert got == {
+        "configs": {"t": {"config_source": "dq_tasks/t.yaml"}},
+        "tok": ["~/.cache/dq-harness/hf/smollm2-135m"],
+        "n": 3,
+    }

@@ -1,4 +1,4 @@
-from harness_ext.parsing import parse_subquestions
+from harness_ext.model.parsing import parse_subquestions
 
 
 def test_numbered_bulleted_and_q_forms():

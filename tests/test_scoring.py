@@ -1,5 +1,6 @@
 """Hand-written scoring cases for every dq metric, incl. a cross-check of DROP EM/F1 against
 lm-eval's built-in DROP scorer."""
+
 from __future__ import annotations
 
 import os
@@ -58,7 +59,11 @@ def test_numeric_exact_match(text: str, gold: str, expected: float) -> None:
 
 def test_find_numbers_values() -> None:
     assert scoring.find_numbers("Pay $1,450,000 or 3.50 or -2 or 3/4.") == [
-        Fraction(1450000), Fraction(7, 2), Fraction(-2), Fraction(3, 4)]
+        Fraction(1450000),
+        Fraction(7, 2),
+        Fraction(-2),
+        Fraction(3, 4),
+    ]
     assert scoring.parse_number("None") is None
     assert scoring.extract_number("Answer 7. The answer is: 9 apples.") == 9
 
@@ -135,8 +140,15 @@ def test_drop_matches_lm_eval_builtin() -> None:
     for doc in docs:
         words = doc["context"].split()
         start = rng.randrange(max(1, len(words) - 4))
-        candidates = fixed + doc["answers"] + [" ".join(words[start:start + rng.randint(1, 4)]),
-                                               doc["answers"][0] + " points", "the " + doc["answers"][-1]]
+        candidates = (
+            fixed
+            + doc["answers"]
+            + [
+                " ".join(words[start : start + rng.randint(1, 4)]),
+                doc["answers"][0] + " points",
+                "the " + doc["answers"][-1],
+            ]
+        )
         lm_doc = {"answers": [(g,) for g in doc["answers"]]}
         for pred in candidates:
             theirs = lm_drop.process_results(lm_doc, [pred])

@@ -3,10 +3,10 @@
 Every test here starts real processes: the server (llama-cpp-python's OpenAI server), and for
 the CLI tests `python -m harness_ext`. They skip only when llama-cpp-python is not installed.
 """
+
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -26,8 +26,8 @@ pytest.importorskip("tenacity", reason="lm-eval's API backends need lm-eval[api]
 from lm_eval.api.instance import Instance  # noqa: E402
 
 from harness_ext.errors import DQError  # noqa: E402
-from harness_ext.model import TwoStageLM  # noqa: E402
-from harness_ext.serve import LlamaServer, free_port  # noqa: E402
+from harness_ext.model.two_stage import TwoStageLM  # noqa: E402
+from harness_ext.serve.server import LlamaServer, free_port  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL = "smollm2-135m"
@@ -36,7 +36,7 @@ GEN = {"until": ["\n\n"], "max_gen_toks": 8, "do_sample": False}
 SERVER_OPTS = {"ctx": 1024, "threads": 1, "wait": 90}
 
 try:
-    from harness_ext.packaged import PACKAGED
+    from harness_ext.serve.packaged import PACKAGED
 
     PACKAGED[MODEL].gguf_path()
 except DQError as exc:  # pragma: no cover - the model package is part of `make setup`
@@ -44,14 +44,15 @@ except DQError as exc:  # pragma: no cover - the model package is part of `make 
 
 
 def dq(*args: str, timeout: float = 240, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness_ext", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "harness_ext", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, **kw
+    )
 
 
 @pytest.fixture(autouse=True)
 def own_loaded_models(monkeypatch):
     """API stages loaded here stay out of the process-wide model table other tests inspect."""
-    from harness_ext import stages
+    from harness_ext.model import stages
 
     monkeypatch.setattr(stages, "_LOADED", {})
 
@@ -63,21 +64,42 @@ def server():
 
 
 def docs(n: int) -> list[dict]:
-    return [{"question": f"Ann has {i} pens and buys 2 more. How many pens does she have now?", "context": "",
-             "answers": [str(i + 2)], "gold_subquestions": []} for i in range(n)]
+    return [
+        {
+            "question": f"Ann has {i} pens and buys 2 more. How many pens does she have now?",
+            "context": "",
+            "answers": [str(i + 2)],
+            "gold_subquestions": [],
+        }
+        for i in range(n)
+    ]
 
 
 def requests(n: int, task: str = "dq_synth_d2") -> list[Instance]:
-    return [Instance("generate_until", d, (f"Question: {d['question']}\nAnswer:", dict(GEN)), 0, (task, i, 1))
-            for i, d in enumerate(docs(n))]
+    return [
+        Instance("generate_until", d, (f"Question: {d['question']}\nAnswer:", dict(GEN)), 0, (task, i, 1))
+        for i, d in enumerate(docs(n))
+    ]
 
 
 def api_args(url: str, chat_url: str | None = None, **extra) -> dict:
-    solver = {"solver": "local-chat-completions", "solver.base_url": chat_url} if chat_url else \
-        {"solver": "local-completions", "solver.base_url": url, "solver.tokenized_requests": False}
-    return {"decomposer": "local-completions", "decomposer.base_url": url, "decomposer.model": MODEL,
-            "decomposer.tokenized_requests": False, "decomposer.max_retries": 2, "solver.model": MODEL,
-            "solver.max_retries": 2, "decomposer_gen.max_gen_toks": 12, **solver, **extra}
+    solver = (
+        {"solver": "local-chat-completions", "solver.base_url": chat_url}
+        if chat_url
+        else {"solver": "local-completions", "solver.base_url": url, "solver.tokenized_requests": False}
+    )
+    return {
+        "decomposer": "local-completions",
+        "decomposer.base_url": url,
+        "decomposer.model": MODEL,
+        "decomposer.tokenized_requests": False,
+        "decomposer.max_retries": 2,
+        "solver.model": MODEL,
+        "solver.max_retries": 2,
+        "decomposer_gen.max_gen_toks": 12,
+        **solver,
+        **extra,
+    }
 
 
 def get_json(url: str) -> dict:
@@ -87,11 +109,17 @@ def get_json(url: str) -> dict:
 
 # -- dq serve: the CLI ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_cli_serves_then_stops_cleanly_on_signal(sig):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "harness_ext", "serve", MODEL, "--port", str(port), "--ctx", "512",
-                             "--wait", "90"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness_ext", "serve", MODEL, "--port", str(port), "--ctx", "512", "--wait", "90"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline().strip()
         assert line == f"http://127.0.0.1:{port}/v1", proc.stderr.read() if proc.poll() is not None else line
@@ -114,15 +142,19 @@ def test_cli_port_in_use_is_one_clear_error():
         res = dq("serve", MODEL, "--port", str(port), timeout=60)
     assert res.returncode == 2
     assert res.stderr.strip().splitlines()[-1] == (
-        f"dq: error: port {port} on 127.0.0.1 is in use; pick another with --port (or --port 0 for a free one)")
+        f"dq: error: port {port} on 127.0.0.1 is in use; pick another with --port (or --port 0 for a free one)"
+    )
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["no-such-model"], "unknown model 'no-such-model': use a packaged model (smollm2-135m, gemma3-270m)"),
-    (["/nope/missing.gguf"], "GGUF file '/nope/missing.gguf' does not exist"),
-    ([MODEL, "--parallel", "4"], "--parallel 4: llama-cpp-python's server serves one request at a time"),
-    ([MODEL, "--ctx", "0"], "--ctx must be positive"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["no-such-model"], "unknown model 'no-such-model': use a packaged model (smollm2-135m, gemma3-270m)"),
+        (["/nope/missing.gguf"], "GGUF file '/nope/missing.gguf' does not exist"),
+        ([MODEL, "--parallel", "4"], "--parallel 4: llama-cpp-python's server serves one request at a time"),
+        ([MODEL, "--ctx", "0"], "--ctx must be positive"),
+    ],
+)
 def test_cli_bad_input_is_one_clear_error(argv, needle):
     res = dq("serve", *argv, "--port", str(free_port()), timeout=60)
     assert res.returncode == 2
@@ -141,14 +173,26 @@ def test_cli_server_not_answering_within_wait_fails_and_leaves_nothing(tmp_path)
 
 def test_eval_with_refused_base_url_names_it(tmp_path):
     url = f"http://127.0.0.1:{free_port()}/v1/completions"
-    res = dq("eval", "--model", "two_stage", "--model_args", f"solver=local-completions,solver.base_url={url},"
-             f"solver.model={MODEL}", "--tasks", "dq_synth_d2", "--limit", "1", "--output_path", str(tmp_path))
+    res = dq(
+        "eval",
+        "--model",
+        "two_stage",
+        "--model_args",
+        f"solver=local-completions,solver.base_url={url},solver.model={MODEL}",
+        "--tasks",
+        "dq_synth_d2",
+        "--limit",
+        "1",
+        "--output_path",
+        str(tmp_path),
+    )
     assert res.returncode == 2, res.stderr[-2000:]
     last = res.stderr.strip().splitlines()[-1]
     assert last.startswith(f"dq: error: solver=local-completions: cannot connect to {url} (") and "dq serve" in last
 
 
 # -- two_stage over the server ----------------------------------------------------------------
+
 
 def test_two_stage_on_server_reports_usage_tokens(server):
     lm = TwoStageLM(**api_args(server.completions_url))
@@ -167,8 +211,9 @@ def test_two_stage_on_server_reports_usage_tokens(server):
 
 def test_chat_completions_solver_gets_messages_with_apply_chat_template(server):
     lm = TwoStageLM(**api_args(server.completions_url, chat_url=server.chat_url))
-    marked = lm.apply_chat_template([{"role": "system", "content": "Be brief."},
-                                     {"role": "user", "content": "Question: What is 2 + 3?\nAnswer:"}])
+    marked = lm.apply_chat_template(
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Question: What is 2 + 3?\nAnswer:"}]
+    )
     lm.generate_until([Instance("generate_until", {}, (marked, dict(GEN)), 0, ("foreign", 0, 1))])
     t = lm.traces_for("foreign")[0]
     # The completions decomposer got text templated with the model's own chat template ...
@@ -183,11 +228,28 @@ def test_chat_completions_solver_gets_messages_with_apply_chat_template(server):
 
 
 def test_dq_eval_end_to_end_over_server_writes_usage_traces(server, tmp_path):
-    margs = (f"decomposer=local-completions,decomposer.base_url={server.completions_url},decomposer.model={MODEL},"
-             f"decomposer.tokenized_requests=False,decomposer_gen.max_gen_toks=12,"
-             f"solver=local-chat-completions,solver.base_url={server.chat_url},solver.model={MODEL}")
-    res = dq("eval", "--model", "two_stage", "--model_args", margs, "--apply_chat_template", "--tasks", "dq_synth_d2",
-             "--limit", "2", "--gen_kwargs", "max_gen_toks=8", "--log_samples", "--output_path", str(tmp_path))
+    margs = (
+        f"decomposer=local-completions,decomposer.base_url={server.completions_url},decomposer.model={MODEL},"
+        f"decomposer.tokenized_requests=False,decomposer_gen.max_gen_toks=12,"
+        f"solver=local-chat-completions,solver.base_url={server.chat_url},solver.model={MODEL}"
+    )
+    res = dq(
+        "eval",
+        "--model",
+        "two_stage",
+        "--model_args",
+        margs,
+        "--apply_chat_template",
+        "--tasks",
+        "dq_synth_d2",
+        "--limit",
+        "2",
+        "--gen_kwargs",
+        "max_gen_toks=8",
+        "--log_samples",
+        "--output_path",
+        str(tmp_path),
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     traces = [json.loads(x) for f in tmp_path.rglob("traces_dq_synth_d2_*.jsonl") for x in f.read_text().splitlines()]
     samples = [json.loads(x) for f in tmp_path.rglob("samples_dq_synth_d2_*.jsonl") for x in f.read_text().splitlines()]
@@ -197,6 +259,7 @@ def test_dq_eval_end_to_end_over_server_writes_usage_traces(server, tmp_path):
 
 
 # -- faults: the server dies mid-run; a rerun after a restart reuses the cache ----------------
+
 
 def test_server_killed_mid_run_fails_clearly_then_rerun_reuses_cache(tmp_path):
     db = tmp_path / "stages.sqlite"

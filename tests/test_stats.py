@@ -1,4 +1,4 @@
-"""Tests for harness_ext.stats: exact values vs scipy, and seeded simulations
+"""Tests for harness_ext.compare.stats: exact values vs scipy, and seeded simulations
 checking test size under the null and CI coverage.
 
 Simulations are vectorized (shared resampling matrices) to keep this file fast.
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from harness_ext import stats
+from harness_ext.compare import stats
 
 ALPHA = 0.05
 

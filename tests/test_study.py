@@ -1,5 +1,6 @@
 """`dq study` on the tiny random model: study.json shape, decomposition reuse, reruns, failing
 cells, bad study files and the leaderboard."""
+
 from __future__ import annotations
 
 import json
@@ -8,9 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness_ext import cli, stages
+from harness_ext import cli
 from harness_ext.errors import DQError
-from harness_ext.study import load_study, main, plan
+from harness_ext.model import stages
+from harness_ext.study.grid import load_study, main, plan
 
 COST_FIELDS = {"prompt_tokens", "completion_tokens", "generated", "cache_hits", "seconds", "flops", "usd"}
 
@@ -79,8 +81,11 @@ def test_study_json_shape(studied):
         assert json.loads(next(folder.glob("results_*.json")).read_text())["config"]["model"] == "two_stage"
     solver = cell(first, "none", "a")["cost"]["solver"]
     assert solver["prompt_tokens"] > 0 and solver["flops"] == 2 * solver["parameters"] * (
-        solver["prompt_tokens"] + solver["completion_tokens"])
-    assert solver["usd"] == pytest.approx((solver["prompt_tokens"] * 0.001 + solver["completion_tokens"] * 0.002) / 1000)
+        solver["prompt_tokens"] + solver["completion_tokens"]
+    )
+    assert solver["usd"] == pytest.approx(
+        (solver["prompt_tokens"] * 0.001 + solver["completion_tokens"] * 0.002) / 1000
+    )
     assert cell(first, "none", "b")["cost"]["solver"]["usd"] is None  # no price for b
     assert cell(first, "none", "a")["cost"]["decomposer"]["flops"] == 0
 
@@ -155,8 +160,15 @@ def test_groups_expand_to_tasks(tiny_model, tmp_path):
         ({"solvers": ["a", "gpt5"]}, "solvers: unknown model 'gpt5'"),
         ({"decomposers": ["nope"]}, "decomposers: unknown model 'nope'"),
         ({"solvers": ["oracle"]}, "decomposers only"),
-        ({"models": {"a": {"backend": "no_such_backend", "args": {}}}, "decomposers": ["a"], "solvers": ["a"],
-          "prices": {}}, "unknown decomposer backend 'no_such_backend'"),
+        (
+            {
+                "models": {"a": {"backend": "no_such_backend", "args": {}}},
+                "decomposers": ["a"],
+                "solvers": ["a"],
+                "prices": {},
+            },
+            "unknown decomposer backend 'no_such_backend'",
+        ),
         ({"tasks": ["dq_synth_d2", "no_such_task"]}, "unknown task or group 'no_such_task'"),
         ({"verifiers": ["a"]}, "unknown role or key 'verifiers'"),
         ({"prices": {"zzz": {"input": 1}}}, "prices: unknown model 'zzz'"),

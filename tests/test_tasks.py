@@ -1,5 +1,6 @@
 """dq task YAMLs load through lm-eval, with the promised doc counts and schema; the synthetic
 generator is deterministic and correct; a missing data file gives one clear error."""
+
 from __future__ import annotations
 
 import ast
@@ -18,6 +19,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 import dq_tasks  # noqa: E402
 from dq_tasks import hooks, loaders, synth  # noqa: E402
+from dq_tasks.constants import DEFAULT_CAP
 from dq_tasks.registry import GROUPS, TASKS  # noqa: E402
 
 EXPECTED = {t.name: t.docs for t in TASKS}
@@ -107,7 +109,9 @@ def test_gold_subquestions_where_promised(docs: dict[str, list[dict]]) -> None:
         assert with_subq >= 0.99 * len(docs[name]), name
         assert all(q.strip() and "**" not in q for d in docs[name] for q in d["gold_subquestions"])
     assert docs["gsm8k_dq"][0]["gold_subquestions"] == [
-        "How many eggs does Janet sell?", "How much does Janet make at the farmers' market?"]
+        "How many eggs does Janet sell?",
+        "How much does Janet make at the farmers' market?",
+    ]
 
 
 def test_dataset_specific_fields(docs: dict[str, list[dict]]) -> None:
@@ -144,16 +148,17 @@ def test_prompts_and_generation_config(task_dict: dict, docs: dict[str, list[dic
 
 
 def test_other_prompt_kinds_render(docs: dict[str, list[dict]]) -> None:
-    from harness_ext.prompts import doc_variables, get_prompt_set
+    from harness_ext.model.prompts import doc_variables, get_prompt_set
 
     prompts = get_prompt_set("default")
     for name, task_docs in docs.items():
         doc = task_docs[0]
-        limit = doc.get("max_subquestions") or hooks.DEFAULT_MAX_SUBQUESTIONS
+        limit = doc.get("max_subquestions") or DEFAULT_CAP
         decompose = prompts.render(name, "decompose", **doc_variables(doc, max_subquestions=limit))
         assert f"at most {limit}" in decompose and "No decomposition" in decompose
-        solve = prompts.render(name, "solve", **doc_variables(doc, max_subquestions=limit,
-                                                               subquestions=["What is x?", "What is y?"]))
+        solve = prompts.render(
+            name, "solve", **doc_variables(doc, max_subquestions=limit, subquestions=["What is x?", "What is y?"])
+        )
         assert "1. What is x?" in solve and "2. What is y?" in solve and "The answer is:" in solve
         assert "The answer is:" in prompts.render(name, "cot", **doc_variables(doc))
 
@@ -180,12 +185,14 @@ _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, as
 
 def _evaluate(expression: str) -> float:
     """Tiny arithmetic evaluator (no eval): numbers and + - * /."""
+
     def walk(node: ast.AST) -> float:
         if isinstance(node, ast.Constant):
             return node.value
         if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
             return _OPS[type(node.op)](walk(node.left), walk(node.right))
         raise ValueError(expression)
+
     return walk(ast.parse(expression, mode="eval").body)
 
 

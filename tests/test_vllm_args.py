@@ -3,32 +3,49 @@
 vLLM is not installed here (GPU machines only), so the inner class is a stand-in registered
 under lm-eval's own ``vllm`` name for the test; what is checked is what two_stage hands it.
 """
+
 from __future__ import annotations
 
 import pytest
 
-from harness_ext import stages
 from harness_ext.errors import DQError
-from harness_ext.spec import parse_model_args
+from harness_ext.model import stages
+from harness_ext.model.spec import parse_model_args
 
 RECIPE = {  # docs/vllm.md, "Both stages on one GPU"
-    "decomposer": "vllm", "decomposer.pretrained": "Qwen/Qwen2.5-7B-Instruct",
-    "decomposer.gpu_memory_utilization": 0.45, "decomposer.max_model_len": 4096,
+    "decomposer": "vllm",
+    "decomposer.pretrained": "Qwen/Qwen2.5-7B-Instruct",
+    "decomposer.gpu_memory_utilization": 0.45,
+    "decomposer.max_model_len": 4096,
     "decomposer_gen.max_gen_toks": 256,
-    "solver": "vllm", "solver.pretrained": "Qwen/Qwen2.5-1.5B-Instruct", "solver.gpu_memory_utilization": 0.35,
-    "solver.max_model_len": 4096, "solver.tensor_parallel_size": 1,
-    "batch_size": "auto", "max_batch_size": 64,
+    "solver": "vllm",
+    "solver.pretrained": "Qwen/Qwen2.5-1.5B-Instruct",
+    "solver.gpu_memory_utilization": 0.35,
+    "solver.max_model_len": 4096,
+    "solver.tensor_parallel_size": 1,
+    "batch_size": "auto",
+    "max_batch_size": 64,
 }
 
 
 def test_recipe_parses_to_two_vllm_specs():
     cfg = parse_model_args(dict(RECIPE))
     assert cfg.decomposer.backend == cfg.solver.backend == "vllm"
-    assert cfg.decomposer.args == {"pretrained": "Qwen/Qwen2.5-7B-Instruct", "gpu_memory_utilization": 0.45,
-                                   "max_model_len": 4096, "batch_size": "auto", "max_batch_size": 64}
-    assert cfg.solver.args == {"pretrained": "Qwen/Qwen2.5-1.5B-Instruct", "gpu_memory_utilization": 0.35,
-                               "max_model_len": 4096, "tensor_parallel_size": 1, "batch_size": "auto",
-                               "max_batch_size": 64}
+    assert cfg.decomposer.args == {
+        "pretrained": "Qwen/Qwen2.5-7B-Instruct",
+        "gpu_memory_utilization": 0.45,
+        "max_model_len": 4096,
+        "batch_size": "auto",
+        "max_batch_size": 64,
+    }
+    assert cfg.solver.args == {
+        "pretrained": "Qwen/Qwen2.5-1.5B-Instruct",
+        "gpu_memory_utilization": 0.35,
+        "max_model_len": 4096,
+        "tensor_parallel_size": 1,
+        "batch_size": "auto",
+        "max_batch_size": 64,
+    }
     assert cfg.decomposer.gen == {"until": ["\n\n\n"], "max_gen_toks": 256, "do_sample": False}
     assert cfg.solver.gen == {}
     assert cfg.label == "Qwen2.5-7B-Instruct/Qwen2.5-1.5B-Instruct"
@@ -70,8 +87,13 @@ def test_each_stage_gets_its_own_engine_args(fake_vllm):
 
 
 def test_same_model_for_both_stages_is_one_engine(fake_vllm):
-    args = {"decomposer": "vllm", "decomposer.pretrained": "Qwen/Qwen2.5-7B-Instruct",
-            "solver": "vllm", "solver.pretrained": "Qwen/Qwen2.5-7B-Instruct", "batch_size": "auto"}
+    args = {
+        "decomposer": "vllm",
+        "decomposer.pretrained": "Qwen/Qwen2.5-7B-Instruct",
+        "solver": "vllm",
+        "solver.pretrained": "Qwen/Qwen2.5-7B-Instruct",
+        "batch_size": "auto",
+    }
     cfg = parse_model_args(args)
     assert stages.load_inner(cfg.decomposer) is stages.load_inner(cfg.solver)
     assert len(fake_vllm.made) == 1  # one engine, so no GPU memory split is needed
@@ -80,6 +102,7 @@ def test_same_model_for_both_stages_is_one_engine(fake_vllm):
 def test_without_vllm_installed_the_error_says_so(monkeypatch):
     try:
         import vllm  # noqa: F401
+
         pytest.skip("vllm is installed here")
     except ImportError:
         pass

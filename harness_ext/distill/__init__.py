@@ -5,6 +5,7 @@
 
 Heavy imports (torch, transformers, lm-eval) happen inside the subcommands, so ``-h`` is fast.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,9 +21,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("export", help="two_stage run (samples + traces) -> chat-format SFT rows (JSONL)")
     e.add_argument("--run", required=True, help="lm-eval output dir, model subdir or results_*.json")
-    e.add_argument("--variant", required=True, choices=("sd-t", "sd-r", "se-t", "se-a"),
-                   help="sd-t/sd-r: decomposer rows (all / correct only); se-t/se-a: solver rows "
-                        "(teacher answer / gold answer)")
+    e.add_argument(
+        "--variant",
+        required=True,
+        choices=("sd-t", "sd-r", "se-t", "se-a"),
+        help="sd-t/sd-r: decomposer rows (all / correct only); se-t/se-a: solver rows (teacher answer / gold answer)",
+    )
     e.add_argument("--out", required=True, help="JSONL file to write (atomically)")
     e.add_argument("--fallback-run", help="sd-r: a doc also counts when this second run got it right")
     e.add_argument("--metric", help="per-doc correctness metric for sd-r (default: exact_match, acc, em or f1)")
@@ -43,8 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--grad-accum", type=int, default=1)
     t.add_argument("--max-length", type=int, default=384)
     t.add_argument("--eval-every", type=int, help="validation every N steps (default: ~8 times per run)")
-    t.add_argument("--eval-task", action="append",
-                   help="task the student will be scored on, for the contamination guard (default: the rows' tasks)")
+    t.add_argument(
+        "--eval-task",
+        action="append",
+        help="task the student will be scored on, for the contamination guard (default: the rows' tasks)",
+    )
     t.add_argument("--eval-metadata", help="lm-eval --metadata JSON of that evaluation (e.g. synth_n)")
     t.add_argument("--allow-overlap", action="store_true", help="train even on docs of the evaluation split")
     return p
@@ -55,9 +62,11 @@ def _export(args: argparse.Namespace) -> int:
 
     stats = export(args.run, args.variant, args.out, args.fallback_run, args.metric, args.threshold, args.task)
     extra = f", {stats.from_fallback} from the fallback run" if stats.from_fallback else ""
-    print(f"dq distill export: {stats.rows} {args.variant} rows from {stats.docs} docs "
-          f"({stats.dropped_incorrect} dropped as incorrect{extra}, {stats.no_decomposition} 'No decomposition') "
-          f"-> {args.out}")
+    print(
+        f"dq distill export: {stats.rows} {args.variant} rows from {stats.docs} docs "
+        f"({stats.dropped_incorrect} dropped as incorrect{extra}, {stats.no_decomposition} 'No decomposition') "
+        f"-> {args.out}"
+    )
     return 0
 
 
@@ -68,10 +77,21 @@ def _train(args: argparse.Namespace) -> int:
     from harness_ext.distill.guard import check_rows, parse_metadata
     from harness_ext.distill.train import TrainConfig, check_out, train
 
-    cfg = TrainConfig(data=args.data, base=args.base, out=args.out, epochs=args.epochs, lr=args.lr,
-                      max_steps=args.max_steps, lora=args.lora, seed=args.seed, val_fraction=args.val_fraction,
-                      batch_size=args.batch_size, grad_accum=args.grad_accum, max_length=args.max_length,
-                      eval_every=args.eval_every)
+    cfg = TrainConfig(
+        data=args.data,
+        base=args.base,
+        out=args.out,
+        epochs=args.epochs,
+        lr=args.lr,
+        max_steps=args.max_steps,
+        lora=args.lora,
+        seed=args.seed,
+        val_fraction=args.val_fraction,
+        batch_size=args.batch_size,
+        grad_accum=args.grad_accum,
+        max_length=args.max_length,
+        eval_every=args.eval_every,
+    )
     check_out(Path(cfg.out))  # fail before the (slow) guard and model load
     rows = read_rows(args.data)
     notes = check_rows(rows, args.eval_task, args.allow_overlap, parse_metadata(args.eval_metadata))
@@ -79,8 +99,10 @@ def _train(args: argparse.Namespace) -> int:
         print(f"dq distill train: {note}")
     log = train(cfg, rows, notes)
     last_val = f", val loss {log.val_loss[0][1]:.3f} -> {log.val_loss[-1][1]:.3f}" if log.val_loss else ""
-    print(f"dq distill train: {log.steps} steps on {log.train_rows} rows ({log.device}, {log.seconds:.0f} s)"
-          f"{last_val} -> {args.out} (loss.png, distill_log.json)")
+    print(
+        f"dq distill train: {log.steps} steps on {log.train_rows} rows ({log.device}, {log.seconds:.0f} s)"
+        f"{last_val} -> {args.out} (loss.png, distill_log.json)"
+    )
     return 0
 
 

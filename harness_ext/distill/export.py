@@ -8,22 +8,25 @@ The user turn is the *raw* stage prompt re-rendered from the doc with the run's 
 the traced prompt: traces hold the prompt as sent (chat template applied), and the trainer
 applies the student's own template.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
+from dq_tasks.constants import DEFAULT_CAP
 from harness_ext.errors import DQError
-from harness_ext.prompts import doc_variables, get_prompt_set
+from harness_ext.model.prompts import doc_variables, get_prompt_set
 
 VARIANTS = ("sd-t", "sd-r", "se-t", "se-a")
 NO_DECOMPOSITION = "No decomposition"
-DEFAULT_CAP = 3  # as harness_ext.model.DEFAULT_CAP: the paper's best cap
+
 # Per-doc metrics that say "correct" when they reach the threshold, most specific first.
 CORRECTNESS_METRICS = ("exact_match", "acc", "em", "f1", "acc_contains")
 # Same marker the scorers read (dq_tasks/scoring.py): the last one wins.
@@ -56,7 +59,7 @@ class TeacherRun:
 
 # --------------------------------------------------------------------------- reading runs
 def _results_file(run: str | Path) -> Path:
-    from harness_ext.runs import RunError, resolve_results_file
+    from harness_ext.compare.runs import RunError, resolve_results_file
 
     try:
         return resolve_results_file(run)[0]
@@ -95,22 +98,29 @@ def load_teacher_run(run: str | Path) -> TeacherRun:
     results = json.loads(results_file.read_text(encoding="utf-8"))
     dq = (results.get("config") or {}).get("dq")
     if not isinstance(dq, dict):
-        raise DQError(f"{results_file}: not a two_stage run (its config has no 'dq' block); "
-                      "export needs `dq eval --model two_stage ... --log_samples`")
+        raise DQError(
+            f"{results_file}: not a two_stage run (its config has no 'dq' block); "
+            "export needs `dq eval --model two_stage ... --log_samples`"
+        )
     if dq.get("mode", "static") != "static":
-        raise DQError(f"{results_file}: mode={dq.get('mode')} runs have no single decomposition to distill; "
-                      "use a static two_stage run")
+        raise DQError(
+            f"{results_file}: mode={dq.get('mode')} runs have no single decomposition to distill; "
+            "use a static two_stage run"
+        )
     date = results_file.stem.rsplit("_", 1)[-1]
-    samples = {f.name[len("samples_"):-len(f"_{date}.jsonl")]: f
-               for f in results_file.parent.glob(f"samples_*_{date}.jsonl")}
+    samples = {
+        f.name[len("samples_") : -len(f"_{date}.jsonl")]: f for f in results_file.parent.glob(f"samples_*_{date}.jsonl")
+    }
     if not samples:
         raise DQError(f"{results_file.parent}: no samples_*_{date}.jsonl; rerun the eval with --log_samples")
     out = TeacherRun(results_file, dq)
     for task, sample_file in sorted(samples.items()):
         trace_file = results_file.parent / f"traces_{task}_{date}.jsonl"
         if not trace_file.is_file():
-            raise DQError(f"{results_file.parent}: samples for task {task!r} but no {trace_file.name}; "
-                          "traces are written by the two_stage model (rerun with --model two_stage --log_samples)")
+            raise DQError(
+                f"{results_file.parent}: samples for task {task!r} but no {trace_file.name}; "
+                "traces are written by the two_stage model (rerun with --model two_stage --log_samples)"
+            )
         out.docs[task] = _join(task, _samples_by_doc(sample_file), _read_jsonl(trace_file), trace_file)
     return out
 
@@ -122,12 +132,19 @@ def _join(task: str, samples: dict[int, dict], traces: list[dict], where: Path) 
         if sample is None:
             raise DQError(f"{where}: doc_id {trace['doc_id']} has a trace but no sample")
         if sample.get("doc_hash") and sample["doc_hash"] != trace.get("doc_hash"):
-            raise DQError(f"{where}: doc_id {trace['doc_id']}: trace and sample doc_hash differ "
-                          "(files from different runs?)")
+            raise DQError(
+                f"{where}: doc_id {trace['doc_id']}: trace and sample doc_hash differ (files from different runs?)"
+            )
         target = sample.get("target")
-        docs[trace["doc_id"]] = DocRecord(task, trace["doc_id"], str(sample.get("doc_hash", "")), sample["doc"],
-                                          str(target[0] if isinstance(target, list) else target),
-                                          _metrics(sample), trace)
+        docs[trace["doc_id"]] = DocRecord(
+            task,
+            trace["doc_id"],
+            str(sample.get("doc_hash", "")),
+            sample["doc"],
+            str(target[0] if isinstance(target, list) else target),
+            _metrics(sample),
+            trace,
+        )
     return docs
 
 
@@ -167,7 +184,7 @@ def replace_final_answer(solution: str, gold: str) -> str:
     marker = marker if marker.endswith(":") else marker + ":"
     line_end = solution.find("\n", last.end())
     rest = "" if line_end < 0 else solution[line_end:]
-    return f"{solution[:last.start()]}{marker} {gold}{rest}"
+    return f"{solution[: last.start()]}{marker} {gold}{rest}"
 
 
 # --------------------------------------------------------------------------- prompts
@@ -180,8 +197,9 @@ def stage_prompt(config: dict, rec: DocRecord, kind: str, subquestions: list[str
     if "question" not in rec.doc:
         raise DQError(f"task {rec.task!r} doc {rec.doc_id} has no 'question' field; only dq_tasks docs can be exported")
     prompts = get_prompt_set(str(config.get("prompts") or "default"))
-    variables = doc_variables(rec.doc, question=rec.doc["question"], max_subquestions=_cap(config, rec.doc),
-                              subquestions=subquestions or [])
+    variables = doc_variables(
+        rec.doc, question=rec.doc["question"], max_subquestions=_cap(config, rec.doc), subquestions=subquestions or []
+    )
     return prompts.render(rec.task, kind, **variables)
 
 
@@ -194,9 +212,15 @@ def _solver_prompt(config: dict, rec: DocRecord) -> str:
 
 
 def _row(rec: DocRecord, variant: str, teacher: str, user: str, assistant: str) -> dict[str, Any]:
-    return {"messages": [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}],
-            "doc_id": rec.doc_id, "task": rec.task, "doc_hash": rec.doc_hash,
-            "question": rec.doc.get("question", ""), "variant": variant, "teacher": teacher}
+    return {
+        "messages": [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}],
+        "doc_id": rec.doc_id,
+        "task": rec.task,
+        "doc_hash": rec.doc_hash,
+        "question": rec.doc.get("question", ""),
+        "variant": variant,
+        "teacher": teacher,
+    }
 
 
 # --------------------------------------------------------------------------- export
@@ -209,9 +233,14 @@ class ExportStats:
     no_decomposition: int = 0
 
 
-def build_rows(run: TeacherRun, variant: str, fallback: TeacherRun | None = None,
-               metric: str | None = None, threshold: float = 1.0,
-               tasks: Iterable[str] | None = None) -> tuple[list[dict], ExportStats]:
+def build_rows(
+    run: TeacherRun,
+    variant: str,
+    fallback: TeacherRun | None = None,
+    metric: str | None = None,
+    threshold: float = 1.0,
+    tasks: Iterable[str] | None = None,
+) -> tuple[list[dict], ExportStats]:
     if variant not in VARIANTS:
         raise DQError(f"unknown variant {variant!r}; use one of {', '.join(VARIANTS)}")
     wanted = set(tasks or run.docs)
@@ -220,7 +249,7 @@ def build_rows(run: TeacherRun, variant: str, fallback: TeacherRun | None = None
         raise DQError(f"--task {sorted(missing)} not in the run (it has {sorted(run.docs)})")
     rows, stats = [], ExportStats()
     for task in sorted(wanted):
-        for doc_id, rec in sorted(run.docs[task].items()):
+        for _doc_id, rec in sorted(run.docs[task].items()):
             stats.docs += 1
             row = _doc_row(run, rec, variant, fallback, metric, threshold, stats)
             if row is not None:
@@ -239,8 +268,15 @@ def _fallback_record(fallback: TeacherRun | None, rec: DocRecord) -> DocRecord |
     return None
 
 
-def _doc_row(run: TeacherRun, rec: DocRecord, variant: str, fallback: TeacherRun | None,
-             metric: str | None, threshold: float, stats: ExportStats) -> dict | None:
+def _doc_row(
+    run: TeacherRun,
+    rec: DocRecord,
+    variant: str,
+    fallback: TeacherRun | None,
+    metric: str | None,
+    threshold: float,
+    stats: ExportStats,
+) -> dict | None:
     source, teacher = rec, run
     if variant == "sd-r" and not is_correct(rec, metric, threshold):
         other = _fallback_record(fallback, rec)
@@ -276,16 +312,25 @@ def write_jsonl(path: str | Path, rows: list[dict]) -> Path:
     return path
 
 
-def export(run: str | Path, variant: str, out: str | Path, fallback_run: str | Path | None = None,
-           metric: str | None = None, threshold: float = 1.0, tasks: Iterable[str] | None = None) -> ExportStats:
+def export(
+    run: str | Path,
+    variant: str,
+    out: str | Path,
+    fallback_run: str | Path | None = None,
+    metric: str | None = None,
+    threshold: float = 1.0,
+    tasks: Iterable[str] | None = None,
+) -> ExportStats:
     teacher = load_teacher_run(run)
     fallback = load_teacher_run(fallback_run) if fallback_run else None
     if fallback is not None and variant != "sd-r":
         raise DQError("--fallback-run only applies to --variant sd-r (rejection sampling)")
     rows, stats = build_rows(teacher, variant, fallback, metric, threshold, tasks)
     if not rows:
-        raise DQError(f"variant {variant} kept no rows out of {stats.docs} docs "
-                      f"({stats.dropped_incorrect} answered incorrectly); nothing to write")
+        raise DQError(
+            f"variant {variant} kept no rows out of {stats.docs} docs "
+            f"({stats.dropped_incorrect} answered incorrectly); nothing to write"
+        )
     write_jsonl(out, rows)
     return stats
 
@@ -298,8 +343,12 @@ def read_rows(path: str | Path) -> list[dict]:
     rows = _read_jsonl(path)
     for n, row in enumerate(rows, 1):
         msgs = row.get("messages") if isinstance(row, dict) else None
-        if not (isinstance(msgs, list) and len(msgs) >= 2 and msgs[-1].get("role") == "assistant"
-                and all(isinstance(m.get("content"), str) for m in msgs)):
+        if not (
+            isinstance(msgs, list)
+            and len(msgs) >= 2
+            and msgs[-1].get("role") == "assistant"
+            and all(isinstance(m.get("content"), str) for m in msgs)
+        ):
             raise DQError(f"{path}:{n}: a row needs 'messages' ending with an assistant turn")
     if not rows:
         raise DQError(f"--data {path}: no rows")

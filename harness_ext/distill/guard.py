@@ -4,18 +4,19 @@ A doc counts as seen when its ``doc_hash`` (lm-eval's hash of the exact doc dict
 normalized question text matches a doc of the evaluation split. The hash alone is not enough:
 it changes with any field (an id, a split tag), while the question is what the student learns.
 """
+
 from __future__ import annotations
 
 import json
 import re
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
+from dq_tasks.constants import TASKS_DIR
 from harness_ext.errors import DQError
 
-TASKS_DIR = Path(__file__).resolve().parents[2] / "dq_tasks"
 _PUNCT = str.maketrans("", "", string.punctuation)
 
 
@@ -49,7 +50,7 @@ def load_eval_split(task: str, metadata: dict[str, Any] | None = None) -> EvalSp
     same TaskManager the `dq eval` CLI builds, so --metadata overrides apply the same way."""
     from lm_eval.tasks import TaskManager
 
-    from harness_ext.model import doc_hash
+    from harness_ext.model.two_stage import doc_hash
 
     manager = TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=metadata)
     if task not in manager.all_tasks:
@@ -69,28 +70,36 @@ def load_eval_split(task: str, metadata: dict[str, Any] | None = None) -> EvalSp
 
 
 def find_overlap(rows: Iterable[dict], split: EvalSplit) -> Overlap:
-    hits = [r for r in rows
-            if r.get("doc_hash") in split.hashes
-            or (r.get("question") and normalize_question(r["question"]) in split.questions)]
+    hits = [
+        r
+        for r in rows
+        if r.get("doc_hash") in split.hashes
+        or (r.get("question") and normalize_question(r["question"]) in split.questions)
+    ]
     return Overlap(split.task, hits)
 
 
-def check_rows(rows: list[dict], eval_tasks: list[str] | None, allow_overlap: bool = False,
-               metadata: dict[str, Any] | None = None) -> list[str]:
+def check_rows(
+    rows: list[dict], eval_tasks: list[str] | None, allow_overlap: bool = False, metadata: dict[str, Any] | None = None
+) -> list[str]:
     """Raise DQError on overlap (unless allowed); return notes for the training log."""
     tasks = eval_tasks or sorted({str(r["task"]) for r in rows if r.get("task")})
     if not tasks:
         raise DQError("the contamination guard needs --eval-task: the rows carry no 'task' field")
     if not any(r.get("doc_hash") or r.get("question") for r in rows):
-        raise DQError("the rows carry neither doc_hash nor question, so the guard cannot check them; "
-                      "export them with `dq distill export` or pass --allow-overlap")
+        raise DQError(
+            "the rows carry neither doc_hash nor question, so the guard cannot check them; "
+            "export them with `dq distill export` or pass --allow-overlap"
+        )
     notes = []
     for task in tasks:
         overlap = find_overlap(rows, load_eval_split(task, metadata))
         if overlap.rows and not allow_overlap:
-            raise DQError(f"contamination: {overlap.describe()}, the split the student is evaluated on; "
-                          "train on a train split (e.g. --metadata '{\"synth_split\": \"train\"}' for dq_synth_*) "
-                          "or pass --allow-overlap")
+            raise DQError(
+                f"contamination: {overlap.describe()}, the split the student is evaluated on; "
+                'train on a train split (e.g. --metadata \'{"synth_split": "train"}\' for dq_synth_*) '
+                "or pass --allow-overlap"
+            )
         notes.append(f"guard: {overlap.describe()}" + (" (allowed)" if overlap.rows else ""))
     return notes
 

@@ -5,6 +5,7 @@ transformers' Trainer: a few dozen lines, the same on CPU and GPU, and nothing h
 change between transformers releases. The output is an ordinary HF model directory, so
 ``decomposer.pretrained=DIR`` / ``solver.pretrained=DIR`` (or ``--model hf``) load it directly.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,9 +76,11 @@ def format_example(tokenizer, messages: list[dict[str, str]], max_length: int) -
         prompt = tokenizer.apply_chat_template(head, add_generation_prompt=True, tokenize=False)
         full = tokenizer.apply_chat_template(messages, tokenize=False)
         if not full.startswith(prompt):
-            raise DQError("the base model's chat template does not extend the generation prompt with the "
-                          "reply; cannot tell prompt from target tokens")
-        completion = full[len(prompt):]
+            raise DQError(
+                "the base model's chat template does not extend the generation prompt with the "
+                "reply; cannot tell prompt from target tokens"
+            )
+        completion = full[len(prompt) :]
     else:
         prompt = "\n\n".join(m["content"] for m in head)
         completion = "\n" + reply + (tokenizer.eos_token or "")
@@ -120,7 +123,7 @@ def collate(batch: list[Example], pad_id: int):
 def load_base(base: str, lora: bool):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from harness_ext.packaged import resolve_pretrained
+    from harness_ext.serve.packaged import resolve_pretrained
 
     if lora:
         try:
@@ -138,8 +141,10 @@ def load_base(base: str, lora: bool):
     if lora:
         from peft import LoraConfig, get_peft_model
 
-        model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05,
-                                                 target_modules="all-linear", task_type="CAUSAL_LM"))
+        model = get_peft_model(
+            model,
+            LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM"),
+        )
     return tokenizer, model
 
 
@@ -238,7 +243,9 @@ def train(cfg: TrainConfig, rows: list[dict], notes: list[str] | None = None) ->
         log.train_loss.append((step, running))
         if val_set and (step % eval_every == 0 or step == total):
             log.val_loss.append((step, evaluate(model, val_set, cfg.batch_size, pad_id, device)))
-            print(f"dq distill train: step {step}/{total} train {running:.4f} val {log.val_loss[-1][1]:.4f}", flush=True)
+            print(
+                f"dq distill train: step {step}/{total} train {running:.4f} val {log.val_loss[-1][1]:.4f}", flush=True
+            )
     log.seconds = round(time.perf_counter() - start, 2)
     save(model, tokenizer, cfg, log)
     return log

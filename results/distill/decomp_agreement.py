@@ -18,7 +18,7 @@ import numpy as np
 
 from harness_ext.distill.export import load_teacher_run
 from harness_ext.distill.guard import normalize_question
-from harness_ext.stats import mcnemar_exact, mean_ci
+from harness_ext.compare.stats import mcnemar_exact, mean_ci
 
 CAP = 3
 

@@ -13,5 +13,5 @@ for mode in static dynamic; do
 done
 dq compare results/dynamic/runs/static results/dynamic/runs/dynamic --labels static dynamic --baseline static \
   --out results/dynamic/compare
-python -m harness_ext.trace_stats results/dynamic/runs/static results/dynamic/runs/dynamic --labels static dynamic \
+python -m harness_ext.study.trace_stats results/dynamic/runs/static results/dynamic/runs/dynamic --labels static dynamic \
   > results/dynamic/tokens.md

@@ -13,6 +13,7 @@ cache, so study.json always describes this invocation). Then ``DIR/study.json``,
 ``DIR/leaderboard.md``, ``DIR/comparisons.json``, ``DIR/compare/`` (the full `dq compare`
 report) and ``DIR/plots/``. Exit status: 0, 1 when a cell failed, 2 for a bad study file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,15 +32,34 @@ from typing import Any
 
 import yaml
 
-from harness_ext import cost as costs
+from dq_tasks.constants import TASKS_DIR
 from harness_ext.errors import DQError
-from harness_ext.spec import VIRTUAL, parse_model_args
+from harness_ext.model.spec import VIRTUAL, parse_model_args
+from harness_ext.study import cost as costs
 
-TASKS_DIR = Path(__file__).resolve().parent.parent / "dq_tasks"
 TOP_KEYS = {
-    "name", "description", "tasks", "limit", "seed", "prompts", "models", "decomposers", "solvers",
-    "apply_chat_template", "batch_size", "device", "decomposer_gen", "solver_gen", "mode",
-    "max_subquestions", "baseline", "prices", "alpha", "iterations", "metadata", "torch_threads",
+    "name",
+    "description",
+    "tasks",
+    "limit",
+    "seed",
+    "prompts",
+    "models",
+    "decomposers",
+    "solvers",
+    "apply_chat_template",
+    "batch_size",
+    "device",
+    "decomposer_gen",
+    "solver_gen",
+    "mode",
+    "max_subquestions",
+    "baseline",
+    "prices",
+    "alpha",
+    "iterations",
+    "metadata",
+    "torch_threads",
 }
 MODEL_KEYS = {"backend", "args", "parameters"}
 ROLE_KEYS = ("decomposers", "solvers")
@@ -190,7 +210,10 @@ def load_study(path: str | Path, tm=None) -> Study:
             raise _bad(f"missing {key!r}")
     models = _models(raw["models"])
     decomposers, solvers = _names(raw["decomposers"], "decomposers"), _names(raw["solvers"], "solvers")
-    for role, names, allowed in (("decomposers", decomposers, set(models) | set(VIRTUAL)), ("solvers", solvers, set(models))):
+    for role, names, allowed in (
+        ("decomposers", decomposers, set(models) | set(VIRTUAL)),
+        ("solvers", solvers, set(models)),
+    ):
         for n in names:
             if n not in allowed:
                 hint = " ('none' and 'oracle' are decomposers only)" if n in VIRTUAL else ""
@@ -209,13 +232,21 @@ def load_study(path: str | Path, tm=None) -> Study:
         raise _bad(f"seed: expected an integer, got {seed!r}")
     tasks = expand_tasks(_names(raw["tasks"], "tasks"), tm or task_manager())
     study = Study(
-        path=str(p), name=str(raw.get("name") or p.stem), tasks=tasks, models=models,
-        decomposers=decomposers, solvers=solvers, limit=limit, seed=seed,
+        path=str(p),
+        name=str(raw.get("name") or p.stem),
+        tasks=tasks,
+        models=models,
+        decomposers=decomposers,
+        solvers=solvers,
+        limit=limit,
+        seed=seed,
         options={k: raw[k] for k in ("prompts", "mode", "max_subquestions", "baseline") if raw.get(k) is not None},
         forward={k: raw[k] for k in ("batch_size", "device") if raw.get(k) is not None},
-        gen=gen, apply_chat_template=bool(raw.get("apply_chat_template", False)),
+        gen=gen,
+        apply_chat_template=bool(raw.get("apply_chat_template", False)),
         prices=costs.check_prices(raw.get("prices"), set(models)),
-        alpha=float(raw.get("alpha", 0.05)), iterations=int(raw.get("iterations", 10_000)),
+        alpha=float(raw.get("alpha", 0.05)),
+        iterations=int(raw.get("iterations", 10_000)),
         metadata=raw.get("metadata"),
     )
     threads = raw.get("torch_threads")
@@ -282,8 +313,11 @@ def _write_json(path: Path, data: Any) -> None:
 
 def _metrics(results: dict, task: str) -> dict[str, float]:
     row = results.get("results", {}).get(task, {})
-    return {k: v for k, v in row.items()
-            if k not in ("alias", "sample_len") and isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return {
+        k: v
+        for k, v in row.items()
+        if k not in ("alias", "sample_len") and isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
 
 
 def run_cell(study: Study, cell: Cell, cells_dir: Path, tm) -> dict[str, Any]:
@@ -291,11 +325,16 @@ def run_cell(study: Study, cell: Cell, cells_dir: Path, tm) -> dict[str, Any]:
     from lm_eval import simple_evaluate
     from lm_eval.loggers import EvaluationTracker
 
-    from harness_ext import traces
-    from harness_ext.model import TwoStageLM
+    from harness_ext.model import records as traces
+    from harness_ext.model.two_stage import TwoStageLM
 
-    record: dict[str, Any] = {"id": cell.id, "task": cell.task, "decomposer": cell.decomposer,
-                              "solver": cell.solver, "label": cell.label}
+    record: dict[str, Any] = {
+        "id": cell.id,
+        "task": cell.task,
+        "decomposer": cell.decomposer,
+        "solver": cell.solver,
+        "label": cell.label,
+    }
     final, partial = cells_dir / cell.id, cells_dir / f".{cell.id}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     start = time.perf_counter()
@@ -306,10 +345,19 @@ def run_cell(study: Study, cell: Cell, cells_dir: Path, tm) -> dict[str, Any]:
         before = costs.snapshot(lm)
         tracker = EvaluationTracker(output_path=str(partial))
         results = simple_evaluate(
-            model=lm, model_args=cell.model_args, tasks=[cell.task], limit=study.limit, log_samples=True,
-            apply_chat_template=study.apply_chat_template, task_manager=tm, evaluation_tracker=tracker,
-            random_seed=study.seed, numpy_random_seed=study.seed, torch_random_seed=study.seed,
-            fewshot_random_seed=study.seed, metadata=study.metadata,
+            model=lm,
+            model_args=cell.model_args,
+            tasks=[cell.task],
+            limit=study.limit,
+            log_samples=True,
+            apply_chat_template=study.apply_chat_template,
+            task_manager=tm,
+            evaluation_tracker=tracker,
+            random_seed=study.seed,
+            numpy_random_seed=study.seed,
+            torch_random_seed=study.seed,
+            fewshot_random_seed=study.seed,
+            metadata=study.metadata,
         )
         after = costs.snapshot(lm)
         samples = results.pop("samples")
@@ -328,9 +376,12 @@ def run_cell(study: Study, cell: Cell, cells_dir: Path, tm) -> dict[str, Any]:
         names = {"decomposer": cell.decomposer, "solver": cell.solver}
         params = {n: m.parameters for n, m in study.models.items()}
         record.update(
-            status="ok", error=None, metrics=_metrics(results, cell.task),
+            status="ok",
+            error=None,
+            metrics=_metrics(results, cell.task),
             n=results.get("n-samples", {}).get(cell.task, {}).get("effective"),
-            output_dir=str(model_dir), cost=costs.cell_cost(lm, before, after, names, study.prices, params),
+            output_dir=str(model_dir),
+            cost=costs.cell_cost(lm, before, after, names, study.prices, params),
         )
     except Exception as exc:  # noqa: BLE001 - a failing cell is recorded; the others go on
         shutil.rmtree(partial, ignore_errors=True)
@@ -364,8 +415,13 @@ def run_study(study: Study, out: str | Path, progress: bool = True, cache: str |
 
         torch.set_num_threads(study.torch_threads)
     state: dict[str, Any] = {
-        "study": study.name, "study_file": study.path, "out": str(out), "cache": str(cache_path),
-        "spec": _spec_dict(study), "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "finished": None,
+        "study": study.name,
+        "study_file": study.path,
+        "out": str(out),
+        "cache": str(cache_path),
+        "spec": _spec_dict(study),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "finished": None,
         "reuse": "every cell is recomputed from the stage cache: generated == 0 where nothing was new",
         "cells": [_pending(c) for c in cells],
     }
@@ -382,7 +438,7 @@ def run_study(study: Study, out: str | Path, progress: bool = True, cache: str |
     bar.close()
     state["wall_seconds"] = round(time.perf_counter() - start, 3)
     state["failures"] = [f"{c['id']}: {c['error']}" for c in state["cells"] if c["status"] == "failed"]
-    from harness_ext.study_report import write_outputs
+    from harness_ext.study.report import write_outputs
 
     try:
         state["report"] = write_outputs(study, state, out)
@@ -395,8 +451,17 @@ def run_study(study: Study, out: str | Path, progress: bool = True, cache: str |
 
 
 def _pending(cell: Cell) -> dict[str, Any]:
-    return {"id": cell.id, "task": cell.task, "decomposer": cell.decomposer, "solver": cell.solver,
-            "label": cell.label, "status": "pending", "error": None, "metrics": {}, "cost": None}
+    return {
+        "id": cell.id,
+        "task": cell.task,
+        "decomposer": cell.decomposer,
+        "solver": cell.solver,
+        "label": cell.label,
+        "status": "pending",
+        "error": None,
+        "metrics": {},
+        "cost": None,
+    }
 
 
 def _spec_dict(study: Study) -> dict[str, Any]:
@@ -411,12 +476,17 @@ def _spec_dict(study: Study) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dq study", description=__doc__.split("\n\n")[1],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="dq study", description=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("study", metavar="STUDY.yaml")
     p.add_argument("--out", metavar="DIR", help="output directory (default: results/<study name>)")
-    p.add_argument("--cache", metavar="PATH", help="stage cache file (default: DIR/stage_cache.sqlite); "
-                   "point several studies or processes at one file to share generations")
+    p.add_argument(
+        "--cache",
+        metavar="PATH",
+        help="stage cache file (default: DIR/stage_cache.sqlite); "
+        "point several studies or processes at one file to share generations",
+    )
     p.add_argument("--dry-run", action="store_true", help="validate the study and list its cells; run nothing")
     p.add_argument("--no-progress", action="store_true", help="no progress bar over cells")
     p.add_argument("--verbose", action="store_true", help="keep lm-eval's INFO logging")
@@ -443,8 +513,11 @@ def main(argv: list[str] | None = None) -> int:
     state = run_study(study, out, progress=not args.no_progress, cache=args.cache)
     ok = sum(c["status"] == "ok" for c in state["cells"])
     skipped = sum(c["status"] == "skipped" for c in state["cells"])
-    print(f"dq study: {ok} ok, {skipped} skipped, {len(state['failures'])} failed; wrote {out}/study.json"
-          + (f", {out}/leaderboard.md" if "leaderboard" in state.get("report", {}) else ""), file=sys.stderr)
+    print(
+        f"dq study: {ok} ok, {skipped} skipped, {len(state['failures'])} failed; wrote {out}/study.json"
+        + (f", {out}/leaderboard.md" if "leaderboard" in state.get("report", {}) else ""),
+        file=sys.stderr,
+    )
     for f in state["failures"]:
         print(f"dq study: failed: {f}", file=sys.stderr)
     return 1 if state["failures"] else 0

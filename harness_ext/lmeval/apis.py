@@ -5,6 +5,7 @@ stage is loaded as a small subclass of its backend class (``UsageRecorder``) tha
 usage of each one-prompt request, keyed by the prompt as sent, so a stage reports the server's
 own token counts. Works for the sync path (``num_concurrent=1``) and the async one.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -46,7 +47,9 @@ class UsageRecorder:
                 if not hasattr(self, "dq_usage"):
                     self.dq_usage = {}
                 self.dq_usage[prompt_key(contexts[0])] = {
-                    "prompt_tokens": usage["prompt_tokens"], "completion_tokens": usage["completion_tokens"]}
+                    "prompt_tokens": usage["prompt_tokens"],
+                    "completion_tokens": usage["completion_tokens"],
+                }
         return texts
 
     def usage_for(self, prompt: Any) -> dict[str, int] | None:
@@ -105,15 +108,19 @@ def check_api_deps(role: str, backend: str) -> None:
         except ImportError:
             missing.append(mod)
     if missing:
-        raise DQError(f"{role}={backend} needs {', '.join(missing)}: run `pip install 'lm-eval[api]==0.4.13'` "
-                      f"(or `pip install .[serve]`)")
+        raise DQError(
+            f"{role}={backend} needs {', '.join(missing)}: run `pip install 'lm-eval[api]==0.4.13'` "
+            f"(or `pip install .[serve]`)"
+        )
 
 
 def probe(role: str, backend: str, base_url: str | None, timeout: float = 5.0) -> None:
     """Fail at load time, with one clear line, when nothing listens at ``base_url``."""
     if not base_url:
-        raise DQError(f"{role}={backend} needs {role}.base_url=http://HOST:PORT/v1/"
-                      f"{'chat/' if 'chat' in backend else ''}completions")
+        raise DQError(
+            f"{role}={backend} needs {role}.base_url=http://HOST:PORT/v1/"
+            f"{'chat/' if 'chat' in backend else ''}completions"
+        )
     url = urlparse(str(base_url))
     if url.scheme not in ("http", "https") or not url.hostname:
         raise DQError(f"{role}.base_url={base_url!r} is not an http(s) URL")
@@ -121,8 +128,10 @@ def probe(role: str, backend: str, base_url: str | None, timeout: float = 5.0) -
     try:
         socket.create_connection((url.hostname, port), timeout=timeout).close()
     except OSError as exc:
-        raise DQError(f"{role}={backend}: cannot connect to {base_url} ({exc.strerror or exc}); is the server "
-                      f"running? (start one with `dq serve MODEL --port {port}`)") from None
+        raise DQError(
+            f"{role}={backend}: cannot connect to {base_url} ({exc.strerror or exc}); is the server "
+            f"running? (start one with `dq serve MODEL --port {port}`)"
+        ) from None
 
 
 def is_connection_fault(exc: BaseException) -> bool:

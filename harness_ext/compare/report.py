@@ -19,13 +19,25 @@ from pathlib import Path
 
 import numpy as np
 
-from harness_ext.compare import Comparison, ComparisonReport
+from harness_ext.compare.api import Comparison, ComparisonReport
 from harness_ext.errors import DQError
 
 # Columns every consumer of comparisons.csv/json can rely on, in this order.
 CORE_FIELDS = [
-    "task", "metric", "filter", "a", "b", "n", "mean_a", "mean_b", "diff",
-    "ci_low", "ci_high", "test", "p_value", "p_adjusted",
+    "task",
+    "metric",
+    "filter",
+    "a",
+    "b",
+    "n",
+    "mean_a",
+    "mean_b",
+    "diff",
+    "ci_low",
+    "ci_high",
+    "test",
+    "p_value",
+    "p_adjusted",
 ]
 MAX_HEATMAPS = 6
 PLOT_NAMES = ("forest.png", "heatmap.png")
@@ -66,8 +78,15 @@ def runs_table(report: ComparisonReport) -> str:
     header = ["Run", "Task", "Metric", "Filter", "n", "Mean", "95% CI", "CI", "Stderr", "Clustered SE"]
     rows = [
         [
-            s.label, s.task, s.metric, s.filter, str(s.n), _f(s.mean),
-            f"[{_f(s.ci_low)}, {_f(s.ci_high)}]", s.ci_method, _f(s.stderr),
+            s.label,
+            s.task,
+            s.metric,
+            s.filter,
+            str(s.n),
+            _f(s.mean),
+            f"[{_f(s.ci_low)}, {_f(s.ci_high)}]",
+            s.ci_method,
+            _f(s.stderr),
             _cluster_cell(s.clustered_stderr, s.n_clusters),
         ]
         for s in report.summaries
@@ -81,13 +100,40 @@ def _cluster_cell(se: float | None, n_clusters: int | None) -> str:
 
 def comparisons_table(report: ComparisonReport) -> str:
     adj = "Holm" if report.correction == "holm" else "BH"
-    header = ["Task", "Metric", "Filter", "A", "B", "n", "Mean A", "Mean B", "Diff (B−A)",
-              "95% CI", "Test", "p", f"p ({adj})", "MDD", ""]
+    header = [
+        "Task",
+        "Metric",
+        "Filter",
+        "A",
+        "B",
+        "n",
+        "Mean A",
+        "Mean B",
+        "Diff (B−A)",
+        "95% CI",
+        "Test",
+        "p",
+        f"p ({adj})",
+        "MDD",
+        "",
+    ]
     rows = [
         [
-            c.task, c.metric, c.filter, c.a, c.b, str(c.n), _f(c.mean_a), _f(c.mean_b),
-            f"{c.diff:+.4f}", f"[{_f(c.ci_low)}, {_f(c.ci_high)}]", c.test,
-            _p(c.p_value), _p(c.p_adjusted), _f(c.mdd), _marks(c),
+            c.task,
+            c.metric,
+            c.filter,
+            c.a,
+            c.b,
+            str(c.n),
+            _f(c.mean_a),
+            _f(c.mean_b),
+            f"{c.diff:+.4f}",
+            f"[{_f(c.ci_low)}, {_f(c.ci_high)}]",
+            c.test,
+            _p(c.p_value),
+            _p(c.p_adjusted),
+            _f(c.mdd),
+            _marks(c),
         ]
         for c in report.comparisons
     ]
@@ -201,8 +247,9 @@ def plot_forest(report: ComparisonReport, path: Path) -> None:
     styles = ((~sig, "tab:gray", "not significant"), (sig, "tab:red", "significant (adjusted)"))
     for mask, color, label in styles:
         if mask.any():  # one errorbar call per colour, not one per row
-            ax.errorbar(diff[mask], y[mask], xerr=err[:, mask], fmt="o", color=color,
-                        ms=3, capsize=2, lw=1, label=label)
+            ax.errorbar(
+                diff[mask], y[mask], xerr=err[:, mask], fmt="o", color=color, ms=3, capsize=2, lw=1, label=label
+            )
     ax.axvline(0, color="black", lw=0.8)
     # Text is the slow part of this plot (~10 ms per label), so the
     # task/metric prefix goes into the title when all rows share it.
@@ -211,7 +258,7 @@ def plot_forest(report: ComparisonReport, path: Path) -> None:
     labels = [(f"{c.task}/{c.metric}: " if prefix else "") + f"{c.b} − {c.a}" for c in comps]
     ax.set_yticks(y, labels, fontsize=7)
     if not prefix:
-        (task, metric, flt), = groups
+        ((task, metric, flt),) = groups
         ax.set_title(f"{task} / {metric} (filter {flt})", fontsize=9)
     ax.set_ylim(-1, rows)
     ax.set_xlabel("difference (B − A), 95% bootstrap CI", fontsize=8)
@@ -245,8 +292,7 @@ def plot_heatmap(report: ComparisonReport, path: Path) -> bool:
         mid = np.nanmean([np.nanmin(grid), np.nanmax(grid)])
         for (i, j), v in np.ndenumerate(grid):
             if not np.isnan(v):  # dark text on the bright end of viridis
-                ax.text(j, i, f"{v:.3f}", ha="center", va="center",
-                        color="black" if v > mid else "white", fontsize=8)
+                ax.text(j, i, f"{v:.3f}", ha="center", va="center", color="black" if v > mid else "white", fontsize=8)
         ax.set_xticks(range(len(sols)), sols, rotation=30, ha="right", fontsize=8)
         ax.set_yticks(range(len(decs)), decs, fontsize=8)
         ax.set_xlabel("solver")

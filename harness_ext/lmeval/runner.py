@@ -1,11 +1,12 @@
 """Run lm-eval in-process on a model object and write its usual output layout."""
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
 from typing import Any
 
-TASKS_DIR = Path(__file__).resolve().parent.parent / "dq_tasks"
+from dq_tasks.constants import TASKS_DIR
 
 
 def task_manager():
@@ -15,9 +16,16 @@ def task_manager():
     return TaskManager(include_path=str(TASKS_DIR), include_defaults=False)
 
 
-def evaluate_to_dir(lm: Any, tasks: list[str], out_dir: str | Path, limit: int | None = None,
-                    apply_chat_template: bool = False, gen_kwargs: dict | None = None,
-                    seed: int = 0, manager=None) -> Path:
+def evaluate_to_dir(
+    lm: Any,
+    tasks: list[str],
+    out_dir: str | Path,
+    limit: int | None = None,
+    apply_chat_template: bool = False,
+    gen_kwargs: dict | None = None,
+    seed: int = 0,
+    manager=None,
+) -> Path:
     """lm-eval's simple_evaluate + EvaluationTracker saves, as `lm_eval --output_path` does.
 
     Returns the folder holding results_*.json, samples_*.jsonl (and traces for two_stage).
@@ -29,9 +37,18 @@ def evaluate_to_dir(lm: Any, tasks: list[str], out_dir: str | Path, limit: int |
 
     tracker = EvaluationTracker(output_path=str(out_dir))
     results = simple_evaluate(
-        model=lm, tasks=tasks, limit=limit, log_samples=True, evaluation_tracker=tracker,
-        apply_chat_template=apply_chat_template, gen_kwargs=gen_kwargs, task_manager=manager or task_manager(),
-        random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed,
+        model=lm,
+        tasks=tasks,
+        limit=limit,
+        log_samples=True,
+        evaluation_tracker=tracker,
+        apply_chat_template=apply_chat_template,
+        gen_kwargs=gen_kwargs,
+        task_manager=manager or task_manager(),
+        random_seed=seed,
+        numpy_random_seed=seed,
+        torch_random_seed=seed,
+        fewshot_random_seed=seed,
     )
     samples = results.pop("samples")
     tracker.save_results_aggregated(results=results, samples=samples)

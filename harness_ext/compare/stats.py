@@ -158,9 +158,7 @@ def resample_counts(n: int, iterations: int, rng: np.random.Generator):
         done += block
 
 
-def bootstrap_means(
-    values: np.ndarray, iterations: int, rng: np.random.Generator
-) -> np.ndarray:
+def bootstrap_means(values: np.ndarray, iterations: int, rng: np.random.Generator) -> np.ndarray:
     """Bootstrap means of several runs over the same docs with shared resamples.
 
     values: (runs, n) -> returns (iterations, runs).
@@ -262,9 +260,7 @@ def mcnemar_pvalues(n01: np.ndarray, n10: np.ndarray, mid_p: bool = False) -> np
         return np.where(nd == 0, 1.0, np.minimum(1.0, p))
 
 
-def sign_flip_pvalues(
-    diffs: np.ndarray, iterations: int, rng: np.random.Generator
-) -> np.ndarray:
+def sign_flip_pvalues(diffs: np.ndarray, iterations: int, rng: np.random.Generator) -> np.ndarray:
     """Monte-Carlo paired permutation (sign-flip) p-values, many pairs at once.
 
     diffs: (n, pairs) per-doc differences. Under H0 each difference is
@@ -369,13 +365,6 @@ def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
     return _adjust_sorted(
         pvalues, lambda q, m: np.minimum(1.0, np.minimum.accumulate((q * m / np.arange(1, m + 1))[::-1])[::-1])
     )
-    order = np.argsort(q, kind="stable")
-    scaled = q[order] * m / np.arange(1, m + 1)
-    adj = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
-    res = np.empty(m)
-    res[order] = adj
-    out[ok] = res
-    return out
 
 
 def adjust_pvalues(pvalues: np.ndarray, method: str = "holm") -> np.ndarray:
@@ -386,9 +375,7 @@ def adjust_pvalues(pvalues: np.ndarray, method: str = "holm") -> np.ndarray:
     raise ValueError(f"unknown correction {method!r} (use 'holm' or 'bh')")
 
 
-def mdd_paired_binary(
-    n: int, discordance_rate: float, alpha: float = 0.05, power: float = 0.8
-) -> float:
+def mdd_paired_binary(n: int, discordance_rate: float, alpha: float = 0.05, power: float = 0.8) -> float:
     """Minimum detectable difference in accuracy for a paired 0/1 comparison.
 
     Normal approximation to McNemar (Connor 1987, dropping the small

@@ -3,6 +3,7 @@
 Flat keys (``decomposer=hf,decomposer.pretrained=X``) and the JSON form (flat, or nested as
 ``{"decomposer": {"backend": "hf", "pretrained": "X"}}``) give the same config.
 """
+
 from __future__ import annotations
 
 import json
@@ -83,7 +84,7 @@ def _flatten(kwargs: dict[str, Any]) -> dict[str, Any]:
             inner = dict(value)
             backend = inner.pop("backend", None) or inner.pop("model", None)
             if backend is None:
-                raise _bad(f"nested {key} args need a 'backend' key, e.g. {{\"backend\": \"hf\"}}")
+                raise _bad(f'nested {key} args need a \'backend\' key, e.g. {{"backend": "hf"}}')
             flat[key] = backend
             flat.update({f"{key}.{k}": v for k, v in inner.items()})
         elif key in ("decomposer_gen", "solver_gen") and isinstance(value, dict):
@@ -166,7 +167,7 @@ def _check_options(config: TwoStageConfig) -> None:
     if config.max_subquestions is not None:
         if not isinstance(config.max_subquestions, int) or config.max_subquestions < 1:
             raise _bad(f"max_subquestions must be a positive integer, got {config.max_subquestions!r}")
-    from harness_ext.prompts import PromptSetError, get_prompt_set
+    from harness_ext.model.prompts import PromptSetError, get_prompt_set
 
     try:
         get_prompt_set(str(config.prompts))

@@ -4,11 +4,13 @@ lm-eval has no post-save hook, so the EvaluationTracker's two save methods are w
 after lm-eval writes a task's samples, the live two_stage models' traces for that task follow
 with the same date id, and the results JSON's ``config`` gains a ``dq`` block with both stages.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 
 class TraceSource(Protocol):
@@ -30,7 +32,7 @@ def write_traces(path: Path, records: Iterable[dict[str, Any]]) -> Path:
     return path
 
 
-REPO_ROOT = str(Path(__file__).resolve().parent.parent) + "/"
+REPO_ROOT = str(Path(__file__).resolve().parents[2]) + "/"
 
 
 def portable(value: Any) -> Any:

@@ -5,7 +5,7 @@
                [--intersect] [--mid-p] [--correction {holm,bh}]
 
 Python API: `compare_runs(...) -> ComparisonReport`, then
-`harness_ext.report.write_report(report, out_dir)`.
+`harness_ext.compare.report.write_report(report, out_dir)`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness_ext import stats
-from harness_ext.runs import MetricGroup, Run, RunError, align_runs, dedupe_labels, load_run
+from harness_ext.compare import stats
+from harness_ext.compare.runs import MetricGroup, Run, RunError, align_runs, dedupe_labels, load_run
 
 CORRECTIONS = ("holm", "bh")
 
@@ -212,9 +212,7 @@ def _compare_group(
     # One shared resampling of docs for all runs: pair differences of the
     # bootstrap means are then paired bootstrap draws of the difference.
     boot = stats.bootstrap_means(group.values, iterations, rng)
-    summaries = [
-        _summary(group, name, group.values[r], boot[:, r], alpha) for r, name in enumerate(names)
-    ]
+    summaries = [_summary(group, name, group.values[r], boot[:, r], alpha) for r, name in enumerate(names)]
     ia = np.array([a for a, _ in pairs])
     ib = np.array([b for _, b in pairs])
     lo, hi = stats.percentile_ci(boot[:, ib] - boot[:, ia], alpha)
@@ -226,17 +224,25 @@ def _compare_group(
         tests = [("permutation (sign-flip)", float(d.mean()), p, p) for d, p in zip(diffs, p_perm)]
     comparisons = []
     for k, (a, b) in enumerate(pairs):
-        comparisons.append(
-            _comparison(group, names, a, b, diffs[k], lo[k], hi[k], tests[k], alpha)
-        )
+        comparisons.append(_comparison(group, names, a, b, diffs[k], lo[k], hi[k], tests[k], alpha))
     return summaries, comparisons
 
 
 def _summary(group: MetricGroup, label: str, values, boot_col, alpha: float) -> RunSummary:
     m = stats.mean_ci(values, alpha, boot_means=boot_col, clusters=group.clusters, binary=group.binary)
     return RunSummary(
-        label, group.task, group.metric, group.filter, m.n, m.statistic,
-        m.ci_low, m.ci_high, m.method, m.stderr, m.clustered_stderr, m.n_clusters,
+        label,
+        group.task,
+        group.metric,
+        group.filter,
+        m.n,
+        m.statistic,
+        m.ci_low,
+        m.ci_high,
+        m.method,
+        m.stderr,
+        m.clustered_stderr,
+        m.n_clusters,
     )
 
 
@@ -251,20 +257,28 @@ def _binary_tests(a: np.ndarray, b: np.ndarray, mid_p: bool) -> list[tuple]:
     nd = n01 + n10
     share = np.divide(n01, nd, out=np.full(len(nd), np.nan), where=nd > 0)
     name = "mcnemar (mid-p)" if mid_p else "mcnemar (exact)"
-    return [
-        (name, share[k], p[k], p_perm[k], int(n01[k]), int(n10[k])) for k in range(len(nd))
-    ]
+    return [(name, share[k], p[k], p_perm[k], int(n01[k]), int(n10[k])) for k in range(len(nd))]
 
 
 def _comparison(group, names, a, b, d, lo, hi, test, alpha) -> Comparison:
     n = len(d)
     name, statistic, p, p_perm = test[:4]
     c = Comparison(
-        task=group.task, metric=group.metric, filter=group.filter,
-        a=names[a], b=names[b], n=n,
-        mean_a=float(group.values[a].mean()), mean_b=float(group.values[b].mean()),
-        diff=float(d.mean()), ci_low=float(lo), ci_high=float(hi),
-        test=name, statistic=float(statistic), p_value=float(p), p_permutation=float(p_perm),
+        task=group.task,
+        metric=group.metric,
+        filter=group.filter,
+        a=names[a],
+        b=names[b],
+        n=n,
+        mean_a=float(group.values[a].mean()),
+        mean_b=float(group.values[b].mean()),
+        diff=float(d.mean()),
+        ci_low=float(lo),
+        ci_high=float(hi),
+        test=name,
+        statistic=float(statistic),
+        p_value=float(p),
+        p_permutation=float(p_perm),
         cohens_d=stats.cohens_dz(d),
         diff_stderr=float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan"),
     )
@@ -332,13 +346,19 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # argparse already printed the message
         return int(exc.code or 0)
-    from harness_ext import report as rep  # matplotlib is only needed past here
+    from harness_ext.compare import report as rep  # matplotlib is only needed past here
 
     try:
         result = compare_runs(
-            args.runs, labels=args.labels, baseline=args.baseline, alpha=args.alpha,
-            iterations=args.iterations, seed=args.seed, correction=args.correction,
-            intersect=args.intersect, mid_p=args.mid_p,
+            args.runs,
+            labels=args.labels,
+            baseline=args.baseline,
+            alpha=args.alpha,
+            iterations=args.iterations,
+            seed=args.seed,
+            correction=args.correction,
+            intersect=args.intersect,
+            mid_p=args.mid_p,
         )
         for note in result.notes:
             print(f"dq compare: note: {note}", file=sys.stderr)

@@ -15,6 +15,7 @@ Prices are $ per 1k tokens, ``{input: ..., output: ...}`` per model. The paper's
 GPT-3.5-turbo at $0.001 / 1k input and $0.002 / 1k output tokens, and a 13B model priced at
 13/175 of that (``PAPER_PRICES``).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -40,7 +41,9 @@ def check_prices(prices: Any, models: set[str]) -> dict[str, dict[str, float]]:
         if name not in models:
             raise DQError(f"study file: prices: unknown model {name!r}; models are {sorted(models)}")
         if not isinstance(price, dict) or set(price) - {"input", "output"} or not price:
-            raise DQError(f"study file: prices.{name}: expected {{input: $/1k tokens, output: $/1k tokens}}, got {price!r}")
+            raise DQError(
+                f"study file: prices.{name}: expected {{input: $/1k tokens, output: $/1k tokens}}, got {price!r}"
+            )
         vals = {k: price.get(k, 0.0) for k in ("input", "output")}
         for k, v in vals.items():
             if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
@@ -85,8 +88,14 @@ def no_model_cost(backend: str) -> dict[str, Any]:
     return {**zero, "backend": backend, "parameters": 0, "flops": 0, "usd": 0.0}
 
 
-def cell_cost(lm, before: dict, after: dict, names: dict[str, str], prices: dict[str, dict[str, float]],
-              param_overrides: dict[str, int | None]) -> dict[str, dict[str, Any]]:
+def cell_cost(
+    lm,
+    before: dict,
+    after: dict,
+    names: dict[str, str],
+    prices: dict[str, dict[str, float]],
+    param_overrides: dict[str, int | None],
+) -> dict[str, dict[str, Any]]:
     """Per-stage cost of one cell: the stats delta between two snapshots, priced."""
     out: dict[str, dict[str, Any]] = {}
     for role in ("decomposer", "solver"):

@@ -104,10 +104,7 @@ def find_samples_files(results_file: Path) -> dict[str, Path]:
     for f in sorted(results_file.parent.glob(f"samples_*{suffix}")):
         files[f.name[len("samples_") : -len(suffix)]] = f
     if not files:
-        raise RunError(
-            f"{results_file}: no samples_*{suffix} files next to it; "
-            "rerun lm-eval with --log_samples"
-        )
+        raise RunError(f"{results_file}: no samples_*{suffix} files next to it; rerun lm-eval with --log_samples")
     return files
 
 

@@ -3,6 +3,7 @@
 Key: the stage's model spec, prompt template, rendered prompt and generation kwargs. Each
 finished batch is committed at once, so a killed run loses at most the batch in flight.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -4,24 +4,29 @@ Per round, the decomposer sees the problem and the sub-questions answered so far
 next one (or says "Done"); the solver answers it. Each round is one batched call per stage over
 the docs still active. After the last round the solver answers the main question.
 """
+
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
 
-from harness_ext.parsing import parse_subquestions
-from harness_ext.stages import Generation
+from harness_ext.model.parsing import parse_subquestions
+from harness_ext.model.stages import Generation
 
 if TYPE_CHECKING:
-    from harness_ext.model import Item, TwoStageLM
+    from harness_ext.model.two_stage import Item, TwoStageLM
 
 _DONE = re.compile(r"^\W*(done|no (more|further) (sub-?)?questions?|no decomposition)\b", re.IGNORECASE)
 ANSWER_GEN = {"until": ["\n\n", "\nQuestion:"], "max_gen_toks": 48, "do_sample": False}
 
 
 def view(gen: Generation) -> dict[str, Any]:
-    return {"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens,
-            "seconds": round(gen.seconds, 4), "cached": gen.cached}
+    return {
+        "prompt_tokens": gen.prompt_tokens,
+        "completion_tokens": gen.completion_tokens,
+        "seconds": round(gen.seconds, 4),
+        "cached": gen.cached,
+    }
 
 
 def _short(answer: str) -> str:
@@ -30,7 +35,7 @@ def _short(answer: str) -> str:
     return lines[0] if lines else ""
 
 
-def next_subquestions(lm: "TwoStageLM", active: list["Item"], round_no: int) -> list["Item"]:
+def next_subquestions(lm: TwoStageLM, active: list[Item], round_no: int) -> list[Item]:
     """Ask the decomposer for each active doc's next sub-question; returns the docs that got one."""
     spec = lm.config.decomposer
     if spec.backend == "oracle":
@@ -54,21 +59,24 @@ def next_subquestions(lm: "TwoStageLM", active: list["Item"], round_no: int) -> 
     return asking
 
 
-def answer_round(lm: "TwoStageLM", asking: list["Item"]) -> None:
+def answer_round(lm: TwoStageLM, asking: list[Item]) -> None:
     gen_kwargs = {**ANSWER_GEN, **lm.config.solver.gen}
     reqs = [lm._request(it, "dynamic_answer", gen_kwargs, rounds=it.rounds, subquestion=it.pending) for it in asking]
     for r in reqs:
         r.prompt = lm.solver.render_chat(r.prompt)
     for it, gen in zip(asking, lm.solver.generate(reqs, chat_ready=True)):
         dec = it.round_decomposer
-        it.rounds.append({
-            "subquestion": it.pending, "answer": _short(gen.output),
-            "decomposer": view(dec) if dec is not None and lm.config.decomposer.is_model else None,
-            "solver": view(gen),
-        })
+        it.rounds.append(
+            {
+                "subquestion": it.pending,
+                "answer": _short(gen.output),
+                "decomposer": view(dec) if dec is not None and lm.config.decomposer.is_model else None,
+                "solver": view(gen),
+            }
+        )
 
 
-def run_dynamic(lm: "TwoStageLM", items: list["Item"]) -> list[Generation]:
+def run_dynamic(lm: TwoStageLM, items: list[Item]) -> list[Generation]:
     if lm.config.decomposer.backend == "none":
         return lm.solve(items)
     active = list(items)
@@ -86,7 +94,7 @@ def run_dynamic(lm: "TwoStageLM", items: list["Item"]) -> list[Generation]:
     return final_solve(lm, items)
 
 
-def final_solve(lm: "TwoStageLM", items: list["Item"]) -> list[Generation]:
+def final_solve(lm: TwoStageLM, items: list[Item]) -> list[Generation]:
     reqs = []
     for it in items:
         gen_kwargs = {**it.gen_kwargs, **lm.config.solver.gen}

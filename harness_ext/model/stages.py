@@ -1,4 +1,5 @@
 """A stage: one inner lm-eval model plus its generation kwargs, called once per batch."""
+
 from __future__ import annotations
 
 import json
@@ -9,11 +10,11 @@ from typing import Any
 from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM
 
-from harness_ext import apis
-from harness_ext.cache import StageCache, cache_key
 from harness_ext.errors import DQError
-from harness_ext.packaged import is_packaged, resolve_pretrained
-from harness_ext.spec import StageSpec
+from harness_ext.lmeval import apis
+from harness_ext.model.cache import StageCache, cache_key
+from harness_ext.model.spec import StageSpec
+from harness_ext.serve.packaged import is_packaged, resolve_pretrained
 
 # Loaded inner models by spec: identical decomposer and solver specs (and study cells that
 # reuse a model) share one instance.
@@ -38,8 +39,9 @@ def load_inner(spec: StageSpec) -> LM:
             registered = get_model(spec.backend)
         except ModuleNotFoundError as exc:  # e.g. vllm on a machine without it
             extra = {"vllm": " (`pip install 'lm-eval[vllm]==0.4.13'`, GPU machines)"}.get(spec.backend, "")
-            raise DQError(f"{spec.role}={spec.backend} needs the {exc.name!r} package, which is not "
-                          f"installed{extra}") from None
+            raise DQError(
+                f"{spec.role}={spec.backend} needs the {exc.name!r} package, which is not installed{extra}"
+            ) from None
         cls = apis.with_usage(registered)
         if cls is not registered:  # an OpenAI-style API backend
             apis.check_api_deps(spec.role, spec.backend)
@@ -139,8 +141,11 @@ class Stage:
             if getattr(self.lm, "tokenizer_backend", None) != "huggingface" or tokenizer is None:
                 return None
             if not isinstance(text, str):  # chat messages: count them as templated
-                return len(tokenizer.apply_chat_template(json.loads(apis.prompt_key(text)), tokenize=True,
-                                                         add_generation_prompt=True))
+                return len(
+                    tokenizer.apply_chat_template(
+                        json.loads(apis.prompt_key(text)), tokenize=True, add_generation_prompt=True
+                    )
+                )
             return len(tokenizer(text, add_special_tokens=False).input_ids)
         encode = getattr(self.lm, "tok_encode", None)
         return len(encode(text)) if callable(encode) else None
@@ -154,13 +159,23 @@ class Stage:
     def generate(self, requests: list[Request], chat_ready: bool = False) -> list[Generation]:
         """All requests in one inner call (per cache chunk when caching is on)."""
         prompts = [r.prompt if chat_ready else self.render_chat(r.prompt) for r in requests]
-        keys = [cache_key(self.spec.output_key(), r.template_id, apis.prompt_key(p), r.gen_kwargs)
-                for r, p in zip(requests, prompts)]
+        keys = [
+            cache_key(self.spec.output_key(), r.template_id, apis.prompt_key(p), r.gen_kwargs)
+            for r, p in zip(requests, prompts)
+        ]
         hits = self.cache.get_many(keys) if self.cache else {}
         out: dict[int, Generation] = {
-            i: Generation(apis.prompt_key(prompts[i]), hits[k]["output"], hits[k]["prompt_tokens"],
-                          hits[k]["completion_tokens"], 0.0, True, self._source_for_hit(hits[k]))
-            for i, k in enumerate(keys) if k in hits
+            i: Generation(
+                apis.prompt_key(prompts[i]),
+                hits[k]["output"],
+                hits[k]["prompt_tokens"],
+                hits[k]["completion_tokens"],
+                0.0,
+                True,
+                self._source_for_hit(hits[k]),
+            )
+            for i, k in enumerate(keys)
+            if k in hits
         }
         todo = [i for i in range(len(requests)) if i not in out]
         step = self.chunk if self.cache else max(len(todo), 1)
@@ -169,7 +184,9 @@ class Stage:
             gens = self._call([requests[i] for i in batch], [prompts[i] for i in batch])
             out.update(zip(batch, gens))
             if self.cache:
-                self.cache.put_many([(keys[i], g.output, g.prompt_tokens, g.completion_tokens, g.seconds) for i, g in zip(batch, gens)])
+                self.cache.put_many(
+                    [(keys[i], g.output, g.prompt_tokens, g.completion_tokens, g.seconds) for i, g in zip(batch, gens)]
+                )
         result = [out[i] for i in range(len(requests))]
         self.stats.add(result)
         return result

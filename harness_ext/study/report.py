@@ -1,9 +1,10 @@
 """The end of `dq study`: paired comparisons, leaderboard.md, comparisons.json and plots.
 
 Comparisons: within each (solver, task), every decomposer's cell against the single-stage
-baseline ``none/<solver>`` on the same docs (harness_ext.compare.compare_runs: McNemar or
+baseline ``none/<solver>`` on the same docs (harness_ext.compare.api.compare_runs: McNemar or
 sign-flip tests, bootstrap CIs), then Holm over *all* comparisons of the study at once.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from harness_ext import cost as costs
-from harness_ext import stats
-from harness_ext.compare import ComparisonReport, RunInfo, RunSummary, compare_runs
-from harness_ext.runs import load_run
+from harness_ext.compare import stats
+from harness_ext.compare.api import ComparisonReport, RunInfo, RunSummary, compare_runs
+from harness_ext.compare.runs import load_run
+from harness_ext.study import cost as costs
 
 PRIMARY = ("f1", "acc", "exact_match")  # DROP is read by F1, as in the paper
 
@@ -30,8 +31,22 @@ def _solo_summaries(path: str, label: str, alpha: float) -> list[RunSummary]:
         for metric, values in ts.metrics.items():
             clusters = np.asarray([str(c) for c in ts.clusters]) if ts.clusters is not None else None
             m = stats.mean_ci(values, alpha, clusters=clusters)
-            out.append(RunSummary(label, task, metric, flt, m.n, m.statistic, m.ci_low, m.ci_high, m.method,
-                                  m.stderr, m.clustered_stderr, m.n_clusters))
+            out.append(
+                RunSummary(
+                    label,
+                    task,
+                    metric,
+                    flt,
+                    m.n,
+                    m.statistic,
+                    m.ci_low,
+                    m.ci_high,
+                    m.method,
+                    m.stderr,
+                    m.clustered_stderr,
+                    m.n_clusters,
+                )
+            )
     return out
 
 
@@ -45,9 +60,15 @@ def build_report(study, cells: list[dict[str, Any]]) -> ComparisonReport:
         base = next((c for c in members if c["decomposer"] == "none"), None)
         if base is not None and len(members) > 1:
             ordered = [base] + [c for c in members if c is not base]
-            rep = compare_runs([c["output_dir"] for c in ordered], labels=[c["label"] for c in ordered],
-                               baseline=base["label"], alpha=study.alpha, iterations=study.iterations,
-                               seed=study.seed, correction="holm")
+            rep = compare_runs(
+                [c["output_dir"] for c in ordered],
+                labels=[c["label"] for c in ordered],
+                baseline=base["label"],
+                alpha=study.alpha,
+                iterations=study.iterations,
+                seed=study.seed,
+                correction="holm",
+            )
             summaries += rep.summaries
             comparisons += rep.comparisons
             notes += rep.notes
@@ -63,10 +84,21 @@ def build_report(study, cells: list[dict[str, Any]]) -> ComparisonReport:
             c.p_adjusted, c.significant = float(p), bool(p < study.alpha)
     runs = {}
     for c in ok:
-        runs.setdefault(c["label"], RunInfo(c["label"], str(Path(c["output_dir"]).parents[2]), "two_stage",
-                                            c["decomposer"], c["solver"]))
-    return ComparisonReport(list(runs.values()), summaries, comparisons, study.alpha, "holm", study.iterations,
-                            study.seed, baseline="none/<same solver>", notes=notes)
+        runs.setdefault(
+            c["label"],
+            RunInfo(c["label"], str(Path(c["output_dir"]).parents[2]), "two_stage", c["decomposer"], c["solver"]),
+        )
+    return ComparisonReport(
+        list(runs.values()),
+        summaries,
+        comparisons,
+        study.alpha,
+        "holm",
+        study.iterations,
+        study.seed,
+        baseline="none/<same solver>",
+        notes=notes,
+    )
 
 
 def primary_metric(report: ComparisonReport, task: str) -> tuple[str, str] | None:
@@ -128,14 +160,21 @@ def leaderboard_markdown(study, state: dict, report: ComparisonReport, plots: li
         metric, flt = key
         rows = [s for s in report.summaries if (s.task, s.metric, s.filter) == (task, metric, flt)]
         rows.sort(key=lambda s: -s.mean)
-        lines += [f"## {task} — {metric} (filter {flt})", "",
-                  "| # | decomposer | solver | n | mean [95% CI] | Δ vs none [95% CI] | p (Holm) | "
-                  "decomposer tokens, FLOPs | solver tokens, FLOPs | USD | wall s |",
-                  "|---:|:---|:---|---:|:---|:---|---:|:---|:---|---:|---:|"]
+        lines += [
+            f"## {task} — {metric} (filter {flt})",
+            "",
+            "| # | decomposer | solver | n | mean [95% CI] | Δ vs none [95% CI] | p (Holm) | "
+            "decomposer tokens, FLOPs | solver tokens, FLOPs | USD | wall s |",
+            "|---:|:---|:---|---:|:---|:---|---:|:---|:---|---:|---:|",
+        ]
         for rank, s in enumerate(rows, 1):
             cell = by_key.get((task, s.label), {})
             c = comp.get((task, metric, flt, s.label))
-            delta = f"{c.diff:+.3f} [{c.ci_low:+.3f}, {c.ci_high:+.3f}]" if c else ("baseline" if cell.get("decomposer") == "none" else "—")
+            delta = (
+                f"{c.diff:+.3f} [{c.ci_low:+.3f}, {c.ci_high:+.3f}]"
+                if c
+                else ("baseline" if cell.get("decomposer") == "none" else "—")
+            )
             pval = (_p(c.p_adjusted) + ("*" if c.significant else "")) if c else "—"
             cost = cell.get("cost") or {}
             usd = costs.total(cost, "usd") if cost else None
@@ -153,8 +192,11 @@ def leaderboard_markdown(study, state: dict, report: ComparisonReport, plots: li
     if report.notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in report.notes] + [""]
     lines += ["## Plots", ""] + [f"![{p}](plots/{p})" for p in plots] + [""] if plots else []
-    lines += ["Full per-metric tables: [compare/report.md](compare/report.md); cost per cell and stage: "
-              "[study.json](study.json); plots: [plots/](plots/).", ""]
+    lines += [
+        "Full per-metric tables: [compare/report.md](compare/report.md); cost per cell and stage: "
+        "[study.json](study.json); plots: [plots/](plots/).",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -194,8 +236,15 @@ def plot_heatmaps(study, report: ComparisonReport, out: Path) -> list[str]:
         im = ax.imshow(grid, cmap="viridis", vmin=0, vmax=1, aspect="auto")
         for (i, j), v in np.ndenumerate(grid):
             label = text.get((i, j), "n/a")
-            ax.text(j, i, label, ha="center", va="center", fontsize=8,
-                    color="black" if np.isfinite(v) and v > 0.6 else ("gray" if not np.isfinite(v) else "white"))
+            ax.text(
+                j,
+                i,
+                label,
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="black" if np.isfinite(v) and v > 0.6 else ("gray" if not np.isfinite(v) else "white"),
+            )
         ax.set_xticks(range(len(sols)), sols)
         ax.set_yticks(range(len(decs)), decs)
         ax.set_xlabel("solver")
@@ -228,7 +277,9 @@ def plot_accuracy_vs_cost(study, state: dict, report: ComparisonReport, out: Pat
             if x is None:  # an API backend: fall back to tokens
                 x = sum(c["prompt_tokens"] + c["completion_tokens"] for c in cost.values())
                 xlabel = "tokens (both stages)"
-            ax.errorbar([x], [s.mean], yerr=[[max(0.0, s.mean - s.ci_low)], [max(0.0, s.ci_high - s.mean)]], fmt="o", capsize=3)
+            ax.errorbar(
+                [x], [s.mean], yerr=[[max(0.0, s.mean - s.ci_low)], [max(0.0, s.ci_high - s.mean)]], fmt="o", capsize=3
+            )
             ax.annotate(s.label, (x, s.mean), fontsize=7, xytext=(4, 3), textcoords="offset points")
         ax.set_xscale("log")
         ax.set_xlabel(xlabel, fontsize=8)
@@ -242,7 +293,7 @@ def plot_accuracy_vs_cost(study, state: dict, report: ComparisonReport, out: Pat
 
 def write_outputs(study, state: dict, out: Path) -> dict[str, Any]:
     """leaderboard.md, comparisons.json, compare/ (dq compare's report) and plots/."""
-    from harness_ext.report import write_report
+    from harness_ext.compare.report import write_report
 
     written: dict[str, Any] = {}
     if not any(c["status"] == "ok" for c in state["cells"]):
@@ -258,7 +309,11 @@ def write_outputs(study, state: dict, out: Path) -> dict[str, Any]:
     if scatter:
         written["plots"].append(scatter)
     (out / "leaderboard.md").write_text(leaderboard_markdown(study, state, report, written["plots"]), encoding="utf-8")
-    written.update(leaderboard=str(out / "leaderboard.md"), comparisons=str(out / "comparisons.json"),
-                   compare=str(out / "compare"), n_comparisons=len(report.comparisons),
-                   n_significant=sum(c.significant for c in report.comparisons))
+    written.update(
+        leaderboard=str(out / "leaderboard.md"),
+        comparisons=str(out / "comparisons.json"),
+        compare=str(out / "compare"),
+        n_comparisons=len(report.comparisons),
+        n_significant=sum(c.significant for c in report.comparisons),
+    )
     return written

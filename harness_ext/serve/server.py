@@ -13,6 +13,7 @@ Python API (what the tests use)::
     with LlamaServer("smollm2-135m", port=0) as server:   # port 0: a free port
         server.completions_url, server.chat_url
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,7 +56,7 @@ def port_in_use(port: int, host: str = HOST) -> bool:
 
 def resolve_model(model: str) -> tuple[Path, str]:
     """A packaged model name or a GGUF path -> (the GGUF file, the served model alias)."""
-    from harness_ext.packaged import PACKAGED
+    from harness_ext.serve.packaged import PACKAGED
 
     if model in PACKAGED:
         return PACKAGED[model].gguf_path(), model
@@ -78,9 +79,19 @@ def _die_with_parent() -> None:
 class LlamaServer:
     """llama-cpp-python's OpenAI server as a child process; a context manager."""
 
-    def __init__(self, model: str, *, port: int = 0, ctx: int = 2048, parallel: int = 1,
-                 threads: int | None = None, wait: float = 60.0, host: str = HOST,
-                 log_path: str | Path | None = None, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        port: int = 0,
+        ctx: int = 2048,
+        parallel: int = 1,
+        threads: int | None = None,
+        wait: float = 60.0,
+        host: str = HOST,
+        log_path: str | Path | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         if importlib.util.find_spec("llama_cpp") is None:
             raise DQError(f"llama-cpp-python is not installed: run `{INSTALL}`")
         if not isinstance(port, int) or not 0 <= port <= 65535:
@@ -121,21 +132,46 @@ class LlamaServer:
 
     # -- lifecycle -----------------------------------------------------------------------
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.gguf), "--model_alias", self.name,
-               "--host", self.host, "--port", str(self.port), "--n_ctx", str(self.ctx),
-               # Requests queue on the server's one model; never abort one for the next.
-               "--interrupt_requests", "False", "--verbose", "False"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(self.gguf),
+            "--model_alias",
+            self.name,
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--n_ctx",
+            str(self.ctx),
+            # Requests queue on the server's one model; never abort one for the next.
+            "--interrupt_requests",
+            "False",
+            "--verbose",
+            "False",
+        ]
         if self.threads:
             cmd += ["--n_threads", str(self.threads), "--n_threads_batch", str(self.threads)]
         return cmd + parallel_args(self.parallel) + list(self.extra_args)
 
-    def start(self) -> "LlamaServer":
+    def start(self) -> LlamaServer:
         if port_in_use(self.port, self.host):
-            raise DQError(f"port {self.port} on {self.host} is in use; pick another with --port (or --port 0 for a free one)")
+            raise DQError(
+                f"port {self.port} on {self.host} is in use; pick another with --port (or --port 0 for a free one)"
+            )
         log = open(self.log_path, "ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     env=env, start_new_session=True, preexec_fn=_die_with_parent)
+        self.proc = subprocess.Popen(
+            self.command(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
         log.close()
         try:
             self._wait_ready()
@@ -151,13 +187,17 @@ class LlamaServer:
                 tail = self.log_tail()
                 if "address already in use" in tail.lower():
                     raise DQError(f"port {self.port} on {self.host} is in use; pick another with --port")
-                raise DQError(f"llama.cpp server for {self.name} exited with code {self.proc.returncode} before "
-                              f"answering; last log lines: {tail[-600:]!r} (full log: {self.log_path})")
+                raise DQError(
+                    f"llama.cpp server for {self.name} exited with code {self.proc.returncode} before "
+                    f"answering; last log lines: {tail[-600:]!r} (full log: {self.log_path})"
+                )
             if self.ready():
                 return
             if time.monotonic() > deadline:
-                raise DQError(f"llama.cpp server for {self.name} did not answer at {self.base_url}/models within "
-                              f"{self.wait:g} s; raise --wait (log: {self.log_path})")
+                raise DQError(
+                    f"llama.cpp server for {self.name} did not answer at {self.base_url}/models within "
+                    f"{self.wait:g} s; raise --wait (log: {self.log_path})"
+                )
             time.sleep(0.2)
 
     def ready(self) -> bool:
@@ -199,7 +239,7 @@ class LlamaServer:
         except OSError:
             return ""
 
-    def __enter__(self) -> "LlamaServer":
+    def __enter__(self) -> LlamaServer:
         return self.start()
 
     def __exit__(self, exc_type, *exc) -> None:
@@ -235,8 +275,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--wait", type=float, default=120.0, help="seconds to wait for the server to answer")
     parser.add_argument("--log", default=None, help="server log file (default: a temp file)")
     args = parser.parse_args(argv)
-    server = LlamaServer(args.model, port=args.port, ctx=args.ctx, parallel=args.parallel, threads=args.threads,
-                         wait=args.wait, log_path=args.log)
+    server = LlamaServer(
+        args.model,
+        port=args.port,
+        ctx=args.ctx,
+        parallel=args.parallel,
+        threads=args.threads,
+        wait=args.wait,
+        log_path=args.log,
+    )
     stopping: list[int] = []
 
     def forward(signum, _frame) -> None:
@@ -252,9 +299,12 @@ def main(argv: list[str]) -> int:
                 return 0
             raise
         print(f"serving {server.name} ({server.gguf}) at {server.base_url}", file=sys.stderr)
-        print(f"  two_stage: solver=local-completions,solver.base_url={server.completions_url},"
-              f"solver.model={server.name},solver.tokenized_requests=False  (or local-chat-completions with "
-              f"solver.base_url={server.chat_url} and --apply_chat_template)", file=sys.stderr)
+        print(
+            f"  two_stage: solver=local-completions,solver.base_url={server.completions_url},"
+            f"solver.model={server.name},solver.tokenized_requests=False  (or local-chat-completions with "
+            f"solver.base_url={server.chat_url} and --apply_chat_template)",
+            file=sys.stderr,
+        )
         print(f"  log: {server.log_path}; Ctrl-C stops", file=sys.stderr)
         print(server.base_url, flush=True)
         while server.alive and not stopping:
@@ -265,8 +315,9 @@ def main(argv: list[str]) -> int:
         if stopping:
             server.stop(stopping[0])
             return 0
-        print(f"dq serve: the server exited with code {server.proc.returncode} (log: {server.log_path})",
-              file=sys.stderr)
+        print(
+            f"dq serve: the server exited with code {server.proc.returncode} (log: {server.log_path})", file=sys.stderr
+        )
         return 1
     finally:
         server.stop()

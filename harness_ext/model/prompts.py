@@ -5,6 +5,7 @@ A template set is a directory (``dq_tasks/prompts/<name>`` or any user path) hol
 set root maps task names to families. Files missing from a user set fall back to the built-in
 ``default`` set, so a user overrides only what they change.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -16,7 +17,8 @@ import yaml
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound
 from jinja2.sandbox import SandboxedEnvironment
 
-BUILTIN_ROOT = Path(__file__).resolve().parent.parent / "dq_tasks" / "prompts"
+from dq_tasks.constants import PROMPTS_DIR as BUILTIN_ROOT
+
 KINDS = ("single", "cot", "decompose", "solve", "dynamic_decompose", "dynamic_answer", "dynamic_solve")
 
 

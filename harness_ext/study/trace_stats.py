@@ -1,10 +1,11 @@
 """Tokens per question from two_stage traces: the cost side of a static vs dynamic comparison.
 
-    python -m harness_ext.trace_stats RUN_DIR [RUN_DIR ...] [--labels a b]
+    python -m harness_ext.study.trace_stats RUN_DIR [RUN_DIR ...] [--labels a b]
 
 Prints one markdown row per run and task: docs, docs with sub-questions, mean sub-questions,
 and mean input/output tokens per question for each stage (dynamic mode: summed over rounds).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,7 +38,11 @@ def rows(run: Path, label: str) -> list[str]:
     for task, traces in sorted(load_traces(run).items()):
         with_subq = sum(bool(t["subquestions"]) for t in traces)
         cells = [label, task, str(len(traces)), f"{with_subq}", f"{mean(len(t['subquestions']) for t in traces):.2f}"]
-        cells += [f"{_tokens(traces, r, k):.0f}" for r in ("decomposer", "solver") for k in ("prompt_tokens", "completion_tokens")]
+        cells += [
+            f"{_tokens(traces, r, k):.0f}"
+            for r in ("decomposer", "solver")
+            for k in ("prompt_tokens", "completion_tokens")
+        ]
         total_in = _tokens(traces, "decomposer", "prompt_tokens") + _tokens(traces, "solver", "prompt_tokens")
         cells.append(f"{total_in:.0f}")
         out.append("| " + " | ".join(cells) + " |")
@@ -45,15 +50,17 @@ def rows(run: Path, label: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m harness_ext.trace_stats", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m harness_ext.study.trace_stats", description=__doc__.split("\n\n")[0])
     ap.add_argument("runs", nargs="+", type=Path)
     ap.add_argument("--labels", nargs="+")
     args = ap.parse_args(argv)
     labels = args.labels or [r.name for r in args.runs]
     if len(labels) != len(args.runs):
         raise DQError(f"--labels gives {len(labels)} names for {len(args.runs)} runs")
-    print("| run | task | docs | docs with sub-questions | mean sub-questions | decomposer in | decomposer out "
-          "| solver in | solver out | input tokens / question |")
+    print(
+        "| run | task | docs | docs with sub-questions | mean sub-questions | decomposer in | decomposer out "
+        "| solver in | solver out | input tokens / question |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for run, label in zip(args.runs, labels):
         print("\n".join(rows(run, label)))

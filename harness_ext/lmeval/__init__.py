@@ -1,0 +1,1 @@
+"""The only package that touches lm-eval internals (registry hook, tracker, runner, API backends)."""

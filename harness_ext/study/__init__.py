@@ -1,0 +1,1 @@
+"""Decomposer x solver x task grids: the study file, the grid runner, cost and the leaderboard."""
