@@ -1,0 +1,175 @@
+"""What `dq view` was pointed at: study dirs, `dq compare --out` dirs and lm-eval run dirs.
+
+Each argument becomes a `Source`: runs (label -> results files), the comparisons already
+reported for them (`comparisons.json`, authoritative when present), plots to embed and, for
+study cells, the per-stage cost `dq study` recorded. Nothing here parses samples; that is
+`harness_ext.compare.runs.load_run`'s job.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from harness_ext.errors import DQError
+
+SourceKind = Literal["study", "compare", "runs"]
+PLOT_GLOBS = ("*.png", "plots/*.png", "compare/*.png")
+
+
+@dataclass
+class RunRef:
+    """One configuration: a label and its lm-eval results files (several for a study: one per task)."""
+
+    label: str
+    results: list[Path]
+    cost: dict[str, dict[str, Any]] = field(default_factory=dict)  # task -> {stage: cost dict}
+
+
+@dataclass
+class Source:
+    kind: SourceKind
+    root: Path
+    runs: list[RunRef]
+    comparisons: list[dict] | None = None  # records as comparisons.json holds them
+    plots: list[Path] = field(default_factory=list)
+    alpha: float = 0.05
+    iterations: int = 10_000
+
+
+def _results_files(path: Path) -> list[Path]:
+    """Newest results_*.json per directory under path (lm-eval nests one model dir down)."""
+    if path.is_file():
+        return [path]
+    newest: dict[Path, Path] = {}
+    for f in sorted(path.rglob("results_*.json")):
+        newest[f.parent] = f  # the ISO date suffix sorts chronologically
+    return [newest[d] for d in sorted(newest)]
+
+
+def _resolve(raw: str, anchor: Path) -> Path | None:
+    """A path recorded by another command: as given, else relative to anchor or one of its parents."""
+    p = Path(raw).expanduser()
+    if p.is_absolute() or p.exists():
+        return p if p.exists() else None
+    for base in [anchor, *anchor.resolve().parents]:
+        if (base / p).exists():
+            return base / p
+    return None
+
+
+def _plots(root: Path) -> list[Path]:
+    seen: dict[Path, None] = {}
+    for pattern in PLOT_GLOBS:
+        for f in sorted(root.glob(pattern)):
+            seen.setdefault(f, None)
+    return list(seen)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DQError(f"{path}: cannot read JSON ({exc}); rerun the command that wrote it") from None
+
+
+def _comparison_records(path: Path) -> tuple[list[dict], list[dict]]:
+    """(comparisons, runs) from comparisons.json: a list today; a dict with both keys tolerated."""
+    data = _read_json(path)
+    if isinstance(data, dict):
+        return list(data.get("comparisons") or []), list(data.get("runs") or [])
+    if not isinstance(data, list):
+        raise DQError(f"{path}: expected a list of comparisons as `dq compare --out` writes")
+    return data, []
+
+
+def study_source(root: Path) -> Source:
+    study = _read_json(root / "study.json")
+    out_recorded = Path(str(study.get("out") or root))
+    runs: dict[str, RunRef] = {}
+    for cell in study.get("cells") or []:
+        if cell.get("status") != "ok" or not cell.get("output_dir"):
+            continue
+        raw = Path(str(cell["output_dir"]))
+        try:  # recorded relative to wherever `dq study` ran: re-anchor on this study dir
+            path: Path | None = root / raw.relative_to(out_recorded)
+        except ValueError:
+            path = _resolve(str(raw), root)
+        if path is None or not path.exists():
+            continue
+        ref = runs.setdefault(cell["label"], RunRef(cell["label"], []))
+        ref.results += _results_files(path)
+        if isinstance(cell.get("cost"), dict):
+            ref.cost[cell["task"]] = cell["cost"]
+    if not runs:
+        raise DQError(f"{root}/study.json: no finished cells with output on disk; run `dq study` first")
+    comparisons = None
+    for f in (root / "comparisons.json", root / "compare" / "comparisons.json"):
+        if f.exists():
+            comparisons = _comparison_records(f)[0]
+            break
+    spec = study.get("spec") or {}
+    return Source(
+        "study",
+        root,
+        list(runs.values()),
+        comparisons,
+        _plots(root),
+        alpha=float(spec.get("alpha") or 0.05),
+        iterations=int(spec.get("iterations") or 10_000),
+    )
+
+
+_RUNS_LINE = re.compile(r"`([^`]+)` \(([^)]+)\)")
+
+
+def _report_runs(report_md: Path) -> list[tuple[str, str]]:
+    """(label, results path) pairs from report.md's `- runs:` line, the only place they are recorded."""
+    if not report_md.exists():
+        return []
+    for line in report_md.read_text(encoding="utf-8").splitlines():
+        if line.startswith("- runs:"):
+            return _RUNS_LINE.findall(line)
+    return []
+
+
+def compare_source(root: Path) -> Source:
+    comparisons, recorded = _comparison_records(root / "comparisons.json")
+    pairs = [(str(r.get("label")), str(r.get("path"))) for r in recorded if isinstance(r, dict)]
+    pairs = pairs or _report_runs(root / "report.md")
+    runs = []
+    for label, raw in pairs:
+        path = _resolve(raw, root)
+        if path is not None:
+            runs.append(RunRef(label, _results_files(path)))
+    if len(runs) < len(pairs) or not runs:
+        # Paths moved: fall back to the runs below this dir, labelled by load_run.
+        runs = [RunRef("", [f]) for f in _results_files(root)]
+        if not runs:
+            raise DQError(f"{root}: comparisons.json names runs that are not on disk; pass the run dirs too")
+    return Source("compare", root, runs, comparisons, _plots(root))
+
+
+def runs_source(root: Path) -> Source:
+    files = _results_files(root)
+    if not files:
+        raise DQError(f"{root}: no study.json, comparisons.json or lm-eval results_*.json found")
+    return Source("runs", root, [RunRef("", [f]) for f in files], None, _plots(root))
+
+
+def find_source(path: str | Path) -> Source:
+    root = Path(path)
+    if not root.exists():
+        raise DQError(f"{root}: no such file or directory")
+    if (root / "study.json").exists():
+        return study_source(root)
+    for d in (root, root / "compare"):
+        if (d / "comparisons.json").exists():
+            src = compare_source(d)
+            if d != root:
+                src.plots = _plots(root) + [p for p in src.plots if p not in _plots(root)]
+            return src
+    return runs_source(root)
