@@ -100,3 +100,27 @@ def drop_em_f1(predicted: Answer, golds: Sequence[Answer]) -> tuple[float, float
         em, f1 = get_metrics(predicted, gold)
         best_em, best_f1 = max(best_em, em), max(best_f1, f1)
     return best_em, best_f1
+
+
+# A listed answer "Tom, Jerry and Spike" -> spans; "1,000" keeps its thousands comma.
+_SPAN_SEPARATORS = re.compile(r"\s*(?:;|,(?!\d{3}\b)|\band\b|&|\n)\s*", re.IGNORECASE)
+
+
+def split_spans(answer: str) -> list[str]:
+    """A predicted multi-span answer as its spans (separators: ; , and & newline)."""
+    spans = [s.strip() for s in _SPAN_SEPARATORS.split(answer or "") if s and s.strip()]
+    return spans or [answer or ""]
+
+
+def drop_em_f1_spans(answer: str, golds: Sequence[Sequence[str]]) -> tuple[float, float]:
+    """Max EM/F1 over gold alternatives, each a list of spans. A multi-span alternative is
+    aligned span by span with the answer split into spans (official multi-span scoring);
+    a one-span alternative is compared with the whole answer, as lm-eval's DROP does."""
+    best_em, best_f1 = 0.0, 0.0
+    for spans in golds:
+        if not spans or not spans[0].strip():
+            continue
+        predicted: Answer = split_spans(answer) if len(spans) > 1 else answer
+        em, f1 = get_metrics(predicted, spans[0] if len(spans) == 1 else list(spans))
+        best_em, best_f1 = max(best_em, em), max(best_f1, f1)
+    return best_em, best_f1

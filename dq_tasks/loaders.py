@@ -123,24 +123,31 @@ def _split_drop_context(context: str) -> tuple[str, str]:
     return passage, question.removesuffix("Answer:").strip()
 
 
-def _drop_doc(index: int, passage: str, question: str, answers: list[str]) -> dict:
-    return _doc("drop_dq", index, question, answers, context=passage, cluster_id=short_hash(passage))
+def _drop_doc(index: int, passage: str, question: str, spans: list[list[str]]) -> dict:
+    """``answers`` holds each gold alternative as one string; ``answer_spans`` keeps its spans
+    where the data has them, for the official multi-span scoring."""
+    answers = [", ".join(alt) for alt in spans]
+    return _doc(
+        "drop_dq", index, question, answers, context=passage, cluster_id=short_hash(passage), answer_spans=spans
+    )
 
 
 def drop_local() -> list[dict]:
+    # simple-evals' file joins multi-span golds into one string ("Pakistanis and Filipinos"),
+    # so each alternative is one span here: see TASKS.md for the measured effect.
     docs = []
     for i, row in enumerate(_read_jsonl("drop/drop_v0_dev.jsonl.gz")):
         passage, question = _split_drop_context(row["context"])
-        docs.append(_drop_doc(i, passage, question, row["ref_text"].split("|")))
+        docs.append(_drop_doc(i, passage, question, [[alt] for alt in row["ref_text"].split("|")]))
     return docs
 
 
 def drop_hub() -> list[dict]:
     # ucinlp/drop has 9535 validation rows and keeps one gold answer per question (no validated
-    # alternatives); multi-span answers are joined with ", " (DROP normalization drops commas).
+    # alternatives), with multi-span answers as their spans.
     rows = _hub("ucinlp/drop", split="validation")
     return [
-        _drop_doc(i, r["passage"], r["question"], [", ".join(r["answers_spans"]["spans"])]) for i, r in enumerate(rows)
+        _drop_doc(i, r["passage"], r["question"], [list(r["answers_spans"]["spans"])]) for i, r in enumerate(rows)
     ]
 
 
@@ -341,12 +348,46 @@ def synth_docs(depth: int, n: int, seed: int, split: str = "test") -> list[dict]
     return [{"dq_task": task, "context": "", **doc} for doc in generate(depth, n=n, seed=seed, split=split)]
 
 
-def to_dataset(docs: list[dict]) -> dict[str, Any]:
-    """``{"test": datasets.Dataset}`` with gold_subquestions typed list<str> even when all empty."""
+# --------------------------------------------------------------------------- few-shot splits
+# Split name -> reader of exemplar docs, per task (lm-eval's fewshot_config.split names the key).
+# StrategyQA's labelled questions are all in the test set, so its exemplars come from the test
+# split itself; lm-eval then leaves the evaluated doc out of its own exemplars.
+def gsm8k_train() -> list[dict]:
+    rows = _read_jsonl("gsm8k/train.jsonl") if os.environ.get(DATA_ENV) else _hub("openai/gsm8k", "main", "train")
+    return [
+        _doc("gsm8k_dq", i, r["question"], [num_str(r["answer"].split("####")[-1])], id=f"gsm8k_dq-train-{i}")
+        for i, r in enumerate(rows)
+    ]
+
+
+def aqua_dev() -> list[dict]:
+    rows = _read_jsonl("aqua/dev.json") if os.environ.get(DATA_ENV) else _hub("deepmind/aqua_rat", "raw", "validation")
+    return [{**d, "id": f"aqua_dq-dev-{i}"} for i, d in enumerate(_aqua_docs(rows))]
+
+
+_FEWSHOT: dict[str, dict[str, Callable[[], list[dict]]]] = {
+    "gsm8k_dq": {"train": gsm8k_train},
+    "aqua_dq": {"dev": aqua_dev},
+}
+FEWSHOT_TASKS = ("gsm8k_dq (train)", "strategyqa_dq (test, minus the evaluated doc)", "aqua_dq (dev)")
+
+
+def fewshot_splits(task: str) -> dict[str, list[dict]]:
+    return {split: read() for split, read in _FEWSHOT.get(task, {}).items()}
+
+
+def to_dataset(docs: list[dict], extra_splits: dict[str, list[dict]] | None = None) -> dict[str, Any]:
+    """``{"test": datasets.Dataset, ...}`` with list<str> fields typed even when all empty."""
+    return {split: _dataset(split_docs) for split, split_docs in {"test": docs, **(extra_splits or {})}.items()}
+
+
+def _dataset(docs: list[dict]) -> Any:
     import datasets
 
     ds = datasets.Dataset.from_list(docs)
     features = ds.features.copy()
     for key in ("gold_subquestions", "answers"):
         features[key] = datasets.Sequence(datasets.Value("string"))
-    return {"test": ds.cast(features)}
+    if "answer_spans" in features:
+        features["answer_spans"] = datasets.Sequence(datasets.Sequence(datasets.Value("string")))
+    return ds.cast(features)
