@@ -16,10 +16,11 @@ commands:
   eval      run lm-eval (every lm_eval flag) with dq_tasks included and the two_stage model
   compare   paired significance tests and reports over lm-eval runs (dq compare -h)
   study     run a decomposer x solver x task grid from a study file (dq study -h)
-  tasks     list the dq task suite
+  tasks     list the dq task suite (dq tasks --path: the directory for lm_eval --include_path)
   models    list packaged models (and convert them: dq models --prepare NAME)
   serve     serve a packaged model over the OpenAI API with llama.cpp (dq serve -h)
   distill   export SFT data from two_stage runs and train student models (dq distill -h)
+  view      write a static HTML leaderboard / pair / doc explorer over results (dq view -h)
 """
 
 
@@ -43,37 +44,65 @@ def _resolve_packaged_args(argv: list[str]) -> list[str]:
     return out
 
 
-def run_eval(argv: list[str]) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    from lm_eval._cli import HarnessCLI
-    from lm_eval.utils import setup_logging
+EVAL_HELP = """usage: dq eval --model two_stage --model_args ARGS --tasks TASKS [any lm_eval flag]
 
-    import harness_ext.model.two_stage  # noqa: F401  registers two_stage
+`dq eval` is `lm_eval run` plus three conveniences: dq_tasks/ is on --include_path, packaged
+model names (smollm2-135m, gemma3-270m) work in any pretrained= argument, and two_stage's
+model_args are checked before lm-eval indexes tasks. Plain `lm_eval --model two_stage
+--include_path "$(dq tasks --path)" ...` runs the same model.
 
-    argv = _resolve_packaged_args(argv)
-    if argv and argv[0] not in ("run", "ls", "validate"):
-        argv = ["run", *argv]
-    setup_logging()
-    parser = HarnessCLI()
-    saved, sys.argv = sys.argv, ["dq-eval", *argv]
-    try:
-        args = parser.parse_args()
-    finally:
-        sys.argv = saved
+two_stage model_args (flat key=value, or JSON):
+  decomposer=BACKEND|none|oracle  any lm-eval backend (hf, vllm, local-completions, ...);
+                                  none = single-stage baseline; oracle = gold sub-questions
+  solver=BACKEND                  required
+  decomposer.KEY=V, solver.KEY=V  passed to that stage's backend (pretrained, dtype, base_url, ...)
+  decomposer_gen.KW=V, solver_gen.KW=V
+                                  generation kwargs per stage (until, max_gen_toks, do_sample, ...)
+  prompts=NAME|DIR                jinja2 prompt set (default: default)
+  max_subquestions=N              cap (default: the task's, else 3 as in the paper)
+  mode=static|dynamic             dynamic: self-ask rounds, one sub-question at a time
+  baseline=single|cot             the solver's prompt when there are no sub-questions
+  cache=PATH                      SQLite stage cache shared by reruns and studies
+
+example:
+  dq eval --model two_stage --tasks gsm8k_dq --limit 20 --apply_chat_template --log_samples \
+    --output_path out --model_args decomposer=hf,decomposer.pretrained=smollm2-135m,solver=hf,solver.pretrained=smollm2-135m
+
+lm-eval's own flags follow.
+"""
+
+
+def _check_two_stage(args) -> None:
     if getattr(args, "model", None) == "two_stage":
         from harness_ext.model.spec import parse_model_args
 
         parse_model_args(dict(args.model_args or {}))  # bad args fail now, before lm-eval indexes tasks
-    if hasattr(args, "include_path"):
-        extra = [args.include_path] if args.include_path else []
-        args.include_path = [str(TASKS_DIR), *extra]
-    parser.execute(args)
+
+
+def run_eval(argv: list[str]) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    from harness_ext.lmeval import cli as lmeval_cli
+    from harness_ext.lmeval.compat import check_lm_eval
+    from harness_ext.lmeval.plugin import register_model
+
+    if not argv or argv[0] in ("-h", "--help"):
+        print(EVAL_HELP + "\n" + lmeval_cli.help_text())
+        return 0 if argv else 2
+    check_lm_eval()
+    register_model()  # also when the post-import hook is not installed (a bare checkout)
+    lmeval_cli.run(_resolve_packaged_args(argv), check=_check_two_stage)
     return 0
 
 
 def run_tasks(argv: list[str]) -> int:
     from dq_tasks import catalog
+
+    if argv[:1] == ["--path"]:
+        print(TASKS_DIR)  # for lm_eval --include_path
+        return 0
+    if argv:
+        raise DQError(f"dq tasks takes no arguments but --path, got {' '.join(argv)!r}")
 
     rows = catalog()
     cols = list(rows[0].keys()) if rows else []
@@ -124,6 +153,12 @@ def _distill(argv: list[str]) -> int:
     return distill_main(argv)
 
 
+def _view(argv: list[str]) -> int:
+    from harness_ext.view.site import main as view_main
+
+    return view_main(argv)
+
+
 COMMANDS = {
     "eval": run_eval,
     "compare": _compare,
@@ -132,6 +167,7 @@ COMMANDS = {
     "models": run_models,
     "serve": _serve,
     "distill": _distill,
+    "view": _view,
 }
 
 
@@ -140,6 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE)
         return 0 if argv else 2
+    if argv[0] in ("-V", "--version"):
+        from harness_ext import __version__
+
+        print(f"dq-harness {__version__}")
+        return 0
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
         print(f"dq: error: unknown command {command!r}\n{USAGE}", file=sys.stderr)
