@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from lm_eval.api.instance import Instance
 
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DQ_DATA_DIR", str(REPO.parent / "shared" / "data"))
@@ -66,3 +67,57 @@ def tiny_model(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def tasks_dir() -> Path:
     return REPO / "dq_tasks"
+
+
+# --------------------------------------------------------------------------- shared helpers
+GEN = {"until": ["\n\n"], "max_gen_toks": 6, "do_sample": False}
+
+
+def docs(n: int, gold: bool = True) -> list[dict]:
+    return [
+        {
+            "question": f"Ann has {i} pens and buys 2 more. How many now?",
+            "context": "",
+            "answers": [str(i + 2)],
+            "gold_subquestions": ["How many pens at first?", "How many bought?"] if gold else [],
+        }
+        for i in range(n)
+    ]
+
+
+def requests(ds: list[dict], task: str = "dq_synth_d2") -> list[Instance]:
+    return [
+        Instance("generate_until", d, (f"Question: {d['question']}\nAnswer:", dict(GEN)), 0, (task, i, 1))
+        for i, d in enumerate(ds)
+    ]
+
+
+def make(tiny_model: str, decomposer: str = "hf", **extra):
+    from harness_ext.model.two_stage import TwoStageLM
+
+    args = {
+        "decomposer": decomposer,
+        "solver": "hf",
+        "solver.pretrained": tiny_model,
+        "decomposer_gen.max_gen_toks": 8,
+        "batch_size": 4,
+        "device": "cpu",
+        **extra,
+    }
+    if decomposer == "hf":
+        args["decomposer.pretrained"] = tiny_model
+    return TwoStageLM(**args)
+
+
+def count_calls(lm) -> list[int]:
+    """Spy on the real inner generate_until (shared by both stages: identical specs)."""
+    inner = lm.solver.lm
+    sizes: list[int] = []
+    real = inner.generate_until
+
+    def spy(reqs, *a, **k):
+        sizes.append(len(reqs))
+        return real(reqs, *a, **k)
+
+    inner.generate_until = spy
+    return sizes

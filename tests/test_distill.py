@@ -309,7 +309,7 @@ def test_train_writes_a_loadable_student_decomposer(runs, tiny_model, tmp_path):
     assert json.loads((out / "distill_log.json").read_text())["train_loss"] == log["train_loss"]
 
     from harness_ext.model.two_stage import TwoStageLM
-    from tests.test_model import requests
+    from tests.conftest import requests
 
     lm = TwoStageLM(
         **{

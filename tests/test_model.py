@@ -6,58 +6,10 @@ import pytest
 from lm_eval.api.instance import Instance
 
 from harness_ext.errors import DQError
-from harness_ext.model.two_stage import CHAT_MARK, TwoStageLM
+from harness_ext.model.items import CHAT_MARK
+from harness_ext.model.two_stage import TwoStageLM
 from harness_ext.serve.packaged import PackagedModel
-
-GEN = {"until": ["\n\n"], "max_gen_toks": 6, "do_sample": False}
-
-
-def docs(n: int, gold: bool = True) -> list[dict]:
-    return [
-        {
-            "question": f"Ann has {i} pens and buys 2 more. How many now?",
-            "context": "",
-            "answers": [str(i + 2)],
-            "gold_subquestions": ["How many pens at first?", "How many bought?"] if gold else [],
-        }
-        for i in range(n)
-    ]
-
-
-def requests(ds: list[dict], task: str = "dq_synth_d2") -> list[Instance]:
-    return [
-        Instance("generate_until", d, (f"Question: {d['question']}\nAnswer:", dict(GEN)), 0, (task, i, 1))
-        for i, d in enumerate(ds)
-    ]
-
-
-def make(tiny_model: str, decomposer: str = "hf", **extra) -> TwoStageLM:
-    args = {
-        "decomposer": decomposer,
-        "solver": "hf",
-        "solver.pretrained": tiny_model,
-        "decomposer_gen.max_gen_toks": 8,
-        "batch_size": 4,
-        "device": "cpu",
-        **extra,
-    }
-    if decomposer == "hf":
-        args["decomposer.pretrained"] = tiny_model
-    return TwoStageLM(**args)
-
-
-def count_calls(lm: TwoStageLM) -> list[int]:
-    """Spy on the real inner generate_until (shared by both stages: identical specs)."""
-    inner = lm.solver.lm
-    sizes: list[int] = []
-    real = inner.generate_until
-
-    def spy(reqs, *a, **k):
-        sizes.append(len(reqs))
-        return real(reqs, *a, **k)
-
-    inner.generate_until = spy
-    return sizes
+from tests.conftest import GEN, count_calls, docs, make, requests
 
 
 def test_identical_specs_load_once_and_one_call_per_stage(tiny_model):

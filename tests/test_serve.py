@@ -49,14 +49,6 @@ def dq(*args: str, timeout: float = 240, **kw) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.fixture(autouse=True)
-def own_loaded_models(monkeypatch):
-    """API stages loaded here stay out of the process-wide model table other tests inspect."""
-    from harness_ext.model import stages
-
-    monkeypatch.setattr(stages, "_LOADED", {})
-
-
 @pytest.fixture(scope="module")
 def server():
     with LlamaServer(MODEL, port=0, **SERVER_OPTS) as srv:

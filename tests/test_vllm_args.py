@@ -74,14 +74,14 @@ def fake_vllm(monkeypatch):
 
     real = registry.get_model
     monkeypatch.setattr(registry, "get_model", lambda name: FakeVLLM if name == "vllm" else real(name))
-    monkeypatch.setattr(stages, "_LOADED", {})
     FakeVLLM.made = []
     return FakeVLLM
 
 
 def test_each_stage_gets_its_own_engine_args(fake_vllm):
     cfg = parse_model_args(dict(RECIPE))
-    dec, sol = stages.load_inner(cfg.decomposer), stages.load_inner(cfg.solver)
+    pool = stages.ModelPool()
+    dec, sol = pool.get(cfg.decomposer), pool.get(cfg.solver)
     assert dec is not sol
     assert fake_vllm.made == [cfg.decomposer.args, cfg.solver.args]  # forwarded as given, nothing added
 
@@ -95,7 +95,8 @@ def test_same_model_for_both_stages_is_one_engine(fake_vllm):
         "batch_size": "auto",
     }
     cfg = parse_model_args(args)
-    assert stages.load_inner(cfg.decomposer) is stages.load_inner(cfg.solver)
+    pool = stages.ModelPool()
+    assert pool.get(cfg.decomposer) is pool.get(cfg.solver)
     assert len(fake_vllm.made) == 1  # one engine, so no GPU memory split is needed
 
 
@@ -106,7 +107,6 @@ def test_without_vllm_installed_the_error_says_so(monkeypatch):
         pytest.skip("vllm is installed here")
     except ImportError:
         pass
-    monkeypatch.setattr(stages, "_LOADED", {})
     cfg = parse_model_args({"solver": "vllm", "solver.pretrained": "Qwen/Qwen2.5-1.5B-Instruct"})
     with pytest.raises(DQError, match=r"solver=vllm needs the 'vllm' package, which is not installed"):
         stages.load_inner(cfg.solver)

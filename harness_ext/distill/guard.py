@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dq_tasks.constants import TASKS_DIR
 from harness_ext.errors import DQError
 
 _PUNCT = str.maketrans("", "", string.punctuation)
@@ -48,24 +47,17 @@ class Overlap:
 def load_eval_split(task: str, metadata: dict[str, Any] | None = None) -> EvalSplit:
     """The docs lm-eval will score for ``task`` (its test split, else validation), through the
     same TaskManager the `dq eval` CLI builds, so --metadata overrides apply the same way."""
-    from lm_eval.tasks import TaskManager
+    from harness_ext.lmeval.samples import doc_hash
+    from harness_ext.lmeval.tasks import eval_docs
 
-    from harness_ext.model.two_stage import doc_hash
-
-    manager = TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=metadata)
-    if task not in manager.all_tasks:
-        raise DQError(f"--eval-task {task!r} is not a dq task; known: {', '.join(sorted(manager.all_subtasks))}")
-    try:
-        leaves = manager.load([task])["tasks"].values()  # a group: all of its member tasks
-    except Exception as exc:  # a dataset file missing, DQ_DATA_DIR unset offline, ...
-        raise DQError(f"cannot load the evaluation split of {task!r} for the contamination guard: {exc}") from None
     split = EvalSplit(task)
-    for task_obj in leaves:
-        for doc in task_obj.eval_docs:
-            doc = dict(doc)
+    try:
+        for doc in eval_docs(task, metadata):
             split.hashes.add(doc_hash(doc))
             if "question" in doc:
                 split.questions.add(normalize_question(doc["question"]))
+    except DQError as exc:
+        raise DQError(f"--eval-task: contamination guard: {exc}") from None
     return split
 
 

@@ -8,13 +8,29 @@ the docs still active. After the last round the solver answers the main question
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from harness_ext.model.items import Item
 from harness_ext.model.parsing import parse_subquestions
-from harness_ext.model.stages import Generation
+from harness_ext.model.records import CallTotals
+from harness_ext.model.spec import TwoStageConfig
+from harness_ext.model.stages import Generation, Request, Stage
 
-if TYPE_CHECKING:
-    from harness_ext.model.two_stage import Item, TwoStageLM
+
+class Planner(Protocol):
+    """What dynamic mode needs from the two_stage model: its public prompt-building interface."""
+
+    config: TwoStageConfig
+    stages: dict[str, Stage]
+
+    @property
+    def solver(self) -> Stage: ...
+    def cap(self, item: Item) -> int: ...
+    def request(self, item: Item, kind: str, gen_kwargs: dict[str, Any], **extra: Any) -> Request: ...
+    def single(self, item: Item, gen_kwargs: dict[str, Any]) -> Request: ...
+    def solver_prompt(self, req: Request) -> str: ...
+    def solve(self, items: list[Item]) -> list[Generation]: ...
+
 
 _DONE = re.compile(r"^\W*(done|no (more|further) (sub-?)?questions?|no decomposition)\b", re.IGNORECASE)
 ANSWER_GEN = {"until": ["\n\n", "\nQuestion:"], "max_gen_toks": 48, "do_sample": False}
@@ -35,7 +51,7 @@ def _short(answer: str) -> str:
     return lines[0] if lines else ""
 
 
-def next_subquestions(lm: TwoStageLM, active: list[Item], round_no: int) -> list[Item]:
+def next_subquestions(lm: Planner, active: list[Item], round_no: int) -> list[Item]:
     """Ask the decomposer for each active doc's next sub-question; returns the docs that got one."""
     spec = lm.config.decomposer
     if spec.backend == "oracle":
@@ -44,7 +60,7 @@ def next_subquestions(lm: TwoStageLM, active: list[Item], round_no: int) -> list
             it.pending = it.doc["gold_subquestions"][round_no]
         return asking
     stage = lm.stages["decomposer"]
-    reqs = [lm._request(it, "dynamic_decompose", spec.gen, rounds=it.rounds) for it in active]
+    reqs = [lm.request(it, "dynamic_decompose", spec.gen, rounds=it.rounds) for it in active]
     asking = []
     for it, gen in zip(active, stage.generate(reqs)):
         it.round_decomposer = gen
@@ -59,9 +75,9 @@ def next_subquestions(lm: TwoStageLM, active: list[Item], round_no: int) -> list
     return asking
 
 
-def answer_round(lm: TwoStageLM, asking: list[Item]) -> None:
+def answer_round(lm: Planner, asking: list[Item]) -> None:
     gen_kwargs = {**ANSWER_GEN, **lm.config.solver.gen}
-    reqs = [lm._request(it, "dynamic_answer", gen_kwargs, rounds=it.rounds, subquestion=it.pending) for it in asking]
+    reqs = [lm.request(it, "dynamic_answer", gen_kwargs, rounds=it.rounds, subquestion=it.pending) for it in asking]
     for r in reqs:
         r.prompt = lm.solver.render_chat(r.prompt)
     for it, gen in zip(asking, lm.solver.generate(reqs, chat_ready=True)):
@@ -76,7 +92,7 @@ def answer_round(lm: TwoStageLM, asking: list[Item]) -> None:
         )
 
 
-def run_dynamic(lm: TwoStageLM, items: list[Item]) -> list[Generation]:
+def run_dynamic(lm: Planner, items: list[Item]) -> list[Generation]:
     if lm.config.decomposer.backend == "none":
         return lm.solve(items)
     active = list(items)
@@ -94,25 +110,25 @@ def run_dynamic(lm: TwoStageLM, items: list[Item]) -> list[Generation]:
     return final_solve(lm, items)
 
 
-def final_solve(lm: TwoStageLM, items: list[Item]) -> list[Generation]:
+def final_solve(lm: Planner, items: list[Item]) -> list[Generation]:
     reqs = []
     for it in items:
         gen_kwargs = {**it.gen_kwargs, **lm.config.solver.gen}
         if it.rounds:
-            req = lm._request(it, "dynamic_solve", gen_kwargs, rounds=it.rounds)
+            req = lm.request(it, "dynamic_solve", gen_kwargs, rounds=it.rounds)
             req.prompt = lm.solver.render_chat(req.prompt)
         else:
-            req = lm._single(it, gen_kwargs)
-            req.prompt = lm._chat_for_solver(req)
+            req = lm.single(it, gen_kwargs)
+            req.prompt = lm.solver_prompt(req)
         reqs.append(req)
     return lm.solver.generate(reqs, chat_ready=True)
 
 
-def totals(views: list[dict[str, Any]]) -> dict[str, Any]:
+def totals(views: list[dict[str, Any]]) -> CallTotals:
     """Per-stage sums over a doc's calls, shaped like static mode's stage objects."""
-    return {
-        "prompt_tokens": sum(v["prompt_tokens"] or 0 for v in views),
-        "completion_tokens": sum(v["completion_tokens"] or 0 for v in views),
-        "seconds": round(sum(v["seconds"] for v in views), 4),
-        "calls": len(views),
-    }
+    return CallTotals(
+        prompt_tokens=sum(v["prompt_tokens"] or 0 for v in views),
+        completion_tokens=sum(v["completion_tokens"] or 0 for v in views),
+        seconds=round(sum(v["seconds"] for v in views), 4),
+        calls=len(views),
+    )

@@ -1,25 +1,124 @@
-"""Per-request traces, written beside lm-eval's samples files as traces_<task>_<date>.jsonl.
+"""Per-request trace records and the book that hands them to lm-eval's output writer.
 
-lm-eval has no post-save hook, so the EvaluationTracker's two save methods are wrapped once:
-after lm-eval writes a task's samples, the live two_stage models' traces for that task follow
-with the same date id, and the results JSON's ``config`` gains a ``dq`` block with both stages.
+Records are dataclasses inside the model; they become JSON only at the I/O edge
+(:func:`write_traces`), one line per request in ``traces_<task>_<date>.jsonl``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal
+
+# Why a doc's record looks the way it does (the trace's "flags" list).
+Flag = Literal["no_decomposition", "single_stage", "max_subquestions", "done_signal", "no_question", "truncated"]
 
 
-class TraceSource(Protocol):
-    def traces_for(self, task: str) -> list[dict[str, Any]]: ...
-    def describe(self) -> dict[str, Any]: ...
+@dataclass
+class StageView:
+    """One stage's call for one doc, as a trace shows it."""
+
+    prompt: str
+    output: str
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    seconds: float
+    cached: bool
+    token_source: str | None
+    truncated: bool = False
 
 
-TWO_STAGE_NAMES = ("two_stage", "TwoStageLM")  # results config "model": CLI name / object class
-LAST_USED: list[TraceSource] = []  # the two_stage model that generated last (lm-eval runs one at a time)
+@dataclass
+class CallTotals:
+    """Sums over a doc's calls to one stage (dynamic mode makes several)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    calls: int = 0
+
+
+@dataclass
+class TraceRecord:
+    task: str | None
+    doc_id: int | None
+    doc_hash: str
+    mode: str
+    subquestions: list[str]
+    flags: list[str]
+    decomposer: StageView | None  # None: a virtual decomposer (none / oracle) or dynamic totals
+    decomposer_backend: str
+    solver: StageView
+    rounds: list[dict[str, Any]] | None = None  # dynamic mode only
+    decomposer_totals: CallTotals | None = None  # dynamic mode only
+    solver_totals: CallTotals | None = None  # dynamic mode only
+    rank: int | None = None  # data-parallel runs: the rank that generated it
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSONL shape, unchanged since the first release (readers rely on it)."""
+        out: dict[str, Any] = {
+            "task": self.task,
+            "doc_id": self.doc_id,
+            "doc_hash": self.doc_hash,
+            "mode": self.mode,
+            "subquestions": self.subquestions,
+            "flags": self.flags,
+        }
+        solver = asdict(self.solver)
+        if self.rounds is None:
+            out["decomposer"] = asdict(self.decomposer) if self.decomposer else {"backend": self.decomposer_backend}
+            out["solver"] = solver
+        else:
+            out["decomposer"] = {"backend": self.decomposer_backend, **asdict(self.decomposer_totals or CallTotals())}
+            out["solver"] = {**solver, **asdict(self.solver_totals or CallTotals())}
+            out["rounds"] = self.rounds
+            out["final"] = solver
+        if self.rank is not None:
+            out["rank"] = self.rank
+        return out
+
+
+@dataclass
+class TraceBook:
+    """A two_stage run's traces by task, plus what the results file says about the model.
+
+    The model hands it to lm-eval's writer through ``get_model_info()`` (see lmeval/tracker.py).
+    """
+
+    label: str
+    describe: dict[str, Any]
+    by_task: dict[str, list[TraceRecord]] = field(default_factory=dict)
+
+    def add(self, record: TraceRecord) -> None:
+        self.by_task.setdefault(record.task or "", []).append(record)
+
+    def records(self, task: str) -> list[dict[str, Any]]:
+        return [r.to_json() for r in self.by_task.get(task, [])]
+
+    def __repr__(self) -> str:  # lm-eval prints the results config; keep it short
+        return f"TraceBook({self.label!r}, {sum(map(len, self.by_task.values()))} records)"
+
+
+def merge_ranks(per_rank: list[dict[str, list[TraceRecord]]]) -> dict[str, list[TraceRecord]]:
+    """Each rank's traces -> one set by task, in doc order, each record tagged with its rank.
+
+    lm-eval pads a short rank with copies of its last request; those copies (same doc id and
+    hash) are dropped, keeping the first record of each doc.
+    """
+    merged: dict[str, dict[tuple, TraceRecord]] = {}
+    for rank, by_task in enumerate(per_rank):
+        for task, records in by_task.items():
+            seen = merged.setdefault(task, {})
+            for rec in records:
+                key = (rec.doc_id, rec.doc_hash)
+                if key not in seen:
+                    rec.rank = rank
+                    seen[key] = rec
+    return {
+        task: sorted(recs.values(), key=lambda r: (r.doc_id is None, r.doc_id or 0)) for task, recs in merged.items()
+    }
 
 
 def write_traces(path: Path, records: Iterable[dict[str, Any]]) -> Path:
@@ -45,49 +144,3 @@ def portable(value: Any) -> Any:
     if isinstance(value, list):
         return [portable(v) for v in value]
     return value
-
-
-def _samples_dir(tracker) -> Path:
-    path = Path(tracker.output_path)
-    if path.suffix == ".json":
-        return path.parent
-    return path / str(tracker.general_config_tracker.model_name_sanitized)
-
-
-def install_tracker_hook() -> None:
-    from lm_eval.loggers.evaluation_tracker import EvaluationTracker
-    from lm_eval.utils import sanitize_model_name
-
-    if getattr(EvaluationTracker, "_dq_hooked", False):
-        return
-    save_aggregated = EvaluationTracker.save_results_aggregated
-    save_samples = EvaluationTracker.save_results_samples
-
-    def aggregated(self, results: dict, samples: dict | None = None) -> None:
-        config = results.get("config")
-        self._dq_source = None
-        if LAST_USED and isinstance(config, dict) and config.get("model") in TWO_STAGE_NAMES:
-            self._dq_source = LAST_USED[-1]
-            described = self._dq_source.describe()
-            config["dq"] = described
-            # lm-eval names the output folder after a `pretrained` arg, which two_stage lacks
-            # (it would get a random id): name it after both stages instead.
-            general = self.general_config_tracker
-            general.model_name = f"two_stage/{described['label']}"
-            general.model_name_sanitized = sanitize_model_name(general.model_name)
-        for key in ("config", "configs"):
-            if key in results:
-                results[key] = portable(results[key])
-        save_aggregated(self, results=results, samples=samples)
-
-    def samples_then_traces(self, task_name: str, samples: dict) -> None:
-        save_samples(self, task_name=task_name, samples=samples)
-        source = getattr(self, "_dq_source", None)
-        if source is not None and self.output_path:
-            records = source.traces_for(task_name)
-            if records:
-                write_traces(_samples_dir(self) / f"traces_{task_name}_{self.date_id}.jsonl", records)
-
-    EvaluationTracker.save_results_aggregated = aggregated
-    EvaluationTracker.save_results_samples = samples_then_traces
-    EvaluationTracker._dq_hooked = True

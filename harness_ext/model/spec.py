@@ -94,19 +94,14 @@ def _flatten(kwargs: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _known_backends() -> list[str]:
-    import lm_eval.models  # noqa: F401  fills the registry
-    from lm_eval.api.registry import model_registry
-
-    return sorted(model_registry.keys())
-
-
 def _check_backend(role: str, backend: Any) -> str:
     if not isinstance(backend, str) or not backend:
         raise _bad(f"{role}= needs a backend name, got {backend!r}")
     if role == "decomposer" and backend in VIRTUAL:
         return backend
-    known = _known_backends()
+    from harness_ext.lmeval.models import known_backends
+
+    known = known_backends()
     if backend not in known:
         hint = " ('none' and 'oracle' are decomposers only)" if backend in VIRTUAL else ""
         raise _bad(

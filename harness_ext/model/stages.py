@@ -12,48 +12,68 @@ from lm_eval.api.model import LM
 
 from harness_ext.errors import DQError
 from harness_ext.lmeval import apis
+from harness_ext.lmeval import models as lmeval_models
 from harness_ext.model.cache import StageCache, cache_key
 from harness_ext.model.spec import StageSpec
 from harness_ext.serve.packaged import is_packaged, resolve_pretrained
 
-# Loaded inner models by spec: identical decomposer and solver specs (and study cells that
-# reuse a model) share one instance.
-_LOADED: dict[str, LM] = {}
+
+class ModelPool:
+    """Loaded inner models by spec: equal decomposer and solver specs share one instance, and a
+    study's cells reuse the models they share. The owner evicts what it no longer needs."""
+
+    def __init__(self) -> None:
+        self._models: dict[str, LM] = {}
+
+    def get(self, spec: StageSpec) -> LM:
+        key = spec.model_key()
+        if key not in self._models:
+            self._models[key] = load_inner(spec)
+        return self._models[key]
+
+    def keys(self) -> set[str]:
+        return set(self._models)
+
+    def evict(self, keep: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        """Drop every model whose key is not in ``keep`` (and free its memory)."""
+        for key in [k for k in self._models if k not in keep]:
+            del self._models[key]
+        import gc
+
+        gc.collect()
+
+    def close(self) -> None:
+        self.evict()
 
 
 def load_inner(spec: StageSpec) -> LM:
-    key = spec.model_key()
-    if key not in _LOADED:
-        from lm_eval.api.registry import get_model
+    """Build the inner lm-eval model of one stage (packaged names resolved, CPU when no GPU)."""
+    args = _backend_args(spec)
+    registered = lmeval_models.model_class(spec.role, spec.backend)
+    cls = apis.with_usage(registered)
+    if cls is not registered:  # an OpenAI-style API backend
+        apis.check_api_deps(spec.role, spec.backend)
+        apis.probe(spec.role, spec.backend, args.get("base_url"))
+        # A packaged model served by `dq serve` is named by its alias; its tokenizer is the
+        # converted HF directory (for tokenizer counts and tokenized requests).
+        if "tokenizer" not in args and is_packaged(args.get("model")):
+            args["tokenizer"] = args["model"]
+        if is_packaged(args.get("tokenizer")):
+            args["tokenizer"] = resolve_pretrained(args["tokenizer"])
+    return cls.create_from_arg_obj(args, {})
 
-        args = dict(spec.args)
-        if "pretrained" in args:
-            args["pretrained"] = resolve_pretrained(args["pretrained"])
-        if spec.backend in ("hf", "huggingface") and "pretrained" not in args:
-            raise DQError(f"{spec.role}=hf needs {spec.role}.pretrained=<model dir or packaged name>")
-        if spec.backend in ("hf", "huggingface") and "device" not in args:
-            import torch  # HFLM defaults to cuda, which fails on CPU-only machines
 
-            args["device"] = "cuda" if torch.cuda.is_available() else "cpu"
-        try:
-            registered = get_model(spec.backend)
-        except ModuleNotFoundError as exc:  # e.g. vllm on a machine without it
-            extra = {"vllm": " (`pip install 'lm-eval[vllm]==0.4.13'`, GPU machines)"}.get(spec.backend, "")
-            raise DQError(
-                f"{spec.role}={spec.backend} needs the {exc.name!r} package, which is not installed{extra}"
-            ) from None
-        cls = apis.with_usage(registered)
-        if cls is not registered:  # an OpenAI-style API backend
-            apis.check_api_deps(spec.role, spec.backend)
-            apis.probe(spec.role, spec.backend, args.get("base_url"))
-            # A packaged model served by `dq serve` is named by its alias; its tokenizer is the
-            # converted HF directory (for tokenizer counts and tokenized requests).
-            if "tokenizer" not in args and is_packaged(args.get("model")):
-                args["tokenizer"] = args["model"]
-            if is_packaged(args.get("tokenizer")):
-                args["tokenizer"] = resolve_pretrained(args["tokenizer"])
-        _LOADED[key] = cls.create_from_arg_obj(args, {})
-    return _LOADED[key]
+def _backend_args(spec: StageSpec) -> dict[str, Any]:
+    args = dict(spec.args)
+    if "pretrained" in args:
+        args["pretrained"] = resolve_pretrained(args["pretrained"])
+    if spec.backend in ("hf", "huggingface") and "pretrained" not in args:
+        raise DQError(f"{spec.role}=hf needs {spec.role}.pretrained=<model dir or packaged name>")
+    if spec.backend in ("hf", "huggingface") and "device" not in args:
+        import torch  # HFLM defaults to cuda, which fails on CPU-only machines
+
+        args["device"] = "cuda" if torch.cuda.is_available() else "cpu"
+    return args
 
 
 @dataclass
@@ -79,6 +99,12 @@ class Generation:
     # Where the token counts come from: "usage" (the server's response), "tokenizer" (the
     # model's tokenizer, counted here) or None (not counted).
     token_source: str | None = None
+    truncated: bool = False  # stopped by max_gen_toks, not by a stop sequence or EOS
+
+
+def _hit_limit(gen: Generation, gen_kwargs: dict[str, Any]) -> bool:
+    limit = gen_kwargs.get("max_gen_toks")
+    return gen.completion_tokens is not None and limit is not None and gen.completion_tokens >= int(limit)
 
 
 @dataclass
@@ -188,6 +214,8 @@ class Stage:
                     [(keys[i], g.output, g.prompt_tokens, g.completion_tokens, g.seconds) for i, g in zip(batch, gens)]
                 )
         result = [out[i] for i in range(len(requests))]
+        for req, gen in zip(requests, result):
+            gen.truncated = _hit_limit(gen, req.gen_kwargs)
         self.stats.add(result)
         return result
 

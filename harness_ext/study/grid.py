@@ -6,7 +6,7 @@ A study file (see studies/*.yaml) names ``tasks`` (lm-eval task or group names f
 ``models`` (name -> {backend, args}), ``decomposers`` (model names, ``none``, ``oracle``) and
 ``solvers`` (model names). Every (decomposer, solver, task) cell runs through
 ``lm_eval.simple_evaluate`` with a ``two_stage`` model and writes lm-eval's usual layout under
-``DIR/cells/<cell-id>/``. Reuse: inner models load once per process (stages._LOADED) and every
+``DIR/cells/<cell-id>/``. Reuse: inner models load once per study (a ModelPool that evicts what no later cell needs) and every
 stage output goes to ``DIR/stage_cache.sqlite``, so N decomposers x M solvers cost N
 decomposition passes per task and a rerun generates nothing (each cell is recomputed from the
 cache, so study.json always describes this invocation). Then ``DIR/study.json``,
@@ -17,7 +17,6 @@ report) and ``DIR/plots/``. Exit status: 0, 1 when a cell failed, 2 for a bad st
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import logging
 import os
@@ -32,9 +31,10 @@ from typing import Any
 
 import yaml
 
-from dq_tasks.constants import TASKS_DIR
 from harness_ext.errors import DQError
+from harness_ext.lmeval.tasks import expand_tasks, task_manager
 from harness_ext.model.spec import VIRTUAL, parse_model_args
+from harness_ext.model.stages import ModelPool
 from harness_ext.study import cost as costs
 
 TOP_KEYS = {
@@ -151,43 +151,6 @@ def _models(raw: Any) -> dict[str, ModelDef]:
     return out
 
 
-def expand_tasks(names: list[str], task_manager) -> list[str]:
-    """Task and group names -> leaf task names, in order, each once; unknown names fail."""
-    index = task_manager.task_index
-    out: list[str] = []
-
-    def visit(name: Any, trail: tuple[str, ...]) -> None:
-        if not isinstance(name, str):
-            raise _bad(f"tasks: inline task configs are not supported ({name!r}); name a task or group")
-        entry = index.get(name)
-        if entry is None:
-            raise _bad(
-                f"tasks: unknown task or group {name!r}; known: "
-                f"{', '.join(sorted(task_manager.all_subtasks + task_manager.all_groups))}"
-            )
-        if name in task_manager.all_groups or name in task_manager.all_tags:
-            if name in trail:
-                raise _bad(f"tasks: group {name!r} includes itself")
-            members = (entry.cfg or {}).get("task", []) if entry.cfg else []
-            for member in members if isinstance(members, list) else [members]:
-                visit(member, (*trail, name))
-        elif name not in out:
-            out.append(name)
-
-    for name in names:
-        visit(name, ())
-    return out
-
-
-@functools.lru_cache(maxsize=1)
-def task_manager():
-    """One index of dq_tasks per process (validation and every cell share it)."""
-    from lm_eval.tasks import TaskManager
-
-    # include_defaults=False: only dq_tasks are indexed, ~10x faster to start.
-    return TaskManager(include_path=str(TASKS_DIR), include_defaults=False)
-
-
 def load_study(path: str | Path, tm=None) -> Study:
     p = Path(path)
     if not p.is_file():
@@ -230,7 +193,7 @@ def load_study(path: str | Path, tm=None) -> Study:
     seed = raw.get("seed", 1234)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise _bad(f"seed: expected an integer, got {seed!r}")
-    tasks = expand_tasks(_names(raw["tasks"], "tasks"), tm or task_manager())
+    tasks = expand_tasks(_names(raw["tasks"], "tasks"), tm or task_manager(), where="study file: tasks")
     study = Study(
         path=str(p),
         name=str(raw.get("name") or p.stem),
@@ -320,12 +283,9 @@ def _metrics(results: dict, task: str) -> dict[str, float]:
     }
 
 
-def run_cell(study: Study, cell: Cell, cells_dir: Path, tm) -> dict[str, Any]:
+def run_cell(study: Study, cell: Cell, cells_dir: Path, tm, pool: ModelPool | None = None) -> dict[str, Any]:
     """One cell through lm-eval; its outputs land in cells_dir/<id>/ only when complete."""
-    from lm_eval import simple_evaluate
-    from lm_eval.loggers import EvaluationTracker
-
-    from harness_ext.model import records as traces
+    from harness_ext.lmeval.runner import evaluate_and_save
     from harness_ext.model.two_stage import TwoStageLM
 
     record: dict[str, Any] = {
@@ -340,36 +300,23 @@ def run_cell(study: Study, cell: Cell, cells_dir: Path, tm) -> dict[str, Any]:
     start = time.perf_counter()
     lm = None
     try:
-        lm = TwoStageLM(**cell.model_args)
+        lm = TwoStageLM(pool=pool, **cell.model_args)
         record["load_seconds"] = round(time.perf_counter() - start, 3)
         before = costs.snapshot(lm)
-        tracker = EvaluationTracker(output_path=str(partial))
-        results = simple_evaluate(
-            model=lm,
-            model_args=cell.model_args,
-            tasks=[cell.task],
-            limit=study.limit,
-            log_samples=True,
-            apply_chat_template=study.apply_chat_template,
-            task_manager=tm,
-            evaluation_tracker=tracker,
-            random_seed=study.seed,
-            numpy_random_seed=study.seed,
-            torch_random_seed=study.seed,
-            fewshot_random_seed=study.seed,
+
+        def label_cell(results: dict[str, Any], tracker: Any) -> None:
+            # An LM object gives model "TwoStageLM" and model_source "CUSTOM"; "two_stage" plus
+            # the model_args lets `dq compare` read both sides from a cell as from `dq eval`.
+            tracker.general_config_tracker.model_source = "two_stage"
+            results["config"]["model"] = "two_stage"
+            results["config"]["dq_study"] = {"study": study.name, "cell": cell.id, "label": cell.label}
+
+        results, _ = evaluate_and_save(
+            lm, [cell.task], partial, seed=study.seed, manager=tm, before_save=label_cell,
+            model_args=cell.model_args, limit=study.limit, apply_chat_template=study.apply_chat_template,
             metadata=study.metadata,
-        )
+        )  # fmt: skip
         after = costs.snapshot(lm)
-        samples = results.pop("samples")
-        # An LM object gives model "TwoStageLM" and model_source "CUSTOM"; the dq tracker hook
-        # names the folder after both stages either way. "two_stage" plus the model_args lets
-        # `dq compare` (runs.two_stage_sides) read both sides from a cell like from `dq eval`.
-        tracker.general_config_tracker.model_source = "two_stage"
-        results["config"]["model"] = "two_stage"
-        results["config"]["dq_study"] = {"study": study.name, "cell": cell.id, "label": cell.label}
-        tracker.save_results_aggregated(results=results, samples=samples)
-        for task_name in results["configs"]:
-            tracker.save_results_samples(task_name=task_name, samples=samples[task_name])
         shutil.rmtree(final, ignore_errors=True)
         partial.rename(final)
         model_dir = next(final.glob("*/results_*.json")).parent
@@ -391,11 +338,7 @@ def run_cell(study: Study, cell: Cell, cells_dir: Path, tm) -> dict[str, Any]:
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}".strip(), metrics={}, cost=None)
     finally:
         if lm is not None:
-            if lm in traces.LAST_USED:
-                traces.LAST_USED.clear()  # let the cell's traces go
-            stage = next(iter(lm.stages.values()), None)
-            if stage is not None and stage.cache is not None:
-                stage.cache.close()
+            lm.close()
     record["wall_seconds"] = round(time.perf_counter() - start, 3)
     return record
 
@@ -428,14 +371,19 @@ def run_study(study: Study, out: str | Path, progress: bool = True, cache: str |
     _write_json(out / "study.json", state)
     start = time.perf_counter()
     bar = tqdm(cells, desc="dq study cells", unit="cell", disable=not progress, file=sys.stderr)
-    for i, cell in enumerate(bar):
-        bar.set_postfix_str(cell.id)
-        if cell.skip:
-            state["cells"][i] = {**_pending(cell), "status": "skipped", "error": cell.skip}
-        else:
-            state["cells"][i] = run_cell(study, cell, cells_dir, tm)
-        _write_json(out / "study.json", state)  # a killed study keeps what finished
-    bar.close()
+    pool = ModelPool()
+    try:
+        for i, cell in enumerate(bar):
+            bar.set_postfix_str(cell.id)
+            pool.evict(keep=_model_keys(cells[i:]))  # models no later cell uses are freed
+            if cell.skip:
+                state["cells"][i] = {**_pending(cell), "status": "skipped", "error": cell.skip}
+            else:
+                state["cells"][i] = run_cell(study, cell, cells_dir, tm, pool)
+            _write_json(out / "study.json", state)  # a killed study keeps what finished
+    finally:
+        pool.close()
+        bar.close()
     state["wall_seconds"] = round(time.perf_counter() - start, 3)
     state["failures"] = [f"{c['id']}: {c['error']}" for c in state["cells"] if c["status"] == "failed"]
     from harness_ext.study.report import write_outputs
@@ -448,6 +396,16 @@ def run_study(study: Study, out: str | Path, progress: bool = True, cache: str |
     state["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     _write_json(out / "study.json", state)
     return state
+
+
+def _model_keys(cells: list[Cell]) -> set[str]:
+    """The inner models these cells load (ModelPool keys)."""
+    keys: set[str] = set()
+    for cell in cells:
+        if not cell.skip:
+            config = parse_model_args(dict(cell.model_args))
+            keys |= {s.model_key() for s in (config.decomposer, config.solver) if s.is_model}
+    return keys
 
 
 def _pending(cell: Cell) -> dict[str, Any]:
