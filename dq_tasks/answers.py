@@ -67,7 +67,7 @@ def leading_value(segment: str) -> Fraction | None:
     18, "16 + 2" -> 18), else its first number ("18 eggs" -> 18)."""
     text = unwrap(segment).lstrip(" :*$\t")
     first = number_matches(text)
-    if not first or first[0].start() > 0:
+    if not first or text[: first[0].start()].strip("( "):  # "(2 + 3) * 6" starts an expression
         return None
     run = _RUN.match(text)
     expression = run.group(0) if run else ""
@@ -88,7 +88,7 @@ def _evaluate(expression: str) -> Fraction | None:
         parts.append(f"_n[{i}]")
         last = m.end()
     source = "".join(parts) + expression[last:]
-    source = source.translate(str.maketrans({"×": "*", "x": "*", "÷": "/", "−": "-", "$": " ", "%": " "}))
+    source = source.translate(str.maketrans("×x÷−$%", "**/-  "))
     source = source.strip().rstrip(".,").strip()
     try:
         tree = ast.parse(source, mode="eval").body
@@ -100,7 +100,8 @@ def _evaluate(expression: str) -> Fraction | None:
 
 def _walk(node: ast.AST, values: list[Fraction]) -> Fraction | None:
     if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
-        return values[int(node.slice.value)]
+        index = node.slice.value
+        return values[index] if isinstance(index, int) and 0 <= index < len(values) else None
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         inner = _walk(node.operand, values)
         return None if inner is None else -inner

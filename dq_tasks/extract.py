@@ -152,9 +152,13 @@ def flexible_yes_no(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- short spans
+# The end of the answer's sentence ("3 touchdowns. I hope ..."), not an abbreviation ("St. Louis").
+_SENTENCE_END = re.compile(r"(?<=[a-z0-9]{2})[.!?]\s+(?=[A-Z])")
+
+
 def clean_span(text: str) -> str:
-    span = unwrap(text).strip().strip("*\"'`").strip()
-    return span.rstrip(".!").strip()
+    span = _SENTENCE_END.split(unwrap(text), 1)[0]
+    return span.strip().strip("*\"'`").strip().rstrip(".!").strip()
 
 
 def strict_span(text: str) -> str:

@@ -146,9 +146,7 @@ def drop_hub() -> list[dict]:
     # ucinlp/drop has 9535 validation rows and keeps one gold answer per question (no validated
     # alternatives), with multi-span answers as their spans.
     rows = _hub("ucinlp/drop", split="validation")
-    return [
-        _drop_doc(i, r["passage"], r["question"], [list(r["answers_spans"]["spans"])]) for i, r in enumerate(rows)
-    ]
+    return [_drop_doc(i, r["passage"], r["question"], [list(r["answers_spans"]["spans"])]) for i, r in enumerate(rows)]
 
 
 # --------------------------------------------------------------------------- Bamboogle
@@ -305,7 +303,7 @@ def asdiv_local() -> list[dict]:
 
 def asdiv_hub() -> list[dict]:
     # EleutherAI/asdiv has all 2305 problems with answers like "9 (apples)"; keep numeric ones.
-    docs = []
+    docs: list[dict] = []
     for r in _hub("EleutherAI/asdiv", split="validation"):
         answer = r["answer"].split(" (")[0]
         if answer.replace(".", "", 1).lstrip("-").isdigit():

@@ -13,8 +13,10 @@ class TaskInfo:
     hub: str  # datasets.load_dataset fallback when DQ_DATA_DIR is unset
     license: str
     docs: int
-    metrics: str
+    metrics: str  # each reported under both filters: <metric>,strict-match and <metric>,flexible-extract
     gold_subquestions: bool
+    cap: str  # the decomposer's sub-question cap (doc max_subquestions, else DEFAULT_CAP)
+    fewshot: str  # the split --num_fewshot draws exemplars from ("-": k > 0 is an error)
 
 
 TASKS: tuple[TaskInfo, ...] = (
@@ -27,6 +29,8 @@ TASKS: tuple[TaskInfo, ...] = (
         1319,
         "exact_match",
         True,
+        "3",
+        "train",
     ),
     TaskInfo(
         "drop_dq",
@@ -37,6 +41,8 @@ TASKS: tuple[TaskInfo, ...] = (
         9536,
         "em, f1",
         False,
+        "3",
+        "-",
     ),
     TaskInfo(
         "bamboogle_dq",
@@ -45,8 +51,10 @@ TASKS: tuple[TaskInfo, ...] = (
         "chiayewken/bamboogle (test; no Q1/Q2)",
         "none stated (Q1/Q2 from comp-gap-public, no license)",
         125,
-        "acc, acc_contains",
+        "acc (paper: gold contained), exact_match",
         True,
+        "2",
+        "-",
     ),
     TaskInfo(
         "strategyqa_dq",
@@ -57,8 +65,21 @@ TASKS: tuple[TaskInfo, ...] = (
         2290,
         "acc",
         True,
+        "3",
+        "test (minus the evaluated doc)",
     ),
-    TaskInfo("svamp_dq", "math", "svamp/SVAMP.json", "ChilleD/SVAMP (train + test)", "MIT", 1000, "exact_match", False),
+    TaskInfo(
+        "svamp_dq",
+        "math",
+        "svamp/SVAMP.json",
+        "ChilleD/SVAMP (train + test)",
+        "MIT",
+        1000,
+        "exact_match",
+        False,
+        "3",
+        "-",
+    ),
     TaskInfo(
         "multiarith_dq",
         "math",
@@ -68,8 +89,12 @@ TASKS: tuple[TaskInfo, ...] = (
         600,
         "exact_match",
         False,
+        "3",
+        "-",
     ),
-    TaskInfo("aqua_dq", "mcq", "aqua/test.json", "deepmind/aqua_rat (raw, test)", "Apache-2.0", 254, "acc", False),
+    TaskInfo(
+        "aqua_dq", "mcq", "aqua/test.json", "deepmind/aqua_rat (raw, test)", "Apache-2.0", 254, "acc", False, "3", "dev"
+    ),
     TaskInfo(
         "gsm_hard_dq",
         "math",
@@ -77,18 +102,22 @@ TASKS: tuple[TaskInfo, ...] = (
         "reasoning-machines/gsm-hard (train)",
         "Apache-2.0",
         1319,
-        "exact_match (non-integer golds: rel 1e-6 or rounded)",
+        "exact_match (abs(pred - gold) < 1e-3, as PAL)",
         False,
+        "3",
+        "-",
     ),
     TaskInfo(
         "gsmplus_dq",
-        "math",
+        "gsmplus",
         "gsm-plus/gsmplus_testmini.jsonl",
         "qintongli/GSM-Plus (testmini)",
         "CC BY-SA 4.0 (HF card)",
         2400,
-        "exact_match",
+        "exact_match per perturbation type (8 subtasks) + group",
         False,
+        "3",
+        "-",
     ),
     TaskInfo(
         "asdiv_dq",
@@ -99,11 +128,61 @@ TASKS: tuple[TaskInfo, ...] = (
         2096,
         "exact_match",
         False,
+        "3",
+        "-",
     ),
-    TaskInfo("dq_synth_d2", "math", "-", "- (generated, dq_tasks/synth.py)", "project", 200, "exact_match", True),
-    TaskInfo("dq_synth_d4", "math", "-", "- (generated, dq_tasks/synth.py)", "project", 200, "exact_match", True),
-    TaskInfo("dq_synth_d6", "math", "-", "- (generated, dq_tasks/synth.py)", "project", 200, "exact_match", True),
+    TaskInfo(
+        "dq_synth_d2",
+        "math",
+        "-",
+        "- (generated, dq_tasks/synth.py)",
+        "project",
+        200,
+        "exact_match",
+        True,
+        "2 (depth)",
+        "-",
+    ),
+    TaskInfo(
+        "dq_synth_d4",
+        "math",
+        "-",
+        "- (generated, dq_tasks/synth.py)",
+        "project",
+        200,
+        "exact_match",
+        True,
+        "4 (depth)",
+        "-",
+    ),
+    TaskInfo(
+        "dq_synth_d6",
+        "math",
+        "-",
+        "- (generated, dq_tasks/synth.py)",
+        "project",
+        200,
+        "exact_match",
+        True,
+        "6 (depth)",
+        "-",
+    ),
 )
+
+GSMPLUS_TYPES = (
+    "numerical substitution",
+    "digit expansion",
+    "integer-decimal-fraction conversion",
+    "adding operation",
+    "reversing operation",
+    "problem understanding",
+    "distraction insertion",
+    "critical thinking",
+)
+# gsmplus_dq is an lm-eval group (like MMLU): one subtask per GSM-Plus perturbation type.
+SUBTASKS: dict[str, tuple[str, ...]] = {
+    "gsmplus_dq": tuple("gsmplus_dq_" + t.replace("-", "_").replace(" ", "_") for t in GSMPLUS_TYPES),
+}
 
 GROUPS: dict[str, tuple[str, ...]] = {
     "dq_paper": ("gsm8k_dq", "drop_dq", "bamboogle_dq"),

@@ -19,10 +19,14 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 import dq_tasks  # noqa: E402
 from dq_tasks import hooks, loaders, synth  # noqa: E402
-from dq_tasks.constants import DEFAULT_CAP
-from dq_tasks.registry import GROUPS, TASKS  # noqa: E402
+from dq_tasks.constants import DEFAULT_CAP  # noqa: E402
+from dq_tasks.extract import SECTION_HEADERS  # noqa: E402
+from dq_tasks.registry import GROUPS, SUBTASKS, TASKS  # noqa: E402
 
+pytestmark = pytest.mark.unit
 EXPECTED = {t.name: t.docs for t in TASKS}
+# lm-eval task names: gsmplus_dq is a group of its per-perturbation subtasks.
+LEAF_TASKS = sorted((set(EXPECTED) - set(SUBTASKS)) | {n for names in SUBTASKS.values() for n in names})
 WITH_GOLD_SUBQ = {"gsm8k_dq", "strategyqa_dq", "bamboogle_dq", "dq_synth_d2", "dq_synth_d4", "dq_synth_d6"}
 
 
@@ -34,12 +38,26 @@ def task_dict() -> dict:
     manager = TaskManager(include_path=str(REPO / "dq_tasks"), include_defaults=False)
     with warnings.catch_warnings():  # get_task_dict is deprecated in 0.4.13 but still what `dq eval` uses
         warnings.simplefilter("ignore", DeprecationWarning)
-        return get_task_dict(sorted(EXPECTED), manager)
+        return get_task_dict(LEAF_TASKS, manager)
 
 
 @pytest.fixture(scope="module")
 def docs(task_dict: dict) -> dict[str, list[dict]]:
-    return {name: list(task.test_docs()) for name, task in task_dict.items()}
+    by_task = {name: list(task.test_docs()) for name, task in task_dict.items()}
+    for group, members in SUBTASKS.items():  # the group's docs, in subtask order
+        by_task[group] = [d for m in members for d in by_task.pop(m)]
+    return by_task
+
+
+def _filtered(task, doc: dict, reply: str) -> dict[str, str]:
+    """Run the task's own lm-eval filters on one reply, as lm-eval's evaluator does."""
+    from lm_eval.api.instance import Instance
+
+    inst = Instance("generate_until", doc, ("prompt", {}), 0, (task.config.task, 0, 1))
+    inst.resps = [reply]
+    for ensemble in task._filters:
+        ensemble.apply([inst])
+    return dict(inst.filtered_resps)
 
 
 def test_table_lists_thirteen_tasks() -> None:
@@ -56,7 +74,8 @@ def test_table_lists_thirteen_tasks() -> None:
 
 def test_yaml_files_match_table() -> None:
     names = {p.stem for p in (REPO / "dq_tasks").glob("*.yaml") if not p.stem.startswith("_")}
-    assert names == set(EXPECTED) | set(GROUPS)
+    names -= {n for n in names if n.startswith("dq_synth_easy")}  # the demo's tasks, not in the table
+    assert names == set(EXPECTED) | set(GROUPS) | {n for m in SUBTASKS.values() for n in m}
 
 
 def test_group_yamls_list_tasks_without_cross_metric_aggregation() -> None:
@@ -66,6 +85,18 @@ def test_group_yamls_list_tasks_without_cross_metric_aggregation() -> None:
         config = yaml.safe_load((REPO / "dq_tasks" / f"{group}.yaml").read_text())
         assert config["group"] == group and tuple(config["task"]) == members
         assert "aggregate_metric_list" not in config  # members report different metrics
+
+
+def test_gsmplus_group_aggregates_its_perturbation_subtasks(docs: dict[str, list[dict]]) -> None:
+    import yaml
+
+    config = yaml.safe_load((REPO / "dq_tasks" / "gsmplus_dq.yaml").read_text())
+    assert tuple(config["task"]) == SUBTASKS["gsmplus_dq"] and len(config["task"]) == 8
+    [agg] = config["aggregate_metric_list"]
+    assert agg["metric"] == "exact_match" and agg["weight_by_size"] is True
+    assert agg["filter_list"] == ["strict-match", "flexible-extract"]
+    plus = docs["gsmplus_dq"]
+    assert len(plus) == 2400 and sum(d["answers"] == ["None"] for d in plus) == 300
 
 
 def test_hub_fallback_converters(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,6 +112,7 @@ def test_hub_fallback_converters(monkeypatch: pytest.MonkeyPatch) -> None:
     assert gsm["answers"] == ["1200"] and gsm["gold_subquestions"] == ["How many?"]
     drop = loaders.drop_hub()[0]
     assert drop["context"] == "P." and drop["answers"] == ["A, B"] and drop["cluster_id"]
+    assert drop["answer_spans"] == [["A", "B"]]  # the hub keeps spans: official multi-span scoring
     assert [d["question"] for d in loaders.multiarith_hub()] == ["Q?", "Q?"]  # train + test
 
 
@@ -125,6 +157,7 @@ def test_dataset_specific_fields(docs: dict[str, list[dict]]) -> None:
     assert all(len(d["options"]) == 5 and d["answers"][0] in "ABCDE" for d in docs["aqua_dq"])
     plus = docs["gsmplus_dq"]
     assert len({d["perturbation_type"] for d in plus}) == 8 and all(d["cluster_id"] for d in plus)
+    assert all(d["answer_spans"] == [[a] for a in d["answers"]] for d in drop)
     assert docs["gsm8k_dq"][0]["answers"] == ["18"]
     assert all("," not in d["answers"][0] for d in docs["gsm8k_dq"])
     assert docs["svamp_dq"][0]["answers"] == ["51"]
@@ -132,19 +165,53 @@ def test_dataset_specific_fields(docs: dict[str, list[dict]]) -> None:
 
 def test_prompts_and_generation_config(task_dict: dict, docs: dict[str, list[dict]]) -> None:
     for name, task in task_dict.items():
-        doc = docs[name][0]
+        doc = next(iter(task.test_docs()))
         text = task.doc_to_text(doc)
         assert doc["question"] in text and "The answer is:" in text, name
         assert task.doc_to_target(doc) == doc["answers"][0]
         kwargs = task.config.generation_kwargs
         assert kwargs["max_gen_toks"] == 256 and kwargs["do_sample"] is False
         assert "\n" not in kwargs["until"], "the solver writes several lines"
-        perfect = task.process_results(doc, [f"Some work.\nThe answer is: {doc['answers'][0]}"])
-        assert perfect and all(v == 1.0 for v in perfect.values()), (name, perfect)
-        assert [m["metric"] for m in task.config.metric_list] == list(perfect)
+        assert set(SECTION_HEADERS) <= set(kwargs["until"]), name  # stop where lm-eval's gsm8k stops
+        assert task.config.num_fewshot is None, name  # not pinned: --num_fewshot is not ignored
+        reply = f"Some work.\nThe answer is: {doc['answers'][0]}\nQuestion: Tom has 3 apples."
+        filtered = _filtered(task, doc, reply)
+        assert set(filtered) == {"strict-match", "flexible-extract"}, name
+        metrics = [m["metric"] for m in task.config.metric_list]
+        for answer in filtered.values():
+            perfect = task.process_results(doc, [answer])
+            assert list(perfect) == metrics and all(v == 1.0 for v in perfect.values()), (name, perfect)
     assert "Passage:" in task_dict["drop_dq"].doc_to_text(docs["drop_dq"][0])
     assert "E)" in task_dict["aqua_dq"].doc_to_text(docs["aqua_dq"][0])
     assert "yes or no" in task_dict["strategyqa_dq"].doc_to_text(docs["strategyqa_dq"][0])
+    assert "The answer is: None" in task_dict["gsmplus_dq_critical_thinking"].doc_to_text(docs["gsmplus_dq"][-1])
+
+
+def test_bamboogle_metric_names_follow_the_paper(task_dict: dict) -> None:
+    metrics = [m["metric"] for m in task_dict["bamboogle_dq"].config.metric_list]
+    assert metrics == ["acc", "exact_match"]  # acc = the paper's containment
+    doc = next(iter(task_dict["bamboogle_dq"].test_docs()))
+    scores = task_dict["bamboogle_dq"].process_results(doc, [f"President {doc['answers'][0]}"])
+    assert scores == {"acc": 1.0, "exact_match": 0.0}
+
+
+def test_num_fewshot_honoured_where_a_split_exists(task_dict: dict) -> None:
+    from harness_ext.errors import DQError
+
+    for name in ("gsm8k_dq", "strategyqa_dq", "aqua_dq"):
+        task = task_dict[name]
+        task.set_config(key="num_fewshot", value=2)
+        doc = next(iter(task.test_docs()))
+        context = task.fewshot_context(doc, 2)
+        assert context.count("The answer is: ") >= 3 and context.count("Question:") == 3, name
+        assert context.endswith(task.doc_to_text(doc)), name
+        task.set_config(key="num_fewshot", value=None)
+    for name in ("drop_dq", "bamboogle_dq", "svamp_dq", "gsmplus_dq_critical_thinking"):
+        task = task_dict[name]
+        doc = next(iter(task.test_docs()))
+        assert task.fewshot_context(doc, 0) == task.doc_to_text(doc)
+        with pytest.raises(DQError, match="no few-shot split"):
+            task.fewshot_context(doc, 3)
 
 
 def test_other_prompt_kinds_render(docs: dict[str, list[dict]]) -> None:
