@@ -1,4 +1,5 @@
-"""Paired comparison of lm-eval runs: load + align (runs), statistics (stats), api, report."""
+"""Paired comparison of lm-eval runs: samples/runs/checks (input), aggregate/resample/intervals/
+power/stats (statistics), analysis (per group), api, report, cli."""
 
 from harness_ext.compare.api import Comparison, ComparisonReport, RunSummary, compare_runs
 

@@ -1,133 +1,29 @@
-"""`dq compare`: paired significance tests between lm-eval runs.
+"""`dq compare` Python API: `compare_runs(...) -> ComparisonReport`.
 
-    dq compare RUN RUN [RUN ...] [--baseline LABEL] [--labels ...] [--out DIR]
-               [--alpha 0.05] [--iterations 10000] [--seed S]
-               [--intersect] [--mid-p] [--correction {holm,bh}]
-
-Python API: `compare_runs(...) -> ComparisonReport`, then
-`harness_ext.compare.report.write_report(report, out_dir)`.
+Then `harness_ext.compare.report.write_report(report, out_dir)`. The command line is in
+cli.py (`main` is re-exported here). Methods per case: analysis.py; README "dq compare".
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import sys
 import zlib
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
-from harness_ext.compare import stats
-from harness_ext.compare.runs import MetricGroup, Run, RunError, align_runs, dedupe_labels, load_run
+from harness_ext.compare import analysis, stats
+from harness_ext.compare.checks import choose_filters
+from harness_ext.compare.resample import PermutationTest
+from harness_ext.compare.results import Comparison, ComparisonReport, RunInfo, RunSummary
+from harness_ext.compare.runs import Run, RunError, align_runs, dedupe_labels, load_run
 
+__all__ = ["Comparison", "ComparisonReport", "RunInfo", "RunSummary", "compare_runs", "main"]
+
+Correction = Literal["holm", "bh"]
 CORRECTIONS = ("holm", "bh")
-
-
-@dataclass
-class RunInfo:
-    label: str
-    path: str
-    model: str
-    decomposer: str | None = None
-    solver: str | None = None
-
-
-class _Interval:
-    """scipy.stats-style `confidence_interval()` for results holding ci_low / ci_high."""
-
-    ci_low: float
-    ci_high: float
-
-    def confidence_interval(self) -> stats.ConfidenceInterval:
-        return stats.ConfidenceInterval(self.ci_low, self.ci_high)
-
-
-@dataclass
-class RunSummary(_Interval):
-    """Mean of one run on one (task, metric, filter), with its 95 % CI."""
-
-    label: str
-    task: str
-    metric: str
-    filter: str
-    n: int
-    mean: float
-    ci_low: float
-    ci_high: float
-    ci_method: str
-    stderr: float
-    clustered_stderr: float | None = None
-    n_clusters: int | None = None
-
-    @property
-    def statistic(self) -> float:
-        return self.mean
-
-
-@dataclass
-class Comparison(_Interval):
-    """One paired comparison b vs a; `diff` = mean_b - mean_a.
-
-    `statistic` is the test's own statistic: for McNemar the share of
-    discordant pairs won by b (as scipy.stats.binomtest reports it), for the
-    sign-flip test the mean difference. `confidence_interval()` is the paired
-    bootstrap CI of `diff`.
-    """
-
-    task: str
-    metric: str
-    filter: str
-    a: str
-    b: str
-    n: int
-    mean_a: float
-    mean_b: float
-    diff: float
-    ci_low: float
-    ci_high: float
-    test: str
-    statistic: float
-    p_value: float
-    p_adjusted: float = float("nan")
-    p_permutation: float = float("nan")
-    effect_size: float = float("nan")
-    effect_size_name: str = ""
-    cohens_d: float = float("nan")
-    n01: int | None = None  # a wrong, b right (0/1 metrics only)
-    n10: int | None = None  # a right, b wrong
-    diff_stderr: float = float("nan")
-    diff_clustered_stderr: float | None = None
-    mdd: float = float("nan")
-    underpowered: bool = False
-    significant: bool = False
-
-    @property
-    def pvalue(self) -> float:
-        return self.p_value
-
-
-@dataclass
-class ComparisonReport:
-    runs: list[RunInfo]
-    summaries: list[RunSummary]
-    comparisons: list[Comparison]
-    alpha: float
-    correction: str
-    iterations: int
-    seed: int
-    mid_p: bool = False
-    baseline: str | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def comparison_dicts(self) -> list[dict]:
-        return [asdict(c) for c in self.comparisons]
-
-
-# --------------------------------------------------------------------------
-# API
-# --------------------------------------------------------------------------
+MAX_DRAWS = 1_000_000  # per Monte-Carlo test; past this an unresolved decision gets a note
 
 
 def compare_runs(
@@ -140,24 +36,31 @@ def compare_runs(
     correction: str = "holm",
     intersect: bool = False,
     mid_p: bool = False,
+    filter: str | None = None,
 ) -> ComparisonReport:
-    """Load, align and compare lm-eval runs; raises RunError on bad input."""
+    """Load, check, align and compare lm-eval runs; raises RunError on bad input."""
     _check_args(run_paths, labels, alpha, iterations, correction)
     runs = [load_run(p) for p in run_paths]
     names = dedupe_labels(list(labels) if labels else [r.label for r in runs])
     for run, name in zip(runs, names):
         run.label = name
     pairs = _pairs(names, baseline)
-    groups, notes = align_runs(runs, intersect=intersect)
-    notes = [n for r in runs for n in r.notes] + notes
+    notes = [n for r in runs for n in r.notes] + choose_filters(runs, filter)
+    groups, align_notes = align_runs(runs, intersect=intersect)
+    notes += align_notes
+    m = len(groups) * len(pairs)
+    setup = analysis.Setup(names, pairs, alpha, alpha / m, iterations, mid_p, [_rates(r) for r in runs])
     summaries: list[RunSummary] = []
     comparisons: list[Comparison] = []
+    tests: list[tuple[PermutationTest, slice, np.random.Generator]] = []
     for group in groups:
         rng = np.random.default_rng([seed, zlib.crc32("\0".join(group.key).encode())])
-        s, c = _compare_group(group, names, pairs, alpha, iterations, rng, mid_p)
-        summaries += s
-        comparisons += c
-    _adjust(comparisons, correction, alpha)
+        res = analysis.analyze(group, setup, rng)
+        if res.perm is not None:
+            tests.append((res.perm, slice(len(comparisons), len(comparisons) + len(res.comparisons)), rng))
+        summaries += res.summaries
+        comparisons += res.comparisons
+    notes += _adjust(comparisons, tests, correction, alpha, iterations)
     notes += _power_notes(comparisons)
     return ComparisonReport(
         runs=[_run_info(r) for r in runs],
@@ -171,6 +74,10 @@ def compare_runs(
         baseline=baseline,
         notes=notes,
     )
+
+
+def _rates(run: Run) -> dict[str, float | None]:
+    return {task: t.rate for task, t in run.truncation.items()}
 
 
 def _check_args(run_paths, labels, alpha, iterations, correction) -> None:
@@ -200,177 +107,82 @@ def _run_info(run: Run) -> RunInfo:
     return RunInfo(run.label, str(run.path), run.model, run.decomposer, run.solver)
 
 
-def _compare_group(
-    group: MetricGroup,
-    names: list[str],
-    pairs: list[tuple[int, int]],
-    alpha: float,
-    iterations: int,
-    rng: np.random.Generator,
-    mid_p: bool,
-) -> tuple[list[RunSummary], list[Comparison]]:
-    # One shared resampling of docs for all runs: pair differences of the
-    # bootstrap means are then paired bootstrap draws of the difference.
-    boot = stats.bootstrap_means(group.values, iterations, rng)
-    summaries = [_summary(group, name, group.values[r], boot[:, r], alpha) for r, name in enumerate(names)]
-    ia = np.array([a for a, _ in pairs])
-    ib = np.array([b for _, b in pairs])
-    lo, hi = stats.percentile_ci(boot[:, ib] - boot[:, ia], alpha)
-    diffs = group.values[ib] - group.values[ia]  # (pairs, n)
-    if group.binary:
-        tests = _binary_tests(group.values[ia], group.values[ib], mid_p)
-    else:
-        p_perm = stats.sign_flip_pvalues(diffs.T, iterations, rng)
-        tests = [("permutation (sign-flip)", float(d.mean()), p, p) for d, p in zip(diffs, p_perm)]
-    comparisons = []
-    for k, (a, b) in enumerate(pairs):
-        comparisons.append(_comparison(group, names, a, b, diffs[k], lo[k], hi[k], tests[k], alpha))
-    return summaries, comparisons
+def _decisions(p: np.ndarray, correction: str, alpha: float) -> np.ndarray:
+    return stats.adjust_pvalues(p, correction) < alpha
 
 
-def _summary(group: MetricGroup, label: str, values, boot_col, alpha: float) -> RunSummary:
-    m = stats.mean_ci(values, alpha, boot_means=boot_col, clusters=group.clusters, binary=group.binary)
-    return RunSummary(
-        label,
-        group.task,
-        group.metric,
-        group.filter,
-        m.n,
-        m.statistic,
-        m.ci_low,
-        m.ci_high,
-        m.method,
-        m.stderr,
-        m.clustered_stderr,
-        m.n_clusters,
-    )
+def _adjust(comparisons: list[Comparison], tests, correction: str, alpha: float, iterations: int) -> list[str]:
+    """Multiple-comparison adjustment over the whole report, Monte-Carlo p-values resolved first.
 
-
-def _binary_tests(a: np.ndarray, b: np.ndarray, mid_p: bool) -> list[tuple]:
-    """McNemar for every pair at once; a, b are (pairs, n) 0/1 matrices."""
-    a, b = a > 0.5, b > 0.5
-    n01, n10 = np.sum(~a & b, axis=1), np.sum(a & ~b, axis=1)
-    p = stats.mcnemar_pvalues(n01, n10, mid_p)
-    # For 0/1 data the sign-flip distribution is binomial, so the permutation
-    # p-value is computed exactly rather than sampled.
-    p_perm = stats.sign_flip_binary_exact(n01, n10)
-    nd = n01 + n10
-    share = np.divide(n01, nd, out=np.full(len(nd), np.nan), where=nd > 0)
-    name = "mcnemar (mid-p)" if mid_p else "mcnemar (exact)"
-    return [(name, share[k], p[k], p_perm[k], int(n01[k]), int(n10[k])) for k in range(len(nd))]
-
-
-def _comparison(group, names, a, b, d, lo, hi, test, alpha) -> Comparison:
-    n = len(d)
-    name, statistic, p, p_perm = test[:4]
-    c = Comparison(
-        task=group.task,
-        metric=group.metric,
-        filter=group.filter,
-        a=names[a],
-        b=names[b],
-        n=n,
-        mean_a=float(group.values[a].mean()),
-        mean_b=float(group.values[b].mean()),
-        diff=float(d.mean()),
-        ci_low=float(lo),
-        ci_high=float(hi),
-        test=name,
-        statistic=float(statistic),
-        p_value=float(p),
-        p_permutation=float(p_perm),
-        cohens_d=stats.cohens_dz(d),
-        diff_stderr=float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan"),
-    )
-    if group.binary:
-        c.n01, c.n10 = test[4], test[5]
-        c.effect_size_name = "discordant odds ratio (n01/n10)"
-        c.effect_size = stats.discordant_odds_ratio(c.n01, c.n10)
-        c.mdd = stats.mdd_paired_binary(n, (c.n01 + c.n10) / n, alpha)
-    else:
-        c.effect_size_name, c.effect_size = "cohen's d (paired)", c.cohens_d
-        c.mdd = stats.mdd_paired(n, float(d.std(ddof=1)) if n > 1 else float("nan"), alpha)
-    if group.clusters is not None:
-        c.diff_clustered_stderr = stats.clustered_stderr(d, group.clusters)[0]
-    # Underpowered: even a true difference this large would be missed >20 % of the time.
-    c.underpowered = bool(np.isfinite(c.mdd) and abs(c.diff) < c.mdd)
-    return c
-
-
-def _adjust(comparisons: list[Comparison], correction: str, alpha: float) -> None:
-    """Multiple-comparison adjustment over every comparison in the report."""
-    adjusted = stats.adjust_pvalues(np.array([c.p_value for c in comparisons]), correction)
-    for c, p in zip(comparisons, adjusted):
-        c.p_adjusted = float(p)
-        c.significant = bool(p < alpha)
+    A Monte-Carlo p-value is only known within its Clopper-Pearson bounds. Holm and BH are
+    monotone in every p, so if the decisions agree with every MC p at its lower bound and at
+    its upper bound, no draw could change them; otherwise the undecided tests get twice the
+    draws, up to MAX_DRAWS. A resampling floor thus never decides a correction's outcome.
+    """
+    p = np.array([c.p_value for c in comparisons], dtype=float)
+    mc = np.zeros(len(p), bool)
+    for perm, sl, _ in tests:
+        p[sl] = perm.pvalues()
+        mc[sl] = not perm.exact
+    lo, hi = p.copy(), p.copy()
+    while mc.any():
+        for perm, sl, _ in tests:
+            lo[sl], hi[sl] = perm.bounds()
+        unsure = _decisions(lo, correction, alpha) != _decisions(hi, correction, alpha)
+        if not unsure.any():
+            break
+        # refine every MC test that could still matter: its bounds straddle a threshold region
+        todo = mc & (lo < alpha) & (hi >= alpha / len(p))
+        grew = False
+        for perm, sl, rng in tests:
+            which = todo[sl] & (perm.draws < MAX_DRAWS)
+            if which.any():
+                perm.more(which, int(perm.draws[which].max()), rng)
+                p[sl] = perm.pvalues()
+                grew = True
+        if not grew:
+            break
+    adjusted = stats.adjust_pvalues(p, correction)
+    unsure = _decisions(lo, correction, alpha) != _decisions(hi, correction, alpha) if mc.any() else mc
+    for k, c in enumerate(comparisons):
+        c.p_value, c.p_adjusted = float(p[k]), float(adjusted[k])
+        c.significant = bool(adjusted[k] < alpha)
+        c.resolved = not bool(unsure[k])
+    for perm, sl, _ in tests:
+        for k, c in zip(range(sl.start, sl.stop), comparisons[sl]):
+            c.resampled, c.draws = not perm.exact, int(perm.draws[k - sl.start])
+    return [
+        f"unresolved: {c.task}/{c.metric} {c.b} vs {c.a}: p = {c.p_value:.2g} after {c.draws} draws "
+        "is too close to the adjusted threshold to call; its star is undecided"
+        for c in comparisons
+        if not c.resolved
+    ]
 
 
 def _power_notes(comparisons: list[Comparison]) -> list[str]:
-    weak = [c for c in comparisons if c.underpowered and c.diff != 0]
+    for c in comparisons:
+        c.underpowered = bool(not c.detectable or np.isnan(c.mdd) or abs(c.diff) < c.mdd)
     notes = []
-    for c in weak[:10]:
+    blind = [c for c in comparisons if not c.detectable]
+    for c in blind[:10]:
         notes.append(
-            f"underpowered: {c.task}/{c.metric} {c.b} vs {c.a}: n={c.n} can only reliably "
-            f"detect |diff| >= {c.mdd:.4f} (80% power), observed {c.diff:+.4f}"
+            f"no outcome could be significant: {c.task}/{c.metric} {c.b} vs {c.a}: with n={c.n} "
+            f"the smallest attainable p-value is above the threshold {c.power_alpha:.3g} (alpha / comparisons)"
         )
-    if len(weak) > 10:
-        notes.append(f"... and {len(weak) - 10} more underpowered comparisons (see report)")
+    weak = [c for c in comparisons if c.detectable and c.underpowered and c.diff != 0]
+    for c in weak[:10]:
+        mdd = "no difference" if np.isnan(c.mdd) else f"only |diff| >= {c.mdd:.4f}"
+        notes.append(
+            f"underpowered: {c.task}/{c.metric} {c.b} vs {c.a}: n={c.n} can reliably detect {mdd} "
+            f"(80% power at {c.power_alpha:.3g}), observed {c.diff:+.4f}"
+        )
+    extra = len(blind) + len(weak) - len(notes)
+    if extra > 0:
+        notes.append(f"... and {extra} more comparisons with the same warning (see report)")
     return notes
 
 
-# --------------------------------------------------------------------------
-# Command line
-# --------------------------------------------------------------------------
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="dq compare",
-        description="Paired significance tests between lm-eval runs written with --log_samples.",
-    )
-    p.add_argument("runs", nargs="+", metavar="RUN", help="lm-eval output dir or results_*.json")
-    p.add_argument("--baseline", metavar="LABEL", help="compare every run against this one")
-    p.add_argument("--labels", nargs="+", metavar="LABEL", help="one label per RUN")
-    p.add_argument("--out", metavar="DIR", help="write report.md, comparisons.csv/.json, plots")
-    p.add_argument("--alpha", type=float, default=0.05)
-    p.add_argument("--iterations", type=int, default=10_000, help="bootstrap/permutation draws")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--intersect", action="store_true", help="compare only the docs all runs share")
-    p.add_argument("--mid-p", action="store_true", help="mid-p McNemar instead of exact")
-    p.add_argument("--correction", choices=CORRECTIONS, default="holm")
-    return p
-
-
 def main(argv: list[str] | None = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # argparse already printed the message
-        return int(exc.code or 0)
-    from harness_ext.compare import report as rep  # matplotlib is only needed past here
+    from harness_ext.compare.cli import main as cli_main
 
-    try:
-        result = compare_runs(
-            args.runs,
-            labels=args.labels,
-            baseline=args.baseline,
-            alpha=args.alpha,
-            iterations=args.iterations,
-            seed=args.seed,
-            correction=args.correction,
-            intersect=args.intersect,
-            mid_p=args.mid_p,
-        )
-        for note in result.notes:
-            print(f"dq compare: note: {note}", file=sys.stderr)
-        print(rep.markdown_tables(result))
-        if args.out:
-            rep.write_report(result, args.out)
-            print(f"dq compare: wrote report to {args.out}", file=sys.stderr)
-    except (RunError, rep.ReportError) as exc:
-        print(f"dq compare: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    return cli_main(argv)

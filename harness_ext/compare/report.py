@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness_ext.compare.api import Comparison, ComparisonReport
+from harness_ext.compare.results import Comparison, ComparisonReport
 from harness_ext.errors import DQError
 
 # Columns every consumer of comparisons.csv/json can rely on, in this order.
@@ -35,6 +35,7 @@ CORE_FIELDS = [
     "diff",
     "ci_low",
     "ci_high",
+    "confidence",
     "test",
     "p_value",
     "p_adjusted",
@@ -63,7 +64,21 @@ def _f(x: float | None, digits: int = 4) -> str:
 def _p(p: float) -> str:
     if math.isnan(p):
         return "—"
-    return f"{p:.2e}" if p < 1e-4 else f"{p:.4f}"
+    # below 1e-4 the digits mean nothing to a reader (and a Monte-Carlo p may be a floor)
+    return "< 1e-4" if p < 1e-4 else f"{p:.4f}"
+
+
+def _ci(confidence: float) -> str:
+    return f"{100 * confidence:g}% CI"
+
+
+def _rate(r: float | None) -> str:
+    return "unknown" if r is None else f"{100 * r:.1f}%"
+
+
+def _filters(report: ComparisonReport) -> str:
+    pairs = dict.fromkeys((s.task, s.filter) for s in report.summaries)
+    return "; ".join(f"{t}: `{f}`" for t, f in pairs)
 
 
 def _table(header: list[str], rows: list[list[str]], align: str) -> str:
@@ -75,23 +90,26 @@ def _table(header: list[str], rows: list[list[str]], align: str) -> str:
 
 
 def runs_table(report: ComparisonReport) -> str:
-    header = ["Run", "Task", "Metric", "Filter", "n", "Mean", "95% CI", "CI", "Stderr", "Clustered SE"]
+    header = ["Run", "Task", "Metric", "Filter", "Aggregation", "n", "Value", _ci(report.confidence), "CI"]
+    header += ["Stderr", "Clustered SE", "Truncated"]
     rows = [
         [
             s.label,
             s.task,
             s.metric,
             s.filter,
+            s.aggregation,
             str(s.n),
             _f(s.mean),
             f"[{_f(s.ci_low)}, {_f(s.ci_high)}]",
             s.ci_method,
             _f(s.stderr),
             _cluster_cell(s.clustered_stderr, s.n_clusters),
+            _rate(s.truncated_rate),
         ]
         for s in report.summaries
     ]
-    return _table(header, rows, "llllrrllrl")
+    return _table(header, rows, "lllllrrllrlr")
 
 
 def _cluster_cell(se: float | None, n_clusters: int | None) -> str:
@@ -110,7 +128,7 @@ def comparisons_table(report: ComparisonReport) -> str:
         "Mean A",
         "Mean B",
         "Diff (B−A)",
-        "95% CI",
+        _ci(report.confidence),
         "Test",
         "p",
         f"p ({adj})",
@@ -141,7 +159,7 @@ def comparisons_table(report: ComparisonReport) -> str:
 
 
 def _marks(c: Comparison) -> str:
-    return ("*" if c.significant else "") + ("!" if c.underpowered and c.diff != 0 else "")
+    return ("*" if c.significant else "") + ("!" if c.underpowered and c.diff != 0 else "") + ("?" if not c.resolved else "")
 
 
 def markdown_tables(report: ComparisonReport) -> str:
@@ -150,10 +168,29 @@ def markdown_tables(report: ComparisonReport) -> str:
         [
             runs_table(report),
             comparisons_table(report),
-            f"`*` adjusted p < {report.alpha}; `!` |diff| below the minimum detectable "
-            "difference (MDD, 80% power): too few docs to detect it reliably.",
+            f"Filters: {_filters(report)}. `*` adjusted p < {report.alpha}; `!` |diff| below the minimum "
+            f"detectable difference (MDD: 80% power at alpha / {len(report.comparisons)} comparisons), "
+            "or no outcome could be significant (MDD —); `?` Monte-Carlo p too close to call. "
+            "p below 1e-4 is printed as < 1e-4.",
         ]
     )
+
+
+def _methods(report: ComparisonReport) -> list[str]:
+    conf = _ci(report.confidence)
+    mcn = "mid-p" if report.mid_p else "exact"
+    return [
+        f"- alpha {report.alpha}: every interval is a {conf}; seed {report.seed}; "
+        f"{report.iterations} bootstrap/permutation draws (more, adaptively, where a Monte-Carlo p-value "
+        "was too close to its adjusted threshold)",
+        f"- 0/1 metrics: Wilson {conf} per run; Tango score {conf} for the paired difference; {mcn} McNemar test",
+        f"- continuous metrics: studentized bootstrap {conf}s; paired t-test (sign-flip permutation as a check)",
+        "- docs with `cluster_id`: clusters are resampled and sign-flipped whole (cluster bootstrap, "
+        "cluster sign-flip test; cluster-robust t as a check)",
+        "- other lm-eval aggregations (perplexity, ...): the run value is lm-eval's own aggregate; "
+        "percentile bootstrap of the aggregate and a swap permutation test",
+        f"- filters: {_filters(report)}",
+    ]
 
 
 def report_markdown(report: ComparisonReport, plots: list[str]) -> str:
@@ -162,13 +199,8 @@ def report_markdown(report: ComparisonReport, plots: list[str]) -> str:
         "# dq compare report",
         f"- runs: {', '.join(f'`{r.label}` ({r.path})' for r in report.runs)}",
         f"- pairs: {'each run vs `' + report.baseline + '`' if report.baseline else 'all pairs'}",
-        f"- alpha {report.alpha}; {report.iterations} bootstrap/permutation draws; seed {report.seed}",
         f"- multiple comparisons: {adj} over all {len(report.comparisons)} comparisons",
-        "- 0/1 metrics: Wilson CIs and the "
-        + ("mid-p" if report.mid_p else "exact")
-        + " McNemar test; continuous metrics: bootstrap CIs and the sign-flip permutation test",
-        "- CIs resample documents; where docs carry `cluster_id` (e.g. DROP passages) compare "
-        "against the clustered SE, which accounts for correlated questions",
+        *_methods(report),
         "\n## Runs\n",
         runs_table(report),
         "\n## Comparisons\n",
@@ -260,8 +292,10 @@ def plot_forest(report: ComparisonReport, path: Path) -> None:
     if not prefix:
         ((task, metric, flt),) = groups
         ax.set_title(f"{task} / {metric} (filter {flt})", fontsize=9)
+    else:
+        ax.set_title(f"filters: {_filters(report)}".replace("`", ""), fontsize=8)
     ax.set_ylim(-1, rows)
-    ax.set_xlabel("difference (B − A), 95% bootstrap CI", fontsize=8)
+    ax.set_xlabel(f"difference (B − A), {_ci(report.confidence)}", fontsize=8)
     ax.legend(fontsize=7, loc="lower right")
     # Low PNG compression: a tall forest plot otherwise spends ~1 s in zlib.
     fig.savefig(path, dpi=90, pil_kwargs={"compress_level": 1})
@@ -297,7 +331,7 @@ def plot_heatmap(report: ComparisonReport, path: Path) -> bool:
         ax.set_yticks(range(len(decs)), decs, fontsize=8)
         ax.set_xlabel("solver")
         ax.set_ylabel("decomposer")
-        ax.set_title(f"{key[0]} / {key[1]}", fontsize=9)
+        ax.set_title(f"{key[0]} / {key[1]} (filter {key[2]})", fontsize=9)
         fig.colorbar(im, ax=ax, shrink=0.8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

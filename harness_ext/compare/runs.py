@@ -8,31 +8,17 @@ subdirectory, or the results file itself.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from harness_ext.errors import DQError
+from harness_ext.compare import checks
+from harness_ext.compare.aggregate import MEAN, Aggregation
+from harness_ext.compare.samples import RunError, TaskSamples, Truncation, load_samples, load_truncation
 
 GroupKey = tuple[str, str, str]  # (task, metric, filter)
-
-
-class RunError(DQError):
-    """A problem with the runs given to `dq compare`; the message is one line."""
-
-
-@dataclass
-class TaskSamples:
-    """Per-doc metric values of one (task, filter) from one run."""
-
-    task: str
-    filter: str
-    doc_ids: list[int]
-    doc_hashes: list[str]
-    metrics: dict[str, np.ndarray]
-    clusters: list | None = None
+__all__ = ["RunError", "TaskSamples", "Run", "MetricGroup", "load_run", "align_runs"]
 
 
 @dataclass
@@ -46,6 +32,8 @@ class Run:
     samples: dict[tuple[str, str], TaskSamples]
     higher_is_better: dict[str, dict[str, bool]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    aggregations: dict[tuple[str, str], Aggregation | str] = field(default_factory=dict)  # str: why left out
+    truncation: dict[str, Truncation] = field(default_factory=dict)
 
 
 @dataclass
@@ -56,10 +44,11 @@ class MetricGroup:
     metric: str
     filter: str
     doc_ids: list[int]
-    values: np.ndarray  # (runs, n)
+    values: np.ndarray  # (runs, n), or (runs, n, 2) for (log-likelihood, weight) items
     clusters: np.ndarray | None
     binary: bool
     higher_is_better: bool | None = None
+    aggregation: Aggregation = MEAN
 
     @property
     def key(self) -> GroupKey:
@@ -96,14 +85,14 @@ def resolve_results_file(path: str | Path) -> tuple[Path, list[str]]:
     return found[-1], notes
 
 
-def find_samples_files(results_file: Path) -> dict[str, Path]:
-    """Map task name -> samples file with the same date suffix."""
+def find_samples_files(results_file: Path, kind: str = "samples") -> dict[str, Path]:
+    """Map task name -> samples (or dq traces) file with the same date suffix."""
     date = _date_of(results_file)
     suffix = f"_{date}.jsonl"
     files = {}
-    for f in sorted(results_file.parent.glob(f"samples_*{suffix}")):
-        files[f.name[len("samples_") : -len(suffix)]] = f
-    if not files:
+    for f in sorted(results_file.parent.glob(f"{kind}_*{suffix}")):
+        files[f.name[len(kind) + 1 : -len(suffix)]] = f
+    if not files and kind == "samples":
         raise RunError(f"{results_file}: no samples_*{suffix} files next to it; rerun lm-eval with --log_samples")
     return files
 
@@ -177,116 +166,6 @@ def dedupe_labels(labels: list[str]) -> list[str]:
     return out
 
 
-# --------------------------------------------------------------------------
-# Reading samples
-# --------------------------------------------------------------------------
-
-
-def _metric_value(value: object, where: str, metric: str) -> float | None:
-    """Per-doc metric as float; None for corpus-level metrics (lists, strings)."""
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, (int, float)):
-        if not math.isfinite(value):
-            raise RunError(f"{where}: metric {metric!r} is {value} (not a finite number)")
-        return float(value)
-    return None
-
-
-_DECODER = json.JSONDecoder()
-_HEAD = '{"doc_id": '
-
-
-def _parse_fast(line: str) -> dict | None:
-    """Parse only the fields dq compare needs from an lm-eval sample line.
-
-    The prompt ("arguments") and responses are most of each line but unused
-    here. lm-eval writes keys in a fixed order with json.dumps defaults, and
-    `, "filter": ` cannot occur inside a JSON string (quotes are escaped), so
-    the tail from the top-level "filter" key on is a small, complete object.
-    Anything unexpected returns None and the caller does a full parse.
-    """
-    cut = line.rfind(', "filter": ')
-    if not line.startswith(_HEAD) or cut < 0 or not line.endswith("}"):
-        return None
-    try:
-        rec = json.loads("{" + line[cut + 2 :])
-        rec["doc_id"], end = _DECODER.raw_decode(line, len(_HEAD))
-        if line.startswith(', "doc": ', end):
-            rec["doc"] = _DECODER.raw_decode(line, end + 9)[0]
-    except ValueError:
-        return None
-    return rec if "metrics" in rec else None
-
-
-def _parse_line(line: str, where: str) -> dict:
-    if not line.strip():
-        raise RunError(f"{where}: empty line in samples file")
-    rec = _parse_fast(line)
-    if rec is not None:
-        return rec
-    try:
-        rec = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise RunError(f"{where}: truncated or invalid JSON ({exc.msg})") from None
-    if not isinstance(rec, dict) or "doc_id" not in rec or "metrics" not in rec:
-        raise RunError(f"{where}: not an lm-eval sample record (needs doc_id and metrics)")
-    return rec
-
-
-def load_samples(task: str, path: Path) -> tuple[dict[tuple[str, str], TaskSamples], list[str]]:
-    """Parse one samples_*.jsonl into TaskSamples keyed by (task, filter)."""
-    text = path.read_text(encoding="utf-8")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # the final newline is not an empty record
-    if not lines:
-        raise RunError(f"{path}: samples file is empty")
-    rows: dict[str, list[dict]] = {}
-    for lineno, line in enumerate(lines, 1):
-        rec = _parse_line(line, f"{path}:{lineno}")
-        rec["_where"] = f"{path}:{lineno}"
-        rows.setdefault(str(rec.get("filter", "none")), []).append(rec)
-    out, notes = {}, []
-    for flt, recs in rows.items():
-        ts, skipped = _task_samples(task, flt, recs)
-        out[(task, flt)] = ts
-        notes += [f"{task}: metric {m!r} is not per-doc numeric; skipped" for m in skipped]
-    return out, notes
-
-
-def _task_samples(task: str, flt: str, recs: list[dict]) -> tuple[TaskSamples, list[str]]:
-    names = list(dict.fromkeys(m for r in recs for m in r["metrics"]))
-    values: dict[str, list[float]] = {m: [] for m in names}
-    skipped: set[str] = set()
-    seen: set[int] = set()
-    for r in recs:
-        if r["doc_id"] in seen:
-            raise RunError(f"{r['_where']}: duplicate doc_id {r['doc_id']} (filter {flt})")
-        seen.add(r["doc_id"])
-        for m in names:
-            if m not in r:
-                raise RunError(f"{r['_where']}: metric {m!r} missing for doc_id {r['doc_id']}")
-            v = _metric_value(r[m], r["_where"], m)
-            if v is None:
-                skipped.add(m)
-            values[m].append(v if v is not None else 0.0)
-    docs = [r.get("doc") if isinstance(r.get("doc"), dict) else {} for r in recs]
-    clusters = [d.get("cluster_id") for d in docs]
-    has_clusters = all(c is not None for c in clusters)
-    return (
-        TaskSamples(
-            task=task,
-            filter=flt,
-            doc_ids=[r["doc_id"] for r in recs],
-            doc_hashes=[str(r.get("doc_hash", "")) for r in recs],
-            metrics={m: np.asarray(v) for m, v in values.items() if m not in skipped},
-            clusters=clusters if has_clusters else None,
-        ),
-        sorted(skipped),
-    )
-
-
 def load_run(path: str | Path, label: str | None = None) -> Run:
     results_file, notes = resolve_results_file(path)
     try:
@@ -296,10 +175,13 @@ def load_run(path: str | Path, label: str | None = None) -> Run:
     if not isinstance(results, dict):
         raise RunError(f"{results_file}: not an lm-eval results file")
     samples: dict[tuple[str, str], TaskSamples] = {}
+    aggregations: dict[tuple[str, str], Aggregation | str] = {}
     for task, f in find_samples_files(results_file).items():
         s, n = load_samples(task, f)
         samples.update(s)
         notes += n
+        aggregations.update(checks.check_task(results, results_file, task, s))
+    truncation = {t: load_truncation(f) for t, f in find_samples_files(results_file, "traces").items()}
     config = results.get("config") or {}
     sides = two_stage_sides(config)
     return Run(
@@ -312,6 +194,8 @@ def load_run(path: str | Path, label: str | None = None) -> Run:
         samples=samples,
         higher_is_better=results.get("higher_is_better") or {},
         notes=notes,
+        aggregations=aggregations,
+        truncation=truncation,
     )
 
 
@@ -386,13 +270,23 @@ def _groups_for(runs: list[Run], key, docs: list[int], notes: list[str]) -> list
     metrics = [m for m in tss[0].metrics if all(m in ts.metrics for ts in tss)]
     for m in sorted({m for ts in tss for m in ts.metrics} - set(metrics)):
         notes.append(f"task {task}: metric {m!r} is not in every run; skipped")
+    aggs = {m: runs[0].aggregations.get((task, m), MEAN) for m in metrics}
+    for m, agg in aggs.items():
+        if isinstance(agg, str):
+            notes.append(f"task {task}: {agg}")
+    metrics = [m for m in metrics if not isinstance(aggs[m], str)]
     clusters = None
     if tss[0].clusters is not None:
         clusters = np.asarray([str(tss[0].clusters[i]) for i in rows[0]])
     out = []
     for m in metrics:
-        values = np.vstack([ts.metrics[m][r] for ts, r in zip(tss, rows)]).astype(float)
+        values = np.stack([ts.metrics[m][r] for ts, r in zip(tss, rows)]).astype(float)
+        agg = aggs[m]
+        assert not isinstance(agg, str)
+        if values.ndim != (3 if agg.components == 2 else 2):
+            notes.append(f"task {task}: metric {m!r} items do not fit its aggregation {agg.name!r}; skipped")
+            continue
         hib = runs[0].higher_is_better.get(task, {}).get(m)
-        binary = bool(np.all((values == 0) | (values == 1)))
-        out.append(MetricGroup(task, m, flt, docs, values, clusters, binary, hib))
+        binary = agg.kind == "mean" and bool(np.all((values == 0) | (values == 1)))
+        out.append(MetricGroup(task, m, flt, docs, values, clusters, binary, hib, agg))
     return out

@@ -1,0 +1,216 @@
+"""Statistics for one (task, metric, filter) group: run values with CIs, and every pair's test.
+
+Method by case (see README "dq compare" for references):
+- 0/1 metric, no clusters: Wilson CI per run; Tango score CI for the paired difference;
+  exact (or mid-p) McNemar test; exact McNemar power.
+- mean of a continuous metric, no clusters: studentized bootstrap CIs; paired t-test, with a
+  Monte-Carlo sign-flip test as a check.
+- any mean metric whose docs carry cluster_id: studentized cluster bootstrap CIs; cluster
+  sign-flip test (exact up to 16 clusters, else Monte-Carlo, resolved adaptively), with the
+  cluster-robust t-test as a check.
+- other lm-eval aggregations (perplexity...): paired percentile bootstrap of the aggregate
+  (units resampled jointly for all runs) and a unit swap permutation test of the aggregate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness_ext.compare import aggregate, intervals, power, resample, stats
+from harness_ext.compare.results import Comparison, RunSummary
+from harness_ext.compare.runs import MetricGroup
+
+
+@dataclass
+class Setup:
+    names: list[str]
+    pairs: list[tuple[int, int]]
+    alpha: float
+    power_alpha: float  # alpha / m: the threshold the smallest p must beat under Holm or BH
+    iterations: int
+    mid_p: bool
+    truncation: list[dict[str, float | None]]  # per run: task -> rate
+
+
+@dataclass
+class GroupResult:
+    summaries: list[RunSummary]
+    comparisons: list[Comparison]
+    perm: resample.PermutationTest | None = None  # Monte-Carlo tests to resolve adaptively
+
+
+def analyze(group: MetricGroup, setup: Setup, rng: np.random.Generator) -> GroupResult:
+    units = resample.Units.of(group.values.shape[1], group.clusters)
+    if group.aggregation.kind != "mean":
+        return _aggregate_group(group, setup, units, rng)
+    return _mean_group(group, setup, units, rng)
+
+
+def _base(group: MetricGroup, setup: Setup, a: int, b: int, values: np.ndarray) -> Comparison:
+    agg = group.aggregation
+    trunc = [t.get(group.task) for t in setup.truncation]
+    return Comparison(
+        task=group.task,
+        metric=group.metric,
+        filter=group.filter,
+        a=setup.names[a],
+        b=setup.names[b],
+        n=group.values.shape[1],
+        mean_a=float(values[a]),
+        mean_b=float(values[b]),
+        diff=float(values[b] - values[a]),
+        ci_low=float("nan"),
+        ci_high=float("nan"),
+        test="",
+        p_value=float("nan"),
+        confidence=1 - setup.alpha,
+        aggregation=agg.name,
+        power_alpha=setup.power_alpha,
+        truncated_rate_a=trunc[a],
+        truncated_rate_b=trunc[b],
+    )
+
+
+def _summary(group: MetricGroup, setup: Setup, r: int, value: float, lo, hi, method: str, se, cse, g):
+    return RunSummary(
+        setup.names[r],
+        group.task,
+        group.metric,
+        group.filter,
+        group.values.shape[1],
+        float(value),
+        float(lo),
+        float(hi),
+        method,
+        float(se),
+        None if cse is None else float(cse),
+        g,
+        aggregation=group.aggregation.name,
+        confidence=1 - setup.alpha,
+        truncated_rate=setup.truncation[r].get(group.task),
+    )
+
+
+def _mean_group(group: MetricGroup, setup: Setup, units: resample.Units, rng) -> GroupResult:
+    x, n, alpha = group.values, group.values.shape[1], setup.alpha
+    ia, ib = np.array([p[0] for p in setup.pairs]), np.array([p[1] for p in setup.pairs])
+    sums = units.sums(x.T)
+    g = units.count if units.clustered else None
+    se_iid = x.std(axis=1, ddof=1) / np.sqrt(n) if n > 1 else np.full(len(x), np.nan)
+    cse = resample.unit_se(sums, units.sizes) if units.clustered else [None] * len(x)
+    if group.binary and not units.clustered:
+        cis = [stats.wilson_interval(int(v.sum()), n, alpha) for v in x]
+        lo, hi, method = np.array([c.low for c in cis]), np.array([c.high for c in cis]), "wilson"
+    else:
+        lo, hi, method = resample.studentized(sums, units.sizes, setup.iterations, rng, alpha)
+        method += " (clusters)" if units.clustered else ""
+    means = x.mean(axis=1)
+    summaries = [_summary(group, setup, r, means[r], lo[r], hi[r], method, se_iid[r], cse[r], g) for r in range(len(x))]
+    d = x[ib] - x[ia]
+    dsums = units.sums(d.T)
+    comps = [_base(group, setup, a, b, means) for a, b in setup.pairs]
+    for k, c in enumerate(comps):
+        c.diff = float(d[k].mean())
+        c.cohens_d = stats.cohens_dz(d[k])
+        c.diff_stderr = float(d[k].std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+    perm = None
+    if group.binary and not units.clustered:
+        _mcnemar(comps, x[ia], x[ib], setup)
+    elif not units.clustered:
+        _paired_t(comps, d, dsums, units, setup, rng)
+    else:
+        perm = _clustered(comps, sums, dsums, ia, ib, units, setup, rng)
+    return GroupResult(summaries, comps, perm)
+
+
+def _mcnemar(comps: list[Comparison], a: np.ndarray, b: np.ndarray, setup: Setup) -> None:
+    a, b = a > 0.5, b > 0.5
+    n = a.shape[1]
+    n01, n10 = np.sum(~a & b, axis=1), np.sum(a & ~b, axis=1)
+    p = stats.mcnemar_pvalues(n01, n10, setup.mid_p)
+    lo, hi = intervals.tango_interval(n01, n10, n, setup.alpha)
+    for k, c in enumerate(comps):
+        nd = int(n01[k] + n10[k])
+        c.n01, c.n10 = int(n01[k]), int(n10[k])
+        c.ci_low, c.ci_high, c.ci_method = float(lo[k]), float(hi[k]), "tango score"
+        c.test = "mcnemar (mid-p)" if setup.mid_p else "mcnemar (exact)"
+        c.p_value = float(p[k])
+        c.test_statistic = c.n01 / nd if nd else float("nan")
+        c.test_statistic_name = "share of discordant pairs won by b"
+        c.effect_size_name = "discordant odds ratio (n01/n10)"
+        c.effect_size = stats.discordant_odds_ratio(c.n01, c.n10)
+        c.min_p = power.min_p_mcnemar(nd, setup.mid_p)
+        pw = power.mcnemar_mdd(n, nd / n, setup.power_alpha, setup.mid_p)
+        c.mdd, c.detectable = pw.mdd, pw.detectable
+
+
+def _paired_t(comps, d, dsums, units, setup: Setup, rng) -> None:
+    lo, hi, method = resample.studentized(dsums, units.sizes, setup.iterations, rng, setup.alpha)
+    p_flip = stats.sign_flip_pvalues(d.T, setup.iterations, rng)
+    for k, c in enumerate(comps):
+        c.ci_low, c.ci_high, c.ci_method = float(lo[k]), float(hi[k]), method
+        c.test_statistic, c.p_value = intervals.paired_t(d[k])
+        c.test, c.test_statistic_name = "paired t", "t"
+        c.p_check, c.check_test = float(p_flip[k]), f"sign-flip permutation ({setup.iterations} draws)"
+        c.effect_size_name, c.effect_size = "cohen's d (paired)", c.cohens_d
+        c.min_p = 0.0
+        pw = power.t_mdd(c.diff_stderr, c.n - 1, setup.power_alpha, 0.0)
+        c.mdd, c.detectable = pw.mdd, pw.detectable
+
+
+def _clustered(comps, sums, dsums, ia, ib, units, setup: Setup, rng) -> resample.PermutationTest:
+    g = units.count
+    lo, hi, method = resample.studentized(dsums, units.sizes, setup.iterations, rng, setup.alpha)
+    totals = sums.sum(axis=0)
+    perm = resample.PermutationTest("mean", totals[ia][:, None], totals[ib][:, None], dsums, units.sizes.sum())
+    perm.more(np.ones(len(comps), bool), setup.iterations, rng)
+    cse = resample.unit_se(dsums, units.sizes)
+    min_p = 2.0 / 2**g if g < 1000 else 0.0
+    for k, c in enumerate(comps):
+        c.ci_low, c.ci_high, c.ci_method = float(lo[k]), float(hi[k]), method + " (clusters)"
+        c.test = "cluster sign-flip (exact)" if perm.exact else "cluster sign-flip (Monte-Carlo)"
+        c.test_statistic, c.test_statistic_name = c.diff, "mean difference"
+        c.p_check = intervals.cluster_t(c.diff, dsums[:, k], units.sizes)[1]
+        c.check_test = "cluster-robust t (CR1, G-1 df)"
+        c.effect_size_name, c.effect_size = "cohen's d (paired)", c.cohens_d
+        c.n_clusters, c.diff_clustered_stderr = g, float(cse[k])
+        c.min_p = min_p
+        pw = power.t_mdd(float(cse[k]), g - 1, setup.power_alpha, min_p)
+        c.mdd, c.detectable = pw.mdd, pw.detectable
+    return perm
+
+
+def _aggregate_group(group: MetricGroup, setup: Setup, units: resample.Units, rng) -> GroupResult:
+    agg, x, alpha = group.aggregation, group.values, setup.alpha
+    ia, ib = np.array([p[0] for p in setup.pairs]), np.array([p[1] for p in setup.pairs])
+    comp = [x] if x.ndim == 2 else [x[..., 0], x[..., 1]]
+    sums = [units.sums(v.T) for v in comp]  # per component: (G, runs)
+    runs = x.shape[0]
+    draws = resample.boot_means(np.hstack(sums), units.sizes, setup.iterations, rng)
+    parts = [draws[:, i * runs : (i + 1) * runs] for i in range(len(comp))]
+    boot = aggregate.apply(agg.kind, parts[0], parts[1] if len(parts) == 2 else None)  # (B, runs)
+    values = np.array([aggregate.lmeval_value(agg, x[r]) for r in range(runs)])
+    lo, hi = stats.percentile_ci(boot, alpha)
+    g = units.count if units.clustered else None
+    method = "percentile bootstrap" + (" (clusters)" if units.clustered else "")
+    se = boot.std(axis=0, ddof=1)
+    summaries = [_summary(group, setup, r, values[r], lo[r], hi[r], method, se[r], None, g) for r in range(runs)]
+    bd = boot[:, ib] - boot[:, ia]
+    dlo, dhi = stats.percentile_ci(bd, alpha)
+    totals = np.stack([s.sum(axis=0) for s in sums], axis=-1)  # (runs, c)
+    diffs = np.stack([s[:, ib] - s[:, ia] for s in sums], axis=-1).reshape(units.count, -1)
+    perm = resample.PermutationTest(agg.kind, totals[ia], totals[ib], diffs, units.sizes.sum())
+    perm.more(np.ones(len(ia), bool), setup.iterations, rng)
+    comps = [_base(group, setup, a, b, values) for a, b in setup.pairs]
+    unit = "cluster" if units.clustered else "doc"
+    min_p = 2.0 / 2**units.count if units.count < 1000 else 0.0
+    for k, c in enumerate(comps):
+        c.ci_low, c.ci_high, c.ci_method = float(dlo[k]), float(dhi[k]), method
+        c.test = f"{unit} swap permutation of {agg.name} ({'exact' if perm.exact else 'Monte-Carlo'})"
+        c.test_statistic, c.test_statistic_name = c.diff, f"difference of {agg.name}"
+        c.diff_stderr, c.n_clusters, c.min_p = float(bd[:, k].std(ddof=1)), g, min_p
+        pw = power.t_mdd(c.diff_stderr, units.count - 1, setup.power_alpha, min_p)
+        c.mdd, c.detectable = pw.mdd, pw.detectable
+    return GroupResult(summaries, comps, perm)

@@ -1,0 +1,100 @@
+"""Power and the minimum detectable difference (MDD) at the threshold the stars use.
+
+The threshold is alpha / m for m comparisons in the report: the one the smallest p-value must
+beat under Holm and under Benjamini-Hochberg, so "detectable" means "could get a star".
+
+0/1 metrics without clusters: exact power of the exact (or mid-p) McNemar test (Lachin 1992,
+Stat Med 11:1239): sum over the number of discordant pairs K ~ Bin(n, psi) of the binomial
+rejection probability given K, with the rejection region computed from the same p-values the
+test reports. Up to n = EXACT_MAX_N; above that, and for continuous or clustered metrics, the
+normal/t approximation (z_(1-a/2) + z_power) * SE. When not even the most extreme outcome
+could reach the threshold the MDD is NaN and `detectable` is False.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy import special
+
+from harness_ext.compare.stats import mcnemar_pvalues
+
+EXACT_MAX_N = 2000
+POWER = 0.8
+
+
+@dataclass(frozen=True)
+class Power:
+    mdd: float  # NaN when nothing is detectable at 80 % power
+    detectable: bool  # False: no possible outcome could be significant
+    alpha: float  # the threshold used
+
+
+def min_p_mcnemar(nd: int, mid_p: bool = False) -> float:
+    """Smallest p-value an exact McNemar test can give with nd discordant pairs."""
+    if nd == 0:
+        return 1.0
+    return 0.5**nd if mid_p else min(1.0, 2 * 0.5**nd)
+
+
+@lru_cache(maxsize=64)
+def _critical(n: int, alpha: float, mid_p: bool) -> np.ndarray:
+    """c[k]: largest x < k/2 with p(x, k) < alpha (-1 if none), for k = 0..n discordant pairs."""
+    crit = np.full(n + 1, -1)
+    for k in range(1, n + 1):
+        x = np.arange(0, (k + 1) // 2)
+        if len(x) == 0:
+            continue
+        ok = np.nonzero(mcnemar_pvalues(x, k - x, mid_p) < alpha)[0]
+        crit[k] = ok[-1] if len(ok) else -1
+    return crit
+
+
+def mcnemar_power(n: int, psi: float, delta: float, alpha: float, mid_p: bool = False) -> float:
+    """Exact power for n pairs, discordance probability psi, true difference delta = p01 - p10."""
+    if psi <= 0 or n == 0:
+        return 0.0
+    k = np.arange(n + 1)
+    crit = _critical(n, alpha, mid_p)
+    q = min(1.0, max(0.0, (psi + delta) / (2 * psi)))  # P(a discordant pair favours b)
+    lower = np.where(crit >= 0, special.bdtr(np.maximum(crit, 0), k, q), 0.0)
+    upper = np.where(crit >= 0, special.bdtrc(k - np.maximum(crit, 0) - 1, k, q), 0.0)
+    logpmf = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+    with np.errstate(divide="ignore"):
+        logpmf = logpmf + k * math.log(psi) + (n - k) * (math.log1p(-psi) if psi < 1 else -np.inf)
+    pmf = np.exp(np.where(np.isnan(logpmf), -np.inf, logpmf))
+    if psi >= 1:
+        pmf = (k == n).astype(float)
+    return float(np.sum(pmf * np.minimum(1.0, lower + upper)))
+
+
+def mcnemar_mdd(n: int, psi: float, alpha: float, mid_p: bool = False) -> Power:
+    """Smallest |p01 - p10| detected with 80 % power, given discordance psi (exact up to EXACT_MAX_N)."""
+    if min_p_mcnemar(n, mid_p) >= alpha:
+        return Power(float("nan"), False, alpha)
+    if not psi > 0:
+        return Power(float("nan"), True, alpha)
+    if n > EXACT_MAX_N:
+        z = float(special.ndtri(1 - alpha / 2) + special.ndtri(POWER))
+        mdd = z * math.sqrt(psi / n)
+        return Power(mdd if mdd <= psi else float("nan"), True, alpha)
+    if mcnemar_power(n, psi, psi, alpha, mid_p) < POWER:
+        return Power(float("nan"), True, alpha)  # even "b wins every discordant pair" is too rare
+    lo, hi = 0.0, psi
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if mcnemar_power(n, psi, mid, alpha, mid_p) >= POWER else (mid, hi)
+    return Power(hi, True, alpha)
+
+
+def t_mdd(se: float, df: int, alpha: float, min_p: float) -> Power:
+    """(t_(1-a/2) + t_power) * SE with df degrees of freedom; min_p: smallest attainable p."""
+    if min_p >= alpha:
+        return Power(float("nan"), False, alpha)
+    if df < 1 or not se > 0:
+        return Power(float("nan"), True, alpha)
+    q = float(special.stdtrit(df, 1 - alpha / 2) + special.stdtrit(df, POWER))
+    return Power(q * se, True, alpha)
