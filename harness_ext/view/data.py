@@ -69,7 +69,8 @@ def _dq_config(run: Run) -> dict[str, Any]:
         config = json.loads(run.path.read_text(encoding="utf-8")).get("config") or {}
     except (OSError, ValueError):
         return {}
-    return config.get("dq") if isinstance(config.get("dq"), dict) else {}
+    dq = config.get("dq")
+    return dq if isinstance(dq, dict) else {}
 
 
 def clean(value: Any) -> Any:
@@ -111,24 +112,34 @@ def _load_source(src: Source, index: int, runs: list[ViewRun], taken: set[str]) 
 
 def _report(runs: list[ViewRun], task: str, src: Source) -> ComparisonReport | None:
     """compare_runs over the runs of one source that hold task (for run CIs and fresh tests)."""
-    paths = [r.loaded[task].path for r in runs]
+    paths: list[str | Path] = [r.loaded[task].path for r in runs]
     if len(paths) < 2:
         return None
     labels = [r.label for r in runs]
     # With a reported comparisons.json only the run CIs are needed: one baseline keeps it cheap.
     # Without one, every pair is tested so the pair view has statistics for any two runs.
-    kw = {"alpha": src.alpha, "iterations": src.iterations, "baseline": labels[0] if src.comparisons else None}
-    try:
-        return compare_runs(paths, labels=labels, **kw)
-    except DQError:
-        return compare_runs(paths, labels=labels, intersect=True, **kw)
+    baseline = labels[0] if src.comparisons else None
+    for intersect in (False, True):  # runs over different docs: compare the shared ones
+        try:
+            return compare_runs(
+                paths,
+                labels=labels,
+                baseline=baseline,
+                alpha=src.alpha,
+                iterations=src.iterations,
+                intersect=intersect,
+            )
+        except DQError:
+            if intersect:
+                raise
+    return None
 
 
 def _reports(sources: list[Source], runs: list[ViewRun], notes: list[str]) -> list[tuple[int, ComparisonReport]]:
     # One compare_runs call per distinct set of results files: a `dq compare` dir is one call,
     # a study (one cell per task) one per task.
     batches: dict[tuple[Path, ...], tuple[int, list[ViewRun], str]] = {}
-    for s, src in enumerate(sources):
+    for s in range(len(sources)):
         mine = [r for r in runs if r.source == s]
         for task in sorted({t for r in mine for t in r.loaded}):
             holders = [r for r in mine if task in r.loaded]
@@ -213,9 +224,9 @@ def leaderboard(col: Collection) -> list[dict]:
     rows += [row for r in col.runs for row in _plain_rows(r) if (r.id, row["task"]) not in covered]
     baselines = _baselines(col.comparisons)
     sides: dict[tuple, set[int]] = {}
-    for c in col.comparisons:
-        sides.setdefault((c["task"], c["metric"], c["filter"], "a"), set()).add(c["a_id"])
-        sides.setdefault((c["task"], c["metric"], c["filter"], "b"), set()).add(c["b_id"])
+    for comp in col.comparisons:
+        sides.setdefault((comp["task"], comp["metric"], comp["filter"], "a"), set()).add(comp["a_id"])
+        sides.setdefault((comp["task"], comp["metric"], comp["filter"], "b"), set()).add(comp["b_id"])
     for row in rows:
         key = (row["task"], row["metric"], row["filter"])
         c = _vs(row, col.comparisons, baselines.get(key))

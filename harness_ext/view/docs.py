@@ -64,7 +64,7 @@ def load_doc_texts(results_file: Path, task: str) -> dict[int, DocText]:
         for rec in _lines(samples):
             d = texts.get(rec["doc_id"])
             if d is None:
-                doc = rec.get("doc") if isinstance(rec.get("doc"), dict) else {}
+                doc = rec["doc"] if isinstance(rec.get("doc"), dict) else {}
                 resps = rec.get("resps") or [[""]]
                 d = texts[rec["doc_id"]] = DocText(doc, _text(rec.get("target", "")), _text(resps[0]))
             d.filtered[str(rec.get("filter", "none"))] = _text(rec.get("filtered_resps", ""))

@@ -65,12 +65,71 @@
     return el(
       "div",
       { class: "view docview" },
-      el("div", { class: "controls" }, nav(pos - 1, "‹ prev doc"), el("b", {}, " " + t.task + " · doc " + docId + " (" + (pos + 1) + " / " + td.doc_ids.length + ") "), nav(pos + 1, "next doc ›"), search),
+      el("div", { class: "controls" }, el("a", { href: DQ.href("docs", { task: t.id }) }, "all docs"), nav(pos - 1, "‹ prev doc"), el("b", {}, " " + t.task + " · doc " + docId + " (" + (pos + 1) + " / " + td.doc_ids.length + ") "), nav(pos + 1, "next doc ›"), search),
       el("div", { class: "question" }, doc.question !== undefined ? String(doc.question) : td.question[pos]),
       doc.context ? el("details", {}, el("summary", {}, "context"), el("pre", {}, String(doc.context))) : null,
       el("div", { class: "gold" }, el("span", { class: "k" }, "gold: "), el("code", {}, entry.target)),
       extra.length ? el("details", {}, el("summary", {}, "all doc fields"), el("pre", {}, JSON.stringify(Object.fromEntries(extra), null, 2))) : null,
       el("div", { class: "traces" }, runs.map((r) => runBlock(r, entry.runs[String(r.id)], scores(r.id)))),
+    );
+  };
+})();
+
+// Doc list: every doc of a task with how many runs get it right, to find the docs that split runs.
+(() => {
+  const { el, fmt } = DQ;
+  const PAGE = 100;
+
+  DQ.views.docs = async (params) => {
+    const index = DQ.data.index;
+    const t = DQ.task(params.get("task") || 0);
+    const td = await DQ.load("task_" + t.id);
+    const metric = params.get("metric") || t.metrics[0];
+    const key = metric + "|" + (params.get("filter") || t.default_filter);
+    const q = (params.get("q") || "").toLowerCase();
+    const page = Number(params.get("page") || 0);
+    const cur = Object.fromEntries(params);
+    const runs = t.runs.filter((id) => td.values[id] && td.values[id][key]);
+    const rows = td.doc_ids
+      .map((id, i) => {
+        const v = runs.map((r) => td.values[r][key][i]).filter((x) => x !== null);
+        return { doc: id, i, question: td.question[i], right: v.filter((x) => x > 0.5).length, mean: v.length ? v.reduce((a, b) => a + b, 0) / v.length : null, n: v.length };
+      })
+      .filter((r) => !q || r.question.toLowerCase().includes(q) || String(r.doc) === q);
+    const sort = { sort: params.get("sort") || "doc", dir: params.get("dir") || "asc" };
+    const go = (extra) => DQ.go("docs", Object.assign({}, cur, { task: t.id }, extra));
+    const cols = [
+      { key: "doc", label: "doc", num: true, render: (r) => el("a", { href: DQ.href("doc", { task: t.id, doc: r.doc }) }, String(r.doc)) },
+      { key: "question", label: "question", render: (r) => (r.question.length > 140 ? r.question.slice(0, 140) + "…" : r.question) },
+      { key: "right", label: "runs right", num: true, render: (r) => r.right + " / " + r.n, title: "runs scoring this doc > 0.5" },
+      { key: "mean", label: "mean score", num: true, render: (r) => fmt(r.mean, 2) },
+    ];
+    const search = el("input", { type: "search", placeholder: "search questions or a doc id…", value: params.get("q") || "" });
+    search.addEventListener("change", () => go({ q: search.value, page: 0 }));
+    const pages = Math.ceil(rows.length / PAGE);
+    // Sort before paginating (DQ.table then sorts the page the same way).
+    const sorted = rows;
+    const col = cols.find((c) => c.key === sort.sort) || cols[0];
+    const dir = sort.dir === "asc" ? 1 : -1;
+    sorted.sort((a, b) => {
+      const x = a[col.key], y = b[col.key];
+      if (x === null) return 1;
+      if (y === null) return -1;
+      return (x < y ? -1 : x > y ? 1 : 0) * dir;
+    });
+    return el(
+      "div",
+      { class: "view" },
+      el(
+        "div",
+        { class: "controls" },
+        DQ.select(index.tasks.map((x) => [x.id, x.task]), t.id, (v) => DQ.go("docs", { task: v }), { "aria-label": "task" }),
+        DQ.select(t.metrics.map((m) => [m, m]), metric, (v) => go({ metric: v }), { "aria-label": "metric" }),
+        search,
+        el("span", {}, rows.length + " docs"),
+        pages > 1 ? el("span", {}, page > 0 ? el("a", { href: DQ.href("docs", Object.assign({}, cur, { page: page - 1 })) }, "‹ prev") : null, " page " + (page + 1) + " / " + pages + " ", page < pages - 1 ? el("a", { href: DQ.href("docs", Object.assign({}, cur, { page: page + 1 })) }, "next ›") : null) : null,
+      ),
+      DQ.table(cols, sorted.slice(page * PAGE, (page + 1) * PAGE), sort, (k, d) => go({ sort: k, dir: d, page: 0 }), { id: "doc-list" }),
     );
   };
 })();

@@ -129,7 +129,7 @@ DQ.table = (columns, rows, state, onSort, attrs) => {
 DQ.render = async () => {
   const main = document.getElementById("main");
   const r = DQ.route();
-  for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.dataset.view === r.view);
+  for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.dataset.view === r.view || a.dataset.view + "" === r.view + "s");
   const view = DQ.views[r.view] || DQ.views.leaderboard;
   const node = el("div", { class: "view" }, el("p", { class: "loading" }, "loading…"));
   main.replaceChildren(node);

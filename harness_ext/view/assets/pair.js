@@ -33,7 +33,7 @@
       run.flags[i] && run.flags[i].length ? el("div", { class: "flags" }, "flags: " + run.flags[i].join(", ")) : null,
       el("div", { class: "k" }, subq.length ? "sub-questions" : "no sub-questions"),
       subq.length ? el("ol", { class: "subq" }, subq.map((s) => el("li", {}, s))) : null,
-      answer !== undefined && answer !== null ? el("div", { class: "answer" }, el("span", { class: "k" }, "answer: "), el("code", {}, answer)) : null,
+      answer !== undefined && answer !== null && answer.trim() !== (run.output[i] || "").trim() ? el("div", { class: "answer" }, el("span", { class: "k" }, "answer: "), el("code", {}, answer)) : null,
       el("div", { class: "k" }, "solver output"),
       el("pre", { class: "output" }, run.output[i] || ""),
     );
