@@ -37,7 +37,7 @@
       tr.flags && tr.flags.length ? el("div", { class: "flags" }, "flags: " + tr.flags.join(", ")) : null,
       el("div", { class: "k" }, subq.length ? "parsed sub-questions" : "no sub-questions"),
       subq.length ? el("ol", { class: "subq" }, subq.map((s) => el("li", {}, String(s)))) : null,
-      stage("decomposer", tr.decomposer, false),
+      stage("decomposer", tr.decomposer, true),
       rounds(tr.rounds),
       stage("solver", tr.solver, true),
       stage("final", tr.final, true),
