@@ -44,7 +44,9 @@ DATE = "2026-01-01T00-00-00.000000"
 # --------------------------------------------------------------------------
 
 
-def write_run(root: Path, label: str, correct: list[int], seed: int, task: str = "toy_dq", pad: int = 0) -> Path:
+def write_run(
+    root: Path, label: str, correct: list[int], seed: int, task: str = "toy_dq", pad: int = 0, two_filters: bool = False
+) -> Path:
     """One run dir with results, samples and traces; doc i is right iff correct[i].
 
     pad adds that many characters of few-shot text to each prompt and a quarter of it to each
@@ -76,7 +78,7 @@ def write_run(root: Path, label: str, correct: list[int], seed: int, task: str =
                 "arguments": {"gen_args_0": {"arg_0": "Example. " * (pad // 9) + question}},
                 "resps": [[output]],
                 "filtered_resps": [output[-4:]],
-                "filter": "none",
+                "filter": "strict-match" if two_filters else "none",
                 "metrics": ["exact_match"],
                 "doc_hash": doc_hash,
                 "exact_match": float(ok),
@@ -109,7 +111,9 @@ def write_run(root: Path, label: str, correct: list[int], seed: int, task: str =
                 "solver": solver,
             }
         )
-    (d / f"samples_{task}_{DATE}.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
+    # gsm8k-style tasks log each doc once per filter; the flexible filter here is always right.
+    flexible = [{**s, "filter": "flexible-extract", "exact_match": 1.0} for s in samples] if two_filters else []
+    (d / f"samples_{task}_{DATE}.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples + flexible))
     (d / f"traces_{task}_{DATE}.jsonl").write_text("".join(json.dumps(t) + "\n" for t in traces))
     return d
 
@@ -223,6 +227,20 @@ def test_runs_without_a_report_get_fresh_comparisons(tmp_path):
     assert len(col.runs) == 3 and len(col.comparisons) == 3  # every pair
     assert not any(c["reported"] for c in col.comparisons)
     assert Path(runs[0]).exists()
+
+
+@pytest.mark.unit
+def test_several_filters_open_on_strict_match(tmp_path):
+    for r, correct in enumerate(([1, 0, 1, 0], [0, 0, 1, 1])):
+        write_run(tmp_path / "runs", f"r{r}", correct, seed=r, two_filters=True)
+    build_site([tmp_path / "runs"], tmp_path / "site")
+    index = _payload(tmp_path / "site/data/index.js")
+    assert index["tasks"][0]["filters"] == ["flexible-extract", "strict-match"]
+    assert index["tasks"][0]["default_filter"] == "strict-match"
+    strict = [c for c in index["comparisons"] if c["filter"] == "strict-match"]
+    assert len(strict) == 1 and (strict[0]["n01"], strict[0]["n10"]) == (1, 1)
+    values = _payload(tmp_path / "site/data/task_0.js")["values"]["0"]
+    assert values["exact_match|flexible-extract"] == [1, 1, 1, 1]
 
 
 @pytest.mark.unit
