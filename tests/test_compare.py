@@ -29,10 +29,14 @@ import scripted_lm  # noqa: E402  (registers the dq_scripted model)
 
 from harness_ext.compare import report as rep  # noqa: E402
 from harness_ext.compare import stats  # noqa: E402
+from harness_ext.compare import resample  # noqa: E402
 from harness_ext.compare.api import compare_runs, main  # noqa: E402
 from harness_ext.compare.runs import RunError, dedupe_labels, default_label, parse_model_args  # noqa: E402
 
-TASKS = ["dq_fixture_binary", "dq_fixture_f1"]
+pytestmark = pytest.mark.e2e
+
+TASKS = ["dq_fixture_binary", "dq_fixture_f1", "dq_fixture_ppl", "dq_fixture_filters"]
+N_GROUPS = 5  # binary acc, f1, ppl perplexity + acc, filters acc (strict-match)
 MODELS = {"alpha": (0.5, 1), "beta": (0.8, 2), "gamma": (0.55, 3)}  # label: (rate, seed)
 
 
@@ -64,12 +68,12 @@ def _samples_file(run: Path, task: str) -> Path:
     return next(_model_dir(run).glob(f"samples_{task}_*.jsonl"))
 
 
-def _summary(report, label, task):
-    return next(s for s in report.summaries if s.label == label and s.task == task)
+def _summary(report, label, task, metric=None):
+    return next(s for s in report.summaries if s.label == label and s.task == task and metric in (None, s.metric))
 
 
-def _comparison(report, a, b, task):
-    return next(c for c in report.comparisons if (c.a, c.b, c.task) == (a, b, task))
+def _comparison(report, a, b, task, metric=None):
+    return next(c for c in report.comparisons if (c.a, c.b, c.task) == (a, b, task) and metric in (None, c.metric))
 
 
 # --------------------------------------------------------------------------
@@ -92,26 +96,49 @@ def test_means_and_mcnemar_match_known_correctness(runs):
     assert c.diff == pytest.approx(b.mean() - a.mean())
     assert c.diff == pytest.approx(c.mean_b - c.mean_a)
     assert c.p_value == pytest.approx(sps.binomtest(n01, n01 + n10).pvalue)
-    assert c.test == "mcnemar (exact)"
+    assert c.test == "mcnemar (exact)" and c.ci_method == "tango score"
     assert c.ci_low <= c.diff <= c.ci_high
     assert c.confidence_interval() == (c.ci_low, c.ci_high) and c.pvalue == c.p_value
+    # statistic is the paired difference the CI bounds; the test's own statistic is separate
+    assert c.statistic == c.diff and c.test_statistic == pytest.approx(n01 / (n01 + n10))
+    assert c.confidence == 0.95 and s.confidence == 0.95
 
 
-def test_continuous_metric_uses_bootstrap_permutation_and_clusters(runs):
+def test_clustered_metric_uses_cluster_bootstrap_and_exact_cluster_sign_flip(runs):
     report = compare_runs([runs["alpha"], runs["beta"]], iterations=4000, seed=3)
     f1 = np.array([scripted_lm.expected_f1(1, i, 0.5) for i in range(fx.N_CLUSTERED)])
     s = _summary(report, "alpha", "dq_fixture_f1")
-    assert s.mean == pytest.approx(f1.mean()) and s.ci_method == "bootstrap"
+    assert s.mean == pytest.approx(f1.mean()) and s.ci_method == "studentized bootstrap (clusters)"
     assert s.n_clusters == fx.N_CLUSTERED // fx.CLUSTER_SIZE
     clusters = np.repeat(np.arange(s.n_clusters), fx.CLUSTER_SIZE)
     assert s.clustered_stderr == pytest.approx(stats.clustered_stderr(f1, clusters)[0])
     assert _summary(report, "alpha", "dq_fixture_binary").clustered_stderr is None
     c = _comparison(report, "alpha", "beta", "dq_fixture_f1")
-    assert c.test == "permutation (sign-flip)" and c.effect_size_name.startswith("cohen")
-    assert c.diff_clustered_stderr is not None
+    assert c.test == "cluster sign-flip (exact)" and not c.resampled
     f1b = np.array([scripted_lm.expected_f1(2, i, 0.8) for i in range(fx.N_CLUSTERED)])
-    ref = stats.paired_permutation_test(f1, f1b, iterations=20_000, seed=0).pvalue
-    assert c.p_value == pytest.approx(ref, abs=0.01)
+    # exact enumeration of the 2**9 cluster sign patterns, by hand
+    sums = np.bincount(clusters, weights=f1b - f1)
+    signs = 1 - 2 * ((np.arange(2**9)[:, None] >> np.arange(9)) & 1)
+    ref = np.mean(np.abs(signs @ sums) >= abs(sums.sum()) - 1e-9)
+    assert c.p_value == pytest.approx(ref)
+    assert c.diff_clustered_stderr == pytest.approx(stats.clustered_stderr(f1b - f1, clusters)[0])
+    assert c.check_test.startswith("cluster-robust t") and 0 < c.p_check <= 1
+
+
+def test_perplexity_uses_lm_eval_aggregation_not_the_mean(runs):
+    report = compare_runs([runs["alpha"], runs["beta"]], iterations=3000)
+    ll = {k: np.array([scripted_lm.doc_loglikelihood(sd, i, r) for i in range(fx.N_PPL)]) for k, (r, sd) in
+          {"alpha": (0.5, 1), "beta": (0.8, 2)}.items()}
+    s = _summary(report, "alpha", "dq_fixture_ppl", "perplexity")
+    assert s.aggregation == "perplexity" and s.mean == pytest.approx(np.exp(-ll["alpha"].mean()))
+    results = json.loads(next(_model_dir(runs["alpha"]).glob("results_*.json")).read_text())
+    assert s.mean == pytest.approx(results["results"]["dq_fixture_ppl"]["perplexity,none"])
+    c = _comparison(report, "alpha", "beta", "dq_fixture_ppl", "perplexity")
+    # beta's answers are likelier, so its perplexity is LOWER: the sign a mean of ll would flip
+    assert c.diff == pytest.approx(np.exp(-ll["beta"].mean()) - np.exp(-ll["alpha"].mean())) and c.diff < 0
+    assert c.ci_low <= c.diff <= c.ci_high and c.ci_method == "percentile bootstrap"
+    assert c.test.startswith("doc swap permutation of perplexity") and c.resampled
+    assert _summary(report, "alpha", "dq_fixture_ppl", "acc").aggregation == "mean"
 
 
 def test_seeded_and_deterministic(runs):
@@ -131,12 +158,13 @@ def test_seeded_and_deterministic(runs):
 def test_baseline_vs_all_pairs_and_holm_over_whole_report(runs):
     paths = [runs["alpha"], runs["beta"], runs["gamma"]]
     allpairs = compare_runs(paths, iterations=500)
-    assert len(allpairs.comparisons) == 3 * len(TASKS)
+    assert len(allpairs.comparisons) == 3 * N_GROUPS
     base = compare_runs(paths, baseline="gamma", iterations=500)
     assert {(c.a, c.b) for c in base.comparisons} == {("gamma", "alpha"), ("gamma", "beta")}
     raw = np.array([c.p_value for c in base.comparisons])
     assert [c.p_adjusted for c in base.comparisons] == pytest.approx(stats.holm(raw))
     bh = compare_runs(paths, baseline="gamma", iterations=500, correction="bh")
+    raw = np.array([c.p_value for c in bh.comparisons])  # Monte-Carlo draws may differ per correction
     assert [c.p_adjusted for c in bh.comparisons] == pytest.approx(sps.false_discovery_control(raw))
 
 
@@ -151,7 +179,10 @@ def test_duplicate_runs_get_suffix_and_no_difference(runs):
     report = compare_runs([runs["alpha"], runs["alpha"]], iterations=200)
     assert [r.label for r in report.runs] == ["alpha", "alpha#2"]
     for c in report.comparisons:
-        assert c.diff == 0 and c.ci_low == 0 and c.ci_high == 0 and c.p_value == 1.0
+        assert c.diff == 0 and c.p_value == 1.0 and not c.significant
+    # no discordant pair: Tango's interval still has width (the bootstrap's was [0, 0])
+    c = _comparison(report, "alpha", "alpha#2", "dq_fixture_binary")
+    assert c.ci_low < 0 < c.ci_high
 
 
 def test_run_argument_levels_and_newest_of_several(runs, tmp_path):
@@ -220,7 +251,7 @@ def test_cli_writes_all_outputs(runs, tmp_path, capsys):
     assert "|Task|Metric|Filter|A|B|" in stdout and "mcnemar (exact)" in stdout
     assert sorted(p.name for p in out.iterdir()) == ["comparisons.csv", "comparisons.json", "forest.png", "report.md"]
     records = json.loads((out / "comparisons.json").read_text())
-    assert len(records) == 2 * len(TASKS)
+    assert len(records) == 2 * N_GROUPS
     for r in records:
         assert set(rep.CORE_FIELDS) <= set(r)
         assert r["diff"] == pytest.approx(r["mean_b"] - r["mean_a"])
@@ -359,3 +390,97 @@ def test_labels_override_and_errors_raise_in_api(runs):
     assert {(c.a, c.b) for c in report.comparisons} == {("A", "B")}
     with pytest.raises(RunError, match="--correction"):
         compare_runs([runs["alpha"], runs["beta"]], correction="bonferroni")
+
+
+# --------------------------------------------------------------------------
+# Filters, truncation, alpha, integrity (issues 11 and 12)
+# --------------------------------------------------------------------------
+
+
+def test_strict_match_by_default_and_filter_option(runs):
+    report = compare_runs([runs["alpha"], runs["beta"]], iterations=200)
+    strict = _summary(report, "alpha", "dq_fixture_filters")
+    assert strict.filter == "strict-match"
+    assert any("showing filter 'strict-match'" in n and "flexible-extract" in n for n in report.notes)
+    assert _summary(report, "alpha", "dq_fixture_binary").filter == "none"  # older single-filter tasks
+    flex = compare_runs([runs["alpha"], runs["beta"]], iterations=200, filter="flexible-extract")
+    loose = _summary(flex, "alpha", "dq_fixture_filters")
+    assert loose.filter == "flexible-extract" and loose.mean > strict.mean  # prose answers count
+    assert "Filters: dq_fixture_binary: `none`" in rep.markdown_tables(report)
+    with pytest.raises(RunError, match="has filters strict-match, flexible-extract but not 'loose'"):
+        compare_runs([runs["alpha"], runs["beta"]], filter="loose")
+
+
+def _write_traces(run: Path, task: str, flags: list) -> None:
+    results = next(_model_dir(run).glob("results_*.json"))
+    date = results.stem.rsplit("_", 1)[-1]
+    lines = [json.dumps({"doc_id": i, "solver": {} if f is None else {"truncated": f}}) for i, f in enumerate(flags)]
+    (results.parent / f"traces_{task}_{date}.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def test_truncation_rate_beside_accuracy(runs, tmp_path):
+    a, b = _copy(runs["alpha"], tmp_path / "a"), _copy(runs["beta"], tmp_path / "b")
+    _write_traces(a, "dq_fixture_binary", [True] * 10 + [False] * (fx.N_BINARY - 10))
+    _write_traces(b, "dq_fixture_binary", [False] * (fx.N_BINARY - 1) + [None])  # one record lacks the field
+    report = compare_runs([a, b], iterations=200)
+    assert _summary(report, "alpha", "dq_fixture_binary").truncated_rate == pytest.approx(0.25)
+    assert _summary(report, "beta", "dq_fixture_binary").truncated_rate is None  # unknown, not 0
+    c = _comparison(report, "alpha", "beta", "dq_fixture_binary")
+    assert (c.truncated_rate_a, c.truncated_rate_b) == (pytest.approx(0.25), None)
+    out = tmp_path / "out"
+    rep.write_report(report, out)
+    md = (out / "report.md").read_text()
+    assert "|Truncated|" in md and "25.0%" in md and "unknown" in md
+    assert json.loads((out / "comparisons.json").read_text())[0]["truncated_rate_a"] is not None
+
+
+def test_alpha_drives_every_label(runs, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main([str(runs["alpha"]), str(runs["beta"]), "--alpha", "0.1", "--iterations", "200", "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert "90% CI" in stdout and "95%" not in stdout
+    md = (out / "report.md").read_text()
+    assert "90% CI" in md and "95%" not in md
+    records = json.loads((out / "comparisons.json").read_text())
+    assert {round(r["confidence"], 9) for r in records} == {0.9}
+    assert "confidence" in (out / "comparisons.csv").read_text().splitlines()[0]
+
+
+def test_error_samples_cut_short_in_both_runs(runs, tmp_path, capsys):
+    a, b = _copy(runs["alpha"], tmp_path / "a"), _copy(runs["beta"], tmp_path / "b")
+    for run in (a, b):  # cut at the same line: they still align, but disagree with n-samples
+        f = _samples_file(run, "dq_fixture_binary")
+        f.write_text("".join(f.read_text().splitlines(keepends=True)[:25]))
+    f = _samples_file(a, "dq_fixture_binary")
+    _fails_cleanly([a, b], tmp_path, capsys, f"{f}: 25 docs for filter none, but")
+
+
+def test_error_aggregate_disagrees_with_results_file(runs, tmp_path, capsys):
+    a = _copy(runs["alpha"], tmp_path / "a")
+    f = _samples_file(a, "dq_fixture_binary")
+    lines = f.read_text().splitlines()
+    rec = json.loads(lines[0])
+    rec["acc"] = 1.0 - rec["acc"]  # an edited samples file
+    lines[0] = json.dumps(rec)
+    f.write_text("\n".join(lines) + "\n")
+    _fails_cleanly([a, runs["beta"]], tmp_path, capsys, "acc,none recomputed from the samples (mean) is")
+
+
+def test_error_null_metric_names_doc_and_file(runs, tmp_path, capsys):
+    a = _copy(runs["alpha"], tmp_path / "a")
+    f = _samples_file(a, "dq_fixture_f1")
+    lines = f.read_text().splitlines()
+    rec = json.loads(lines[4])
+    rec["f1"] = None
+    lines[4] = json.dumps(rec)
+    f.write_text("\n".join(lines) + "\n")
+    _fails_cleanly([a, runs["beta"]], tmp_path, capsys, f"{f.name}:5: metric 'f1' is null for doc_id {rec['doc_id']}")
+
+
+def test_unit_swap_test_matches_sign_flip_for_the_mean():
+    # The swap test of a mean is the sign-flip test: same p-value by exact enumeration.
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=12), rng.normal(size=12) + 0.5
+    perm = resample.PermutationTest("mean", np.array([[a.sum()]]), np.array([[b.sum()]]), (b - a)[:, None], 12.0)
+    signs = 1 - 2 * ((np.arange(2**12)[:, None] >> np.arange(12)) & 1)
+    assert perm.exact and perm.pvalues()[0] == pytest.approx(np.mean(np.abs(signs @ (b - a)) >= abs((b - a).sum()) - 1e-9))

@@ -175,6 +175,6 @@ class PermutationTest:
             p = self.pvalues()
             return p, p
         k, n = self.exceed, self.draws
-        lo = np.where(k > 0, special.btdtri(k, n - k + 1, level / 2), 0.0)
-        hi = np.where(k < n, special.btdtri(k + 1, n - k, 1 - level / 2), 1.0)
+        lo = np.where(k > 0, special.betaincinv(np.maximum(k, 1), n - k + 1, level / 2), 0.0)
+        hi = np.where(k < n, special.betaincinv(k + 1, np.maximum(n - k, 1), 1 - level / 2), 1.0)
         return lo, hi
