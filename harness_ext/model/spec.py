@@ -6,19 +6,21 @@ Flat keys (``decomposer=hf,decomposer.pretrained=X``) and the JSON form (flat, o
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness_ext.errors import DQError
+from harness_ext.model.keys import check_stage
 
 ROLES = ("decomposer", "solver")
 VIRTUAL = ("none", "oracle")  # decomposer roles that need no model
 MODES = ("static", "dynamic")
 BASELINES = ("single", "cot")
 # Options of the wrapper itself; anything else must be a role or a role-prefixed key.
-OPTIONS = {"prompts", "max_subquestions", "mode", "baseline", "cache", "trace_dir"}
+OPTIONS = {"prompts", "max_subquestions", "mode", "baseline", "cache"}
 # lm-eval passes these to every model; they go on to the inner stages.
 FORWARDED = {"batch_size", "max_batch_size", "device"}
 DEFAULT_DECOMPOSER_GEN = {"until": ["\n\n\n"], "max_gen_toks": 160, "do_sample": False}
@@ -63,7 +65,6 @@ class TwoStageConfig:
     mode: str = "static"
     baseline: str = "single"
     cache: str | None = None
-    trace_dir: str | None = None
 
     @property
     def label(self) -> str:
@@ -128,8 +129,10 @@ def _split_keys(flat: dict[str, Any]) -> tuple[dict[str, dict], dict[str, dict],
         elif not dot and key in FORWARDED:
             options.setdefault("_forward", {})[key] = value
         else:
+            near = difflib.get_close_matches(key, sorted(OPTIONS | FORWARDED), n=1, cutoff=0.75)
+            hint = f"did you mean {near[0]}? " if near else ""
             raise _bad(
-                f"malformed key {key!r}: use decomposer.<arg>, solver.<arg>, decomposer_gen.<kwarg>, "
+                f"malformed key {key!r}: {hint}use decomposer.<arg>, solver.<arg>, decomposer_gen.<kwarg>, "
                 f"solver_gen.<kwarg> or one of {sorted(OPTIONS)}"
             )
     return args, gens, options
@@ -147,6 +150,8 @@ def parse_model_args(kwargs: dict[str, Any]) -> TwoStageConfig:
         if backend in VIRTUAL and args[role]:
             raise _bad(f"decomposer={backend} takes no decomposer.* args (got {sorted(args[role])})")
         stage_args = {**forward, **args[role]} if backend not in VIRTUAL else {}
+        if backend not in VIRTUAL:
+            check_stage(role, backend, args[role], gens[role])
         specs[role] = StageSpec(role, backend, stage_args, gens[role])
     specs["decomposer"].gen = {**DEFAULT_DECOMPOSER_GEN, **specs["decomposer"].gen}
     config = TwoStageConfig(specs["decomposer"], specs["solver"], **options)
