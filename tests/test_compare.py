@@ -28,8 +28,7 @@ import dq_fixture_utils as fx  # noqa: E402
 import scripted_lm  # noqa: E402  (registers the dq_scripted model)
 
 from harness_ext.compare import report as rep  # noqa: E402
-from harness_ext.compare import stats  # noqa: E402
-from harness_ext.compare import resample  # noqa: E402
+from harness_ext.compare import resample, stats  # noqa: E402
 from harness_ext.compare.api import compare_runs, main  # noqa: E402
 from harness_ext.compare.runs import RunError, dedupe_labels, default_label, parse_model_args  # noqa: E402
 
@@ -127,8 +126,10 @@ def test_clustered_metric_uses_cluster_bootstrap_and_exact_cluster_sign_flip(run
 
 def test_perplexity_uses_lm_eval_aggregation_not_the_mean(runs):
     report = compare_runs([runs["alpha"], runs["beta"]], iterations=3000)
-    ll = {k: np.array([scripted_lm.doc_loglikelihood(sd, i, r) for i in range(fx.N_PPL)]) for k, (r, sd) in
-          {"alpha": (0.5, 1), "beta": (0.8, 2)}.items()}
+    ll = {
+        k: np.array([scripted_lm.doc_loglikelihood(sd, i, r) for i in range(fx.N_PPL)])
+        for k, (r, sd) in {"alpha": (0.5, 1), "beta": (0.8, 2)}.items()
+    }
     s = _summary(report, "alpha", "dq_fixture_ppl", "perplexity")
     assert s.aggregation == "perplexity" and s.mean == pytest.approx(np.exp(-ll["alpha"].mean()))
     results = json.loads(next(_model_dir(runs["alpha"]).glob("results_*.json")).read_text())
@@ -436,7 +437,9 @@ def test_truncation_rate_beside_accuracy(runs, tmp_path):
 
 def test_alpha_drives_every_label(runs, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main([str(runs["alpha"]), str(runs["beta"]), "--alpha", "0.1", "--iterations", "200", "--out", str(out)]) == 0
+    assert (
+        main([str(runs["alpha"]), str(runs["beta"]), "--alpha", "0.1", "--iterations", "200", "--out", str(out)]) == 0
+    )
     stdout = capsys.readouterr().out
     assert "90% CI" in stdout and "95%" not in stdout
     md = (out / "report.md").read_text()
@@ -483,4 +486,6 @@ def test_unit_swap_test_matches_sign_flip_for_the_mean():
     a, b = rng.normal(size=12), rng.normal(size=12) + 0.5
     perm = resample.PermutationTest("mean", np.array([[a.sum()]]), np.array([[b.sum()]]), (b - a)[:, None], 12.0)
     signs = 1 - 2 * ((np.arange(2**12)[:, None] >> np.arange(12)) & 1)
-    assert perm.exact and perm.pvalues()[0] == pytest.approx(np.mean(np.abs(signs @ (b - a)) >= abs((b - a).sum()) - 1e-9))
+    assert perm.exact and perm.pvalues()[0] == pytest.approx(
+        np.mean(np.abs(signs @ (b - a)) >= abs((b - a).sum()) - 1e-9)
+    )

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from harness_ext.compare import stats
+from harness_ext.compare import aggregate, intervals, power, resample, stats
 
+pytestmark = pytest.mark.unit
 ALPHA = 0.05
 
 
@@ -251,3 +252,170 @@ def test_clustered_se_covers_where_iid_se_does_not():
     z = sps.norm.ppf(0.975)
     assert 0.93 <= np.mean(np.abs(means) <= z * cse) <= 0.97
     assert np.mean(np.abs(means) <= z * iid) < 0.85
+
+
+# --------------------------------------------------------------------------
+# Issue 12: clustered tests, Tango / studentized intervals, exact power, aggregations
+# --------------------------------------------------------------------------
+
+
+def _clustered_null(rng, sims: int, g: int, size: int, icc: float, binary: bool):
+    """Paired null with intra-cluster correlation icc: each run has its own cluster effects,
+    so differences within a passage are correlated but neither run is better."""
+    shape = (sims, g * size)
+    cl = np.repeat(np.arange(g), size)
+
+    def latent():
+        return np.sqrt(icc) * rng.normal(size=(sims, g))[:, cl] + np.sqrt(1 - icc) * rng.normal(size=shape)
+
+    a, b = latent(), latent()
+    if binary:
+        a, b = (a > 0).astype(float), (b > 0).astype(float)
+    return a, b, cl
+
+
+@pytest.mark.parametrize("icc", [0.0, 0.05, 0.1, 0.2])
+@pytest.mark.parametrize("binary", [True, False])
+def test_cluster_sign_flip_size_under_clustered_null(icc, binary):
+    rng = np.random.default_rng(int(icc * 100) + 7 * binary)
+    sims, g, size = 1500, 40, 5
+    a, b, cl = _clustered_null(rng, sims, g, size, icc, binary)
+    units = resample.Units.of(g * size, cl)
+    dsums = units.sums((b - a).T)  # (g, sims)
+    perm = resample.PermutationTest("mean", a.sum(1)[:, None], b.sum(1)[:, None], dsums, float(g * size))
+    perm.more(np.ones(sims, bool), 1000, rng)
+    rate = np.mean(perm.pvalues() < ALPHA)
+    assert 0.03 <= rate <= 0.07, rate
+
+
+def test_doc_level_tests_fail_under_clustering():
+    # The check that the simulation has teeth: ignoring clusters over-rejects at ICC 0.2.
+    rng = np.random.default_rng(5)
+    a, b, _ = _clustered_null(rng, 1500, 40, 5, 0.2, binary=False)
+    p = np.array([intervals.paired_t(d)[1] for d in b - a])
+    assert np.mean(p < ALPHA) > 0.1
+
+
+@pytest.mark.parametrize("icc", [0.0, 0.1, 0.2])
+def test_cluster_bootstrap_coverage(icc):
+    rng = np.random.default_rng(31 + int(icc * 10))
+    sims, g, size, shift = 1500, 40, 5, 0.3
+    a, b, cl = _clustered_null(rng, sims, g, size, icc, binary=False)
+    units = resample.Units.of(g * size, cl)
+    lo, hi, _ = resample.studentized(units.sums((b + shift - a).T), units.sizes, 2000, rng, ALPHA)
+    assert np.mean((lo <= shift) & (shift <= hi)) >= 0.94
+
+
+def test_tango_reduces_to_mcnemar_and_matches_statsmodels():
+    from statsmodels.stats.contingency_tables import mcnemar
+
+    for n01, n10 in [(16, 4), (3, 0), (10, 9)]:
+        z = intervals._tango_score(np.array(0.0), np.array(float(n01)), np.array(float(n10)), 100)
+        chi2 = mcnemar([[50, n10], [n01, 50 - n01 - n10 + 50 - 50]], exact=False, correction=False).statistic
+        assert float(z) ** 2 == pytest.approx(chi2)
+        lo, hi = intervals.tango_interval(np.array([n01]), np.array([n10]), 100)
+        # the limits are where the score test sits exactly at +-z
+        for d, target in ((lo[0], 1.959964), (hi[0], -1.959964)):
+            assert float(intervals._tango_score(np.array(d), np.array(float(n01)), np.array(float(n10)), 100)) == (
+                pytest.approx(target, abs=1e-5)
+            )
+
+
+def test_tango_restricted_mle_is_the_likelihood_maximum():
+    x01, x10, n, delta = 7.0, 3.0, 40, 0.05
+    q = np.linspace(max(0, -delta) + 1e-6, (1 - delta) / 2 - 1e-6, 200_001)
+    ll = x01 * np.log(q + delta) + x10 * np.log(q) + (n - x01 - x10) * np.log(1 - 2 * q - delta)
+    b = x01 * (1 - delta) + x10 * (1 - 3 * delta) - 2 * delta * (n - x01 - x10)
+    root = (b + np.sqrt(b * b + 8 * n * x10 * delta * (1 - delta))) / (4 * n)
+    assert root == pytest.approx(q[np.argmax(ll)], abs=1e-5)
+
+
+@pytest.mark.parametrize("n", [30, 40, 50])
+def test_tango_coverage_small_n_and_sparse_discordance(n):
+    rng = np.random.default_rng(n)
+    # (both right, a only, b only, both wrong): sparse, one-sided, none, and moderate discordance
+    for cells in [(0.6, 0.02, 0.02, 0.36), (0.5, 0.05, 0.0, 0.45), (0.7, 0.01, 0.04, 0.25), (0.4, 0.1, 0.1, 0.4)]:
+        c = rng.multinomial(n, cells, size=4000)
+        lo, hi = intervals.tango_interval(c[:, 2], c[:, 1], n)
+        true = cells[2] - cells[1]
+        assert np.mean((lo <= true + 1e-12) & (true <= hi + 1e-12)) >= 0.94, cells
+        assert np.all(hi > lo)  # never the zero-width [0, 0]
+
+
+@pytest.mark.parametrize("n", [30, 50])
+def test_studentized_coverage_small_n(n):
+    rng = np.random.default_rng(40 + n)
+    sims = 2000
+    base = rng.beta(2, 2, size=(sims, n))  # F1-like paired scores
+    a = np.clip(base + rng.normal(0, 0.2, (sims, n)), 0, 1)
+    b = np.clip(base + 0.05 + rng.normal(0, 0.2, (sims, n)), 0, 1)
+    big = rng.beta(2, 2, size=1_000_000)
+    true = np.mean(
+        np.clip(big + 0.05 + rng.normal(0, 0.2, big.shape), 0, 1) - np.clip(big + rng.normal(0, 0.2, big.shape), 0, 1)
+    )
+    lo, hi, _ = resample.studentized((b - a).T, np.ones(n), 3000, rng, ALPHA)
+    assert np.mean((lo <= true) & (true <= hi)) >= 0.94
+    skew = rng.exponential(1.0, size=(sims, n)) - 1.0  # strongly skewed, mean 0
+    lo, hi, _ = resample.studentized(skew.T, np.ones(n), 3000, rng, ALPHA)
+    assert np.mean((lo <= 0) & (0 <= hi)) >= 0.94
+
+
+def test_paired_t_and_cluster_se_match_scipy_and_statsmodels():
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=50), rng.normal(size=50) + 0.3
+    ref = sps.ttest_rel(b, a)
+    assert intervals.paired_t(b - a) == pytest.approx((ref.statistic, ref.pvalue))
+    cl = np.repeat(np.arange(10), 5)
+    fit = sm.OLS(b - a, np.ones(50)).fit(cov_type="cluster", cov_kwds={"groups": cl})
+    units = resample.Units.of(50, cl)
+    assert resample.unit_se(units.sums(b - a), units.sizes)[0] == pytest.approx(fit.bse[0])
+
+
+def test_exact_mcnemar_power_matches_simulation_and_small_n_is_blind():
+    n, psi, delta, alpha = 60, 0.3, 0.15, 0.05
+    rng = np.random.default_rng(8)
+    c = rng.multinomial(n, [(psi + delta) / 2, (psi - delta) / 2, 1 - psi], size=40_000)
+    sim = np.mean(stats.mcnemar_pvalues(c[:, 0], c[:, 1]) < alpha)
+    assert power.mcnemar_power(n, psi, delta, alpha) == pytest.approx(sim, abs=0.01)
+    # n = 5: the most extreme outcome gives p = 2 / 32 = 0.0625 > 0.05, nothing is detectable
+    pw = power.mcnemar_mdd(5, 0.4, alpha)
+    assert not pw.detectable and np.isnan(pw.mdd)
+    assert power.mcnemar_mdd(6, 1.0, alpha).detectable  # 2 / 64 < 0.05
+    # the MDD has 80 % power, a bit less does not
+    pw = power.mcnemar_mdd(200, 0.2, alpha / 10)
+    assert (
+        power.mcnemar_power(200, 0.2, pw.mdd, alpha / 10)
+        >= 0.8
+        > power.mcnemar_power(200, 0.2, pw.mdd - 0.01, alpha / 10)
+    )
+
+
+def test_adaptive_resampling_resolves_a_floored_p_value():
+    # A huge clustered difference: 10,000 draws floor p at 1e-4, too coarse for Holm over 100 tests.
+    rng = np.random.default_rng(0)
+    d = rng.normal(1.0, 0.3, size=(40, 1))
+    perm = resample.PermutationTest("mean", np.zeros((1, 1)), d.sum(0)[None, :], d, 40.0)
+    perm.more(np.ones(1, bool), 10_000, rng)
+    lo, hi = perm.bounds()
+    assert hi[0] > ALPHA / 100  # unresolved at the Holm threshold...
+    perm.more(np.ones(1, bool), 100_000, rng)
+    assert perm.bounds()[1][0] < ALPHA / 100  # ...resolved with more draws
+
+
+def test_vectorised_aggregations_match_lm_eval():
+    from lm_eval.api import metrics as lm
+
+    rng = np.random.default_rng(2)
+    ll, w = -rng.uniform(0.1, 3, size=50), rng.integers(1, 20, size=50).astype(float)
+    assert aggregate.apply("perplexity", np.array(ll.mean())) == pytest.approx(lm.perplexity(list(ll)))
+    pairs = list(zip(ll, w))
+    for kind, fn in (("weighted_perplexity", lm.weighted_perplexity), ("bits_per_byte", lm.bits_per_byte)):
+        assert aggregate.apply(kind, np.array(ll.mean()), np.array(w.mean())) == pytest.approx(fn(pairs))
+        agg = aggregate.resolve(kind if kind != "weighted_perplexity" else "word_perplexity", None)
+        assert isinstance(agg, aggregate.Aggregation) and aggregate.lmeval_value(
+            agg, np.column_stack([ll, w])
+        ) == pytest.approx(fn(pairs))
+    assert isinstance(aggregate.resolve("f1", None), str)  # lm-eval's default for f1 is corpus-level
+    assert aggregate.resolve("f1", "mean").kind == "mean"  # ...unless the task config says mean

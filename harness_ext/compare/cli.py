@@ -1,8 +1,8 @@
 """`dq compare` command line.
 
-    dq compare RUN RUN [RUN ...] [--baseline LABEL] [--labels ...] [--out DIR]
-               [--alpha 0.05] [--iterations 10000] [--seed S] [--filter NAME]
-               [--intersect] [--mid-p] [--correction {holm,bh}]
+dq compare RUN RUN [RUN ...] [--baseline LABEL] [--labels ...] [--out DIR]
+           [--alpha 0.05] [--iterations 10000] [--seed S] [--filter NAME]
+           [--intersect] [--mid-p] [--correction {holm,bh}]
 """
 
 from __future__ import annotations

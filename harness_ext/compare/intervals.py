@@ -33,9 +33,7 @@ def _tango_score(delta: np.ndarray, x01: np.ndarray, x10: np.ndarray, n: int) ->
         return np.where(var > 0, num / np.sqrt(np.maximum(var, 1e-300)), np.sign(num) * np.inf)
 
 
-def tango_interval(
-    n01: np.ndarray, n10: np.ndarray, n: int, alpha: float = 0.05
-) -> tuple[np.ndarray, np.ndarray]:
+def tango_interval(n01: np.ndarray, n10: np.ndarray, n: int, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     """Tango's score interval for p_b - p_a from paired 0/1 outcomes (vectorised over pairs).
 
     n01: docs only b got right; n10: docs only a got right. The interval is every delta whose

@@ -159,7 +159,11 @@ def comparisons_table(report: ComparisonReport) -> str:
 
 
 def _marks(c: Comparison) -> str:
-    return ("*" if c.significant else "") + ("!" if c.underpowered and c.diff != 0 else "") + ("?" if not c.resolved else "")
+    return (
+        ("*" if c.significant else "")
+        + ("!" if c.underpowered and c.diff != 0 else "")
+        + ("?" if not c.resolved else "")
+    )
 
 
 def markdown_tables(report: ComparisonReport) -> str:

@@ -271,9 +271,7 @@ def _groups_for(runs: list[Run], key, docs: list[int], notes: list[str]) -> list
     for m in sorted({m for ts in tss for m in ts.metrics} - set(metrics)):
         notes.append(f"task {task}: metric {m!r} is not in every run; skipped")
     aggs = {m: runs[0].aggregations.get((task, m), MEAN) for m in metrics}
-    for m, agg in aggs.items():
-        if isinstance(agg, str):
-            notes.append(f"task {task}: {agg}")
+    notes += [f"task {task}: {agg}" for agg in aggs.values() if isinstance(agg, str)]
     metrics = [m for m in metrics if not isinstance(aggs[m], str)]
     clusters = None
     if tss[0].clusters is not None:

@@ -146,15 +146,15 @@ def _task_samples(task: str, flt: str, recs: list[dict]) -> tuple[TaskSamples, l
                 skipped.add(m)
             values[m].append(v if v is not None else 0.0)
     metrics = {}
-    for m, v in values.items():
+    for m, vals in values.items():
         if m in skipped:
             continue
-        shapes = {isinstance(x, tuple) for x in v}
+        shapes = {isinstance(x, tuple) for x in vals}
         if len(shapes) > 1:
             skipped.add(m)  # numbers for some docs, pairs for others: not one lm-eval item type
             continue
-        metrics[m] = np.asarray(v, dtype=float)
-    docs = [r.get("doc") if isinstance(r.get("doc"), dict) else {} for r in recs]
+        metrics[m] = np.asarray(vals, dtype=float)
+    docs: list[dict] = [r["doc"] if isinstance(r.get("doc"), dict) else {} for r in recs]
     clusters = [d.get("cluster_id") for d in docs]
     has_clusters = all(c is not None for c in clusters)
     ts = TaskSamples(

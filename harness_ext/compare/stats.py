@@ -12,7 +12,7 @@ from the same resamples at no extra cost.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import special
@@ -59,7 +59,7 @@ class McNemarResult:
     n01: int  # a wrong, b right
     n10: int  # a right, b wrong
     mid_p: bool = False
-    _binom: object | None = field(default=None, repr=False)
+    _binom: Any = field(default=None, repr=False)
 
     @property
     def n_discordant(self) -> int:
@@ -243,7 +243,7 @@ def discordant_odds_ratio(n01, n10) -> float:
     return n01 / n10
 
 
-def mcnemar_pvalues(n01: np.ndarray, n10: np.ndarray, mid_p: bool = False) -> np.ndarray:
+def mcnemar_pvalues(n01: Any, n10: Any, mid_p: bool = False) -> np.ndarray:
     """Vectorized exact (or mid-p) McNemar p-values for many pairs at once.
 
     Same numbers as scipy.stats.binomtest(n01, n01 + n10) (tested), but one
