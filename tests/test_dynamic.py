@@ -53,8 +53,8 @@ def test_rounds_stop_on_done_and_at_cap(tiny_model):
     asker = lm.stages["decomposer"].lm
     # round 1: docs 0..4 asked; docs 1-4 get a question. Round 2: docs 1-4 asked, 2-4 continue;
     # round 3: docs 2-4 asked, 3-4 continue -> cap 3 reached.
-    assert asker.calls == [5, 4, 3]
-    assert solver_calls == [4, 3, 2, 5]  # one answer call per round, then one final solve
+    assert asker.calls == [4, 1, 4, 3]  # rounds of 5, 4, 3 docs, in batches of 4
+    assert solver_calls == [4, 3, 2, 4, 1]  # one answer call per round, then the final solve (5 docs)
     traces = lm.traces_for("dq_synth_d2")
     assert [len(t["rounds"]) for t in traces] == [0, 1, 2, 3, 3]
     assert traces[1]["rounds"][0]["subquestion"] == "What is step 1?"

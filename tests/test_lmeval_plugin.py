@@ -140,7 +140,8 @@ def test_plain_lm_eval_cli_writes_results_samples_and_traces(tiny_model, tmp_pat
     args = f"decomposer=hf,decomposer.pretrained={tiny_model},solver=hf,solver.pretrained={tiny_model}"
     cmd = [_lm_eval_script(), "--model", "two_stage", "--model_args", args + ",decomposer_gen.max_gen_toks=6",
            "--include_path", tasks_dir, "--tasks", "dq_synth_d2", "--limit", "3", "--device", "cpu",
-           "--gen_kwargs", "max_gen_toks=6", "--output_path", str(tmp_path / "out"), "--log_samples"]  # fmt: skip
+           "--gen_kwargs", "max_gen_toks=6", "--output_path", str(tmp_path / "out"), "--log_samples",
+           "--apply_chat_template", "--batch_size", "2"]  # fmt: skip
     proc = _run(cmd, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = next((tmp_path / "out").iterdir())
@@ -150,6 +151,12 @@ def test_plain_lm_eval_cli_writes_results_samples_and_traces(tiny_model, tmp_pat
     samples = next(run.glob("samples_dq_synth_d2_*.jsonl")).read_text().splitlines()
     traces = [json.loads(x) for x in next(run.glob("traces_dq_synth_d2_*.jsonl")).read_text().splitlines()]
     assert len({json.loads(s)["doc_id"] for s in samples}) == len(traces) == 3  # a line per doc and filter
+    # what the run really used, and the prompt the solver saw (not lm-eval's marked chat context)
+    assert results["config"]["device"] == "cpu" and results["config"]["batch_size"] == 2
+    assert results["config"]["dq"]["runtime"]["torch_threads"] == 1
+    first = json.loads(samples[0])
+    assert "dq-chat" not in first["arguments"]["gen_args_0"]["arg_0"]
+    assert first["arguments"]["gen_args_0"]["arg_0"] == traces[0]["solver"]["prompt"]
     hashes = {json.loads(s)["doc_hash"] for s in samples}
     assert {t["doc_hash"] for t in traces} == hashes  # traces join to samples
 

@@ -18,7 +18,7 @@ def test_identical_specs_load_once_and_one_call_per_stage(tiny_model):
     sizes = count_calls(lm)
     out = lm.generate_until(requests(docs(5)))
     assert len(out) == 5 and all(isinstance(o, str) for o in out)
-    assert sizes == [5, 5]  # one batched decomposer call, one batched solver call
+    assert sizes == [4, 1, 4, 1]  # per stage: one inner call per batch (batch_size=4), so progress is per batch
     traces = lm.traces_for("dq_synth_d2")
     assert [t["doc_id"] for t in traces] == list(range(5))
     for t in traces:

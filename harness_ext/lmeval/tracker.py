@@ -28,6 +28,7 @@ class DQTracker(EvaluationTracker):
         config = results.get("config")
         self.book = config.pop(TRACE_KEY, None) if isinstance(config, dict) else None
         if self.book is not None:
+            _record_runtime(config, self.book)
             # lm-eval names the folder after a `pretrained` arg, which two_stage lacks (it
             # would get a random id): name it after both stages instead.
             general = self.general_config_tracker
@@ -39,10 +40,12 @@ class DQTracker(EvaluationTracker):
         super().save_results_aggregated(results=results, samples=samples)
 
     def save_results_samples(self, task_name: str, samples: list) -> None:
+        records = self.book.records(task_name) if self.book is not None else []
+        if records:
+            _prompts_as_seen(samples, records)
         super().save_results_samples(task_name=task_name, samples=samples)
         if self.book is None or not self.output_path:
             return
-        records = self.book.records(task_name)
         if records:
             write_traces(self.samples_dir() / f"traces_{task_name}_{self.date_id}.jsonl", records)
 
@@ -51,6 +54,32 @@ class DQTracker(EvaluationTracker):
         if path.suffix == ".json":
             return path.parent
         return path / str(self.general_config_tracker.model_name_sanitized)
+
+
+def _record_runtime(config: dict[str, Any], book: TraceBook) -> None:
+    """lm-eval records the --device/--batch_size it was given (cuda:0 and '4' on a CPU run);
+    two_stage knows what its stages really used."""
+    runtime = book.describe.get("runtime", {})
+    if runtime.get("device"):
+        config["device"] = runtime["device"]
+    size = config.get("batch_size")
+    if isinstance(size, str) and size.isdigit():
+        config["batch_size"] = int(size)
+
+
+def _prompts_as_seen(samples: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:
+    """A sample's ``arg_0`` is the context lm-eval built; under --apply_chat_template two_stage
+    receives it as a marked chat history. Write the prompt the solver saw instead."""
+    from harness_ext.model.items import CHAT_MARK
+
+    seen = {r["doc_id"]: r["solver"].get("prompt") for r in records}
+    for sample in samples:
+        prompt, arguments = seen.get(sample.get("doc_id")), sample.get("arguments")
+        if not prompt or not isinstance(arguments, list) or not arguments:
+            continue  # lm-eval keeps (context, gen_kwargs) tuples until it writes the file
+        context, *rest = arguments[0]
+        if isinstance(context, str) and context.startswith(CHAT_MARK):
+            arguments[0] = (prompt, *rest)
 
 
 def save_run(tracker: EvaluationTracker, results: dict[str, Any]) -> None:

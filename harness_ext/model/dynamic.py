@@ -62,7 +62,7 @@ def next_subquestions(lm: Planner, active: list[Item], round_no: int) -> list[It
     stage = lm.stages["decomposer"]
     reqs = [lm.request(it, "dynamic_decompose", spec.gen, rounds=it.rounds) for it in active]
     asking = []
-    for it, gen in zip(active, stage.generate(reqs)):
+    for it, gen in zip(active, stage.generate(reqs, label=f"decompose (round {round_no + 1})")):
         it.round_decomposer = gen
         it.decomposer_views.append(view(gen))  # every call counts, the final "Done" included
         found = [] if _DONE.match(gen.output) else parse_subquestions(gen.output, 1)
@@ -80,7 +80,8 @@ def answer_round(lm: Planner, asking: list[Item]) -> None:
     reqs = [lm.request(it, "dynamic_answer", gen_kwargs, rounds=it.rounds, subquestion=it.pending) for it in asking]
     for r in reqs:
         r.prompt = lm.solver.render_chat(r.prompt)
-    for it, gen in zip(asking, lm.solver.generate(reqs, chat_ready=True)):
+    round_no = len(asking[0].rounds) + 1 if asking else 0
+    for it, gen in zip(asking, lm.solver.generate(reqs, chat_ready=True, label=f"answer (round {round_no})")):
         dec = it.round_decomposer
         it.rounds.append(
             {

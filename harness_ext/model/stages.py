@@ -14,8 +14,22 @@ from harness_ext.errors import DQError
 from harness_ext.lmeval import apis
 from harness_ext.lmeval import models as lmeval_models
 from harness_ext.model.cache import StageCache, cache_key
+from harness_ext.model.runtime import apply_threads
 from harness_ext.model.spec import StageSpec
 from harness_ext.serve.packaged import is_packaged, resolve_pretrained
+
+STAGE_LABELS = {"decomposer": "decompose", "solver": "solve"}
+
+
+def progress_bar(label: str, total: int, initial: int = 0):
+    """One bar per stage call; off when stderr is not a terminal unless DQ_PROGRESS=1."""
+    import os
+    import sys
+
+    from tqdm import tqdm
+
+    shown = os.environ.get("DQ_PROGRESS", "1" if sys.stderr.isatty() else "0") == "1"
+    return tqdm(total=total, initial=initial, desc=label, unit="doc", disable=not shown or total == 0, file=sys.stderr)
 
 
 class ModelPool:
@@ -73,6 +87,8 @@ def _backend_args(spec: StageSpec) -> dict[str, Any]:
         import torch  # HFLM defaults to cuda, which fails on CPU-only machines
 
         args["device"] = "cuda" if torch.cuda.is_available() else "cpu"
+    if spec.backend in ("hf", "huggingface") and str(args.get("device", "")).startswith("cpu"):
+        apply_threads()
     return args
 
 
@@ -182,8 +198,8 @@ class Stage:
             return None
         return "usage" if apis.is_api(self.lm) else "tokenizer"
 
-    def generate(self, requests: list[Request], chat_ready: bool = False) -> list[Generation]:
-        """All requests in one inner call (per cache chunk when caching is on)."""
+    def generate(self, requests: list[Request], chat_ready: bool = False, label: str | None = None) -> list[Generation]:
+        """Every request, in inner calls of one batch each, under one labelled progress bar."""
         prompts = [r.prompt if chat_ready else self.render_chat(r.prompt) for r in requests]
         keys = [
             cache_key(self.spec.output_key(), r.template_id, apis.prompt_key(p), r.gen_kwargs)
@@ -204,20 +220,32 @@ class Stage:
             if k in hits
         }
         todo = [i for i in range(len(requests)) if i not in out]
-        step = self.chunk if self.cache else max(len(todo), 1)
-        for start in range(0, len(todo), step):
-            batch = todo[start : start + step]
-            gens = self._call([requests[i] for i in batch], [prompts[i] for i in batch])
-            out.update(zip(batch, gens))
-            if self.cache:
-                self.cache.put_many(
-                    [(keys[i], g.output, g.prompt_tokens, g.completion_tokens, g.seconds) for i, g in zip(batch, gens)]
-                )
+        step = self.chunk_size(len(todo))
+        with progress_bar(label or STAGE_LABELS[self.spec.role], len(requests), initial=len(out)) as bar:
+            for start in range(0, len(todo), step):
+                batch = todo[start : start + step]
+                gens = self._call([requests[i] for i in batch], [prompts[i] for i in batch])
+                out.update(zip(batch, gens))
+                if self.cache:
+                    rows = [
+                        (keys[i], g.output, g.prompt_tokens, g.completion_tokens, g.seconds)
+                        for i, g in zip(batch, gens)
+                    ]
+                    self.cache.put_many(rows)
+                bar.update(len(batch))
         result = [out[i] for i in range(len(requests))]
         for req, gen in zip(requests, result):
             gen.truncated = _hit_limit(gen, req.gen_kwargs)
         self.stats.add(result)
         return result
+
+    def chunk_size(self, n: int) -> int:
+        """Requests per inner call: one batch, so the bar advances per finished batch (and the
+        cache keeps what finished); the backend's own size when it is a number."""
+        size = self.spec.args.get("batch_size")
+        if isinstance(size, int) or (isinstance(size, str) and size.isdigit()):
+            return max(int(size), 1)
+        return self.chunk if self.cache else max(n, 1)
 
     def _call(self, requests: list[Request], prompts: list) -> list[Generation]:
         instances = [
@@ -226,7 +254,7 @@ class Stage:
         ]
         start = time.perf_counter()
         try:
-            outputs = self.lm.generate_until(instances)
+            outputs = self.lm.generate_until(instances, disable_tqdm=True)  # ours is labelled
         except Exception as exc:
             # A dead or failing server, after the backend's own bounded retries (max_retries).
             if apis.is_api(self.lm) and apis.is_connection_fault(exc):

@@ -20,6 +20,7 @@ from harness_ext.model.items import Item, chat_messages, chat_text, mark_chat, s
 from harness_ext.model.parsing import parse_subquestions
 from harness_ext.model.prompts import doc_variables, get_prompt_set
 from harness_ext.model.records import TraceBook, TraceRecord, merge_ranks
+from harness_ext.model.runtime import describe_runtime
 from harness_ext.model.spec import parse_model_args
 from harness_ext.model.stages import Generation, ModelPool, Request, Stage
 
@@ -41,7 +42,8 @@ class TwoStageLM(LM):
         for spec in (self.config.decomposer, self.config.solver):
             if spec.is_model:
                 self.stages[spec.role] = Stage(spec, self.pool.get(spec), cache)
-        self.book = TraceBook(self.config.label, self.config.to_dict())
+        runtime = describe_runtime(self.device)
+        self.book = TraceBook(self.config.label, {**self.config.to_dict(), "runtime": runtime})
 
     # -- lm-eval plumbing -------------------------------------------------------------
     @classmethod

@@ -395,7 +395,19 @@ def run_study(study: Study, out: str | Path, progress: bool = True, cache: str |
         state["failures"].append(f"report: {type(exc).__name__}: {exc}")
     state["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     _write_json(out / "study.json", state)
+    _write_site(out, state)
     return state
+
+
+def _write_site(out: Path, state: dict[str, Any]) -> None:
+    """`dq view` of the study beside its reports (DIR/site/index.html)."""
+    from harness_ext.view.site import build_site
+
+    try:
+        build_site([out], out / "site")
+    except Exception as exc:  # noqa: BLE001 - the study's own outputs stand; say what went wrong
+        state["failures"].append(f"site: {type(exc).__name__}: {exc}")
+        _write_json(out / "study.json", state)
 
 
 def _model_keys(cells: list[Cell]) -> set[str]:
