@@ -128,10 +128,17 @@ def test_leaderboard_and_comparisons(studied):
     board = (out / "leaderboard.md").read_text()
     assert "## dq_synth_d2 — exact_match" in board
     assert "baseline" in board and "Holm" in board
-    assert "broken/a" in board.replace("__", "/") or "broken" in board  # listed as not run
+    assert "## Cells not in the table" in board and "broken" in board.split("## Cells not in the table")[1]
     comparisons = json.loads((out / "comparisons.json").read_text())
-    # Per solver: decomposer a vs none (broken failed): 2 comparisons, Holm over both.
-    assert {(c["a"], c["b"]) for c in comparisons} == {("none/a", "a/a"), ("none/b", "a/b")}
+    # Under each solver, decomposer a vs none (broken failed); under each decomposer, solver a vs b.
+    # One Holm family of all four.
+    assert {(c["a"], c["b"]) for c in comparisons} == {
+        ("none/a", "a/a"),
+        ("none/b", "a/b"),
+        ("none/a", "none/b"),
+        ("a/a", "a/b"),
+    }
+    assert "over all 4 comparisons" in board
     assert all(c["p_adjusted"] >= c["p_value"] for c in comparisons)
     assert (out / "plots" / "heatmap_dq_synth_d2.png").stat().st_size > 0
     assert (out / "plots" / "accuracy_vs_cost.png").stat().st_size > 0
@@ -185,3 +192,28 @@ def test_bad_study_fails_before_compute(tiny_model, tmp_path, capsys, monkeypatc
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and message in err, err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.unit
+def test_study_compares_what_users_ask():
+    from harness_ext.study.report import wanted
+
+    def cell(dec, sol):
+        return {"task": "t", "decomposer": dec, "solver": sol}
+
+    every = ("single_stage", "decomposers", "solvers")
+    # no single-stage run: decomposers smol and gemma are still compared under each solver
+    assert wanted(cell("smol", "s"), cell("gemma", "s"), every)
+    assert wanted(cell("smol", "s1"), cell("smol", "s2"), every)  # solvers under one decomposer
+    assert not wanted(cell("smol", "s1"), cell("gemma", "s2"), every)  # nothing shared: not a question
+    assert wanted(cell("none", "s"), cell("smol", "s"), ("single_stage",))
+    assert not wanted(cell("gemma", "s"), cell("smol", "s"), ("single_stage",))
+    assert not wanted(cell("smol", "s1"), cell("smol", "s2"), ("single_stage", "decomposers"))
+
+
+def test_comparisons_key_is_checked(tiny_model, tmp_path):
+    spec = write_study(tmp_path / "s.yaml", tiny_model, comparisons=["single_stage"])
+    assert load_study(spec).comparisons == ("single_stage",)
+    bad = write_study(tmp_path / "b.yaml", tiny_model, comparisons=["pairs"])
+    with pytest.raises(DQError, match=r"comparisons: expected a list drawn from"):
+        load_study(bad)

@@ -28,7 +28,7 @@ VARIANTS = ("sd-t", "sd-r", "se-t", "se-a")
 NO_DECOMPOSITION = "No decomposition"
 
 # Per-doc metrics that say "correct" when they reach the threshold, most specific first.
-CORRECTNESS_METRICS = ("exact_match", "acc", "em", "f1", "acc_contains")
+CORRECTNESS_METRICS = ("exact_match", "acc", "em", "f1")
 # Same marker the scorers read (dq_tasks/scoring.py): the last one wins.
 ANSWER_MARKER = re.compile(r"the answer is\s*:?[ \t]*", re.IGNORECASE)
 
@@ -81,8 +81,8 @@ def _read_jsonl(path: Path) -> list[dict]:
 def _samples_by_doc(path: Path) -> dict[int, dict]:
     by_doc: dict[int, dict] = {}
     for rec in _read_jsonl(path):
-        # Several filters give several records per doc; the unfiltered one is the answer.
-        if rec["doc_id"] not in by_doc or rec.get("filter") == "none":
+        # Several filters give several records per doc; strict-match is the answer (older runs: none).
+        if rec["doc_id"] not in by_doc or rec.get("filter") in ("strict-match", "none"):
             by_doc[rec["doc_id"]] = rec
     return by_doc
 
@@ -284,6 +284,7 @@ def _doc_row(
             stats.dropped_incorrect += 1
             return None
         # Keep the decomposition that led to the correct answer: the fallback run's.
+        assert other is not None and fallback is not None  # is_correct(None) is False
         source, teacher = other, fallback
         stats.from_fallback += 1
     if variant in ("sd-t", "sd-r"):

@@ -141,7 +141,7 @@ def load_base(base: str, lora: bool):
     if lora:
         from peft import LoraConfig, get_peft_model
 
-        model = get_peft_model(
+        model = get_peft_model(  # type: ignore[assignment]
             model,
             LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM"),
         )

@@ -28,7 +28,7 @@ class DQTracker(EvaluationTracker):
         config = results.get("config")
         self.book = config.pop(TRACE_KEY, None) if isinstance(config, dict) else None
         if self.book is not None:
-            _record_runtime(config, self.book)
+            _record_runtime(results["config"], self.book)
             # lm-eval names the folder after a `pretrained` arg, which two_stage lacks (it
             # would get a random id): name it after both stages instead.
             general = self.general_config_tracker

@@ -74,7 +74,7 @@ def load_inner(spec: StageSpec) -> LM:
             args["tokenizer"] = args["model"]
         if is_packaged(args.get("tokenizer")):
             args["tokenizer"] = resolve_pretrained(args["tokenizer"])
-    return cls.create_from_arg_obj(args, {})
+    return cls.create_from_arg_obj(args, {})  # type: ignore[attr-defined]
 
 
 def _backend_args(spec: StageSpec) -> dict[str, Any]:
@@ -269,6 +269,9 @@ class Stage:
 
     def _generation(self, prompt, output: str, seconds: float) -> Generation:
         usage = self.lm.usage_for(prompt) if isinstance(self.lm, apis.UsageRecorder) else None
+        pt: int | None
+        ct: int | None
+        source: str | None
         if usage:
             pt, ct, source = usage["prompt_tokens"], usage["completion_tokens"], "usage"
         else:

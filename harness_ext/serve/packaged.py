@@ -104,4 +104,4 @@ def _convert(gguf: Path, out: Path) -> None:
 
 def resolve_pretrained(value: object) -> object:
     """Map a packaged model name to its HF directory; leave anything else alone."""
-    return str(hf_dir(value)) if is_packaged(value) else value
+    return str(hf_dir(str(value))) if is_packaged(value) else value

@@ -183,12 +183,12 @@ class LlamaServer:
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.wait
         while True:
-            if self.proc.poll() is not None:
+            if self.proc.poll() is not None:  # type: ignore[union-attr]
                 tail = self.log_tail()
                 if "address already in use" in tail.lower():
                     raise DQError(f"port {self.port} on {self.host} is in use; pick another with --port")
                 raise DQError(
-                    f"llama.cpp server for {self.name} exited with code {self.proc.returncode} before "
+                    f"llama.cpp server for {self.name} exited with code {self.proc.returncode} before "  # type: ignore[union-attr]
                     f"answering; last log lines: {tail[-600:]!r} (full log: {self.log_path})"
                 )
             if self.ready():
@@ -214,7 +214,7 @@ class LlamaServer:
 
     def send_signal(self, sig: int) -> None:
         if self.alive:
-            self.proc.send_signal(sig)
+            self.proc.send_signal(sig)  # type: ignore[union-attr]
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:
         """Signal the server, wait for it to exit (SIGKILL after ``timeout``); its exit code."""
@@ -309,14 +309,15 @@ def main(argv: list[str]) -> int:
         print(server.base_url, flush=True)
         while server.alive and not stopping:
             try:
-                server.proc.wait(0.5)
+                server.proc.wait(0.5)  # type: ignore[union-attr]
             except subprocess.TimeoutExpired:
                 pass
         if stopping:
             server.stop(stopping[0])
             return 0
         print(
-            f"dq serve: the server exited with code {server.proc.returncode} (log: {server.log_path})", file=sys.stderr
+            f"dq serve: the server exited with code {server.proc.returncode} (log: {server.log_path})",  # type: ignore[union-attr]
+            file=sys.stderr,
         )
         return 1
     finally:

@@ -112,4 +112,5 @@ def cell_cost(
 def total(cost: dict[str, dict[str, Any]], key: str) -> float | None:
     """Sum of one field over both stages; None when any stage's value is unknown."""
     values = [c.get(key) for c in cost.values()]
-    return None if any(v is None for v in values) else sum(values)
+    known = [float(v) for v in values if v is not None]
+    return None if len(known) < len(values) else sum(known)

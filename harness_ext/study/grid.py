@@ -27,7 +27,7 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -60,6 +60,7 @@ TOP_KEYS = {
     "iterations",
     "metadata",
     "torch_threads",
+    "comparisons",
 }
 MODEL_KEYS = {"backend", "args", "parameters"}
 ROLE_KEYS = ("decomposers", "solvers")
@@ -71,6 +72,12 @@ class ModelDef:
     backend: str
     args: dict[str, Any] = field(default_factory=dict)
     parameters: int | None = None  # for FLOPs of API backends
+
+
+ComparisonKind = Literal["single_stage", "decomposers", "solvers"]
+# single_stage: each cell vs none/<same solver>; decomposers: every pair of decomposers under the
+# same solver; solvers: every pair of solvers under the same decomposer.
+COMPARISON_KINDS: tuple[ComparisonKind, ...] = ("single_stage", "decomposers", "solvers")
 
 
 @dataclass
@@ -92,6 +99,7 @@ class Study:
     iterations: int = 10_000
     metadata: dict[str, Any] | None = None
     torch_threads: int | None = None  # 1 is far faster than 2 on oversubscribed shared cores
+    comparisons: tuple[ComparisonKind, ...] = COMPARISON_KINDS  # which pairs form the Holm family
 
 
 @dataclass
@@ -216,9 +224,18 @@ def load_study(path: str | Path, tm=None) -> Study:
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise _bad(f"torch_threads: expected a positive integer, got {threads!r}")
     study.torch_threads = threads
+    study.comparisons = _comparison_kinds(raw.get("comparisons"))
     if not 0 < study.alpha < 1:
         raise _bad(f"alpha: expected a number between 0 and 1, got {study.alpha}")
     return study
+
+
+def _comparison_kinds(raw: Any) -> tuple[ComparisonKind, ...]:
+    if raw is None:
+        return COMPARISON_KINDS
+    if not isinstance(raw, list) or not raw or any(k not in COMPARISON_KINDS for k in raw):
+        raise _bad(f"comparisons: expected a list drawn from {list(COMPARISON_KINDS)}, got {raw!r}")
+    return tuple(k for k in COMPARISON_KINDS if k in raw)
 
 
 def _gold_subquestions(task: str) -> bool:

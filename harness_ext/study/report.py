@@ -1,8 +1,9 @@
 """The end of `dq study`: paired comparisons, leaderboard.md, comparisons.json and plots.
 
-Comparisons: within each (solver, task), every decomposer's cell against the single-stage
-baseline ``none/<solver>`` on the same docs (harness_ext.compare.api.compare_runs: McNemar or
-sign-flip tests, bootstrap CIs), then Holm over *all* comparisons of the study at once.
+Comparisons, per task (the study file's ``comparisons:`` narrows them): every pair of
+decomposers under the same solver (against single-stage when one is ``none``) and every pair of
+solvers under the same decomposer, paired on the same docs (harness_ext.compare.compare_runs),
+then Holm over *all* comparisons of the study at once: one family per study.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from typing import Any
 import numpy as np
 
 from harness_ext.compare import stats
-from harness_ext.compare.api import ComparisonReport, RunInfo, RunSummary, compare_runs
+from harness_ext.compare.api import Comparison, ComparisonReport, RunInfo, RunSummary, compare_runs
 from harness_ext.compare.runs import load_run
 from harness_ext.study import cost as costs
 
 PRIMARY = ("f1", "acc", "exact_match")  # DROP is read by F1, as in the paper
+PRIMARY_FILTERS = ("strict-match", "none")  # lm-eval gsm8k convention; older runs have only "none"
 
 
 def _solo_summaries(path: str, label: str, alpha: float) -> list[RunSummary]:
@@ -50,39 +52,54 @@ def _solo_summaries(path: str, label: str, alpha: float) -> list[RunSummary]:
     return out
 
 
+def wanted(a: dict[str, Any], b: dict[str, Any], kinds: tuple[str, ...]) -> bool:
+    """Is (a, b) a comparison the study asks for? Same solver: decomposers compared (against
+    single-stage when one is ``none``); same decomposer: solvers compared."""
+    if a["task"] != b["task"]:
+        return False
+    if a["solver"] == b["solver"]:
+        single = "none" in (a["decomposer"], b["decomposer"])
+        return ("single_stage" if single else "decomposers") in kinds
+    return a["decomposer"] == b["decomposer"] and "solvers" in kinds
+
+
+def _task_comparisons(study, members: list[dict[str, Any]]) -> tuple[list, list, list[str]]:
+    """Every wanted pair among one task's cells, single-stage cells first (as run A)."""
+    ordered = sorted(members, key=lambda c: (c["decomposer"] != "none", c["label"]))
+    by_label = {c["label"]: c for c in ordered}
+    rep = compare_runs(
+        [c["output_dir"] for c in ordered],
+        labels=[c["label"] for c in ordered],
+        alpha=study.alpha,
+        iterations=study.iterations,
+        seed=study.seed,
+        correction="holm",
+    )
+    kept = [c for c in rep.comparisons if wanted(by_label[c.a], by_label[c.b], study.comparisons)]
+    return rep.summaries, kept, rep.notes
+
+
 def build_report(study, cells: list[dict[str, Any]]) -> ComparisonReport:
+    """One Holm family per study: every comparison the study asks for (``comparisons:``)."""
     ok = [c for c in cells if c["status"] == "ok"]
-    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    by_task: dict[str, list[dict]] = defaultdict(list)
     for c in ok:
-        groups[(c["solver"], c["task"])].append(c)
-    summaries, comparisons, notes = [], [], []
-    for (solver, task), members in groups.items():
-        base = next((c for c in members if c["decomposer"] == "none"), None)
-        if base is not None and len(members) > 1:
-            ordered = [base] + [c for c in members if c is not base]
-            rep = compare_runs(
-                [c["output_dir"] for c in ordered],
-                labels=[c["label"] for c in ordered],
-                baseline=base["label"],
-                alpha=study.alpha,
-                iterations=study.iterations,
-                seed=study.seed,
-                correction="holm",
-            )
-            summaries += rep.summaries
-            comparisons += rep.comparisons
-            notes += rep.notes
+        by_task[c["task"]].append(c)
+    summaries: list[RunSummary] = []
+    comparisons: list[Comparison] = []
+    notes: list[str] = []
+    for task, members in by_task.items():
+        if len(members) > 1:
+            got = _task_comparisons(study, members)
+            summaries, comparisons, notes = summaries + got[0], comparisons + got[1], notes + got[2]
         else:
-            if base is None:
-                notes.append(f"{task}: no single-stage baseline none/{solver} ran; no comparisons for that solver")
-            for c in members:
-                summaries += _solo_summaries(c["output_dir"], c["label"], study.alpha)
-    # Holm over every comparison of the study, not per group.
+            summaries += _solo_summaries(members[0]["output_dir"], members[0]["label"], study.alpha)
+            notes.append(f"{task}: one cell ran ({members[0]['label']}); nothing to compare it with")
     if comparisons:
         adjusted = stats.adjust_pvalues(np.array([c.p_value for c in comparisons]), "holm")
-        for c, p in zip(comparisons, adjusted):
-            c.p_adjusted, c.significant = float(p), bool(p < study.alpha)
-    runs = {}
+        for comp, p in zip(comparisons, adjusted):
+            comp.p_adjusted, comp.significant = float(p), bool(p < study.alpha)
+    runs: dict[str, RunInfo] = {}
     for c in ok:
         runs.setdefault(
             c["label"],
@@ -96,7 +113,7 @@ def build_report(study, cells: list[dict[str, Any]]) -> ComparisonReport:
         "holm",
         study.iterations,
         study.seed,
-        baseline="none/<same solver>",
+        baseline=None,
         notes=notes,
     )
 
@@ -104,9 +121,10 @@ def build_report(study, cells: list[dict[str, Any]]) -> ComparisonReport:
 def primary_metric(report: ComparisonReport, task: str) -> tuple[str, str] | None:
     keys = list(dict.fromkeys((s.metric, s.filter) for s in report.summaries if s.task == task))
     for name in PRIMARY:
-        for k in keys:
-            if k[0] == name:
-                return k
+        for flt in (*PRIMARY_FILTERS, None):
+            for k in keys:
+                if k[0] == name and (flt is None or k[1] == flt):
+                    return k
     return keys[0] if keys else None
 
 
@@ -135,19 +153,38 @@ def _stage(c: dict | None) -> str:
     return f"{tok}{extra}, {_num(c['flops'], '.2e')} FLOPs"
 
 
-def leaderboard_markdown(study, state: dict, report: ComparisonReport, plots: list[str] = ()) -> str:
+def _pairs_table(report: ComparisonReport, task: str, metric: str, flt: str, alpha: float) -> list[str]:
+    rows = [c for c in report.comparisons if (c.task, c.metric, c.filter) == (task, metric, flt)]
+    if not rows:
+        return ["No comparisons for this task."]
+    out = [
+        f"Comparisons ({len(rows)}; Δ = B − A):",
+        "",
+        "| A | B | n | Δ [CI] | p (Holm) |",
+        "|:---|:---|---:|:---|---:|",
+    ]
+    for c in sorted(rows, key=lambda c: c.p_adjusted):
+        mark = "*" if c.p_adjusted < alpha else ""
+        out.append(
+            f"| {c.a} | {c.b} | {c.n} | {c.diff:+.3f} [{c.ci_low:+.3f}, {c.ci_high:+.3f}] | {_p(c.p_adjusted)}{mark} |"
+        )
+    return out
+
+
+def leaderboard_markdown(study, state: dict, report: ComparisonReport, plots: tuple[str, ...] | list[str] = ()) -> str:
     cells = state["cells"]
     by_key = {(c["task"], c["label"]): c for c in cells if c["status"] == "ok"}
-    comp = {(c.task, c.metric, c.filter, c.b): c for c in report.comparisons}
+    single = {c["label"] for c in cells if c.get("decomposer") == "none"}
+    comp = {(c.task, c.metric, c.filter, c.b): c for c in report.comparisons if c.a in single}
     lines = [
         f"# Leaderboard: {study.name}",
         "",
         f"- study file `{study.path}`; tasks {', '.join(study.tasks)}; limit {study.limit}; seed {study.seed}",
         f"- {sum(c['status'] == 'ok' for c in cells)} cells ok, "
         f"{sum(c['status'] == 'skipped' for c in cells)} skipped, {sum(c['status'] == 'failed' for c in cells)} failed",
-        f"- 95% CIs (Wilson for 0/1 metrics, bootstrap otherwise); Δ = cell − `none/<same solver>` on the same "
-        f"docs with a paired bootstrap CI; p from McNemar (0/1) or a sign-flip permutation test, Holm-adjusted "
-        f"over all {len(report.comparisons)} comparisons of the study; `*` adjusted p < {study.alpha}",
+        f"- {1 - study.alpha:.0%} CIs; Δ = cell − `none/<same solver>` on the same docs (methods as in "
+        f"[compare/report.md](compare/report.md)); p Holm-adjusted over all {len(report.comparisons)} comparisons "
+        f"of the study ({', '.join(study.comparisons)}), listed under each task; `*` adjusted p < {study.alpha}",
         "- tokens are prompt/completion per stage for the whole cell (nominal, cache or not); `(k new)` = "
         "completion tokens generated in this invocation; FLOPs ≈ 2 × parameters × tokens"
         + ("; USD from the study's price table ($/1k tokens)" if study.prices else ""),
@@ -183,7 +220,7 @@ def leaderboard_markdown(study, state: dict, report: ComparisonReport, plots: li
                 f"{s.mean:.3f} [{s.ci_low:.3f}, {s.ci_high:.3f}] | {delta} | {pval} | {_stage(cost.get('decomposer'))} | "
                 f"{_stage(cost.get('solver'))} | {_num(usd, '.2e')} | {_num(cell.get('wall_seconds'), '.0f')} |"
             )
-        lines.append("")
+        lines += ["", *_pairs_table(report, task, metric, flt, study.alpha), ""]
     not_run = [c for c in cells if c["status"] != "ok"]
     if not_run:
         lines += ["## Cells not in the table", ""]
@@ -262,12 +299,11 @@ def plot_heatmaps(study, report: ComparisonReport, out: Path) -> list[str]:
 def plot_accuracy_vs_cost(study, state: dict, report: ComparisonReport, out: Path) -> str | None:
     plt = _pyplot()
     by_key = {(c["task"], c["label"]): c for c in state["cells"] if c["status"] == "ok"}
-    tasks = [t for t in study.tasks if primary_metric(report, t)]
-    if not tasks:
+    keyed = [(t, k) for t in study.tasks if (k := primary_metric(report, t)) is not None]
+    if not keyed:
         return None
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.6 * len(tasks), 4), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
-        metric, flt = primary_metric(report, task)
+    fig, axes = plt.subplots(1, len(keyed), figsize=(4.6 * len(keyed), 4), squeeze=False)
+    for ax, (task, (metric, flt)) in zip(axes[0], keyed):
         xlabel = "FLOPs (2 × params × tokens, both stages)"
         for s in report.summaries:
             if (s.task, s.metric, s.filter) != (task, metric, flt):
