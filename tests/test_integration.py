@@ -53,7 +53,10 @@ def test_two_stage_smollm2_on_dq_paper(tmp_path):
     run_dir = tmp_path / "two_stage__smollm2-135m__smollm2-135m"
     results = json.loads(next(run_dir.glob("results_*.json")).read_text())
     assert set(results["results"]) >= {"gsm8k_dq", "drop_dq", "bamboogle_dq"}
-    assert "exact_match,strict-match" in results["results"]["gsm8k_dq"] and "f1,strict-match" in results["results"]["drop_dq"]
+    assert (
+        "exact_match,strict-match" in results["results"]["gsm8k_dq"]
+        and "f1,strict-match" in results["results"]["drop_dq"]
+    )
     dq = results["config"]["dq"]
     assert dq["decomposer"]["backend"] == "hf" and dq["solver"]["args"]["dtype"] == "float32"
     assert dq["label"] == "smollm2-135m/smollm2-135m"
