@@ -21,6 +21,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from dq_tasks.constants import TASKS_DIR
+
 DATA_ENV = "DQ_DATA_DIR"
 
 
@@ -29,15 +31,27 @@ class MissingDataError(FileNotFoundError):
 
 
 # --------------------------------------------------------------------------- helpers
+def data_root() -> tuple[Path | None, str]:
+    """Where the datasets come from, in one order everywhere (dq eval, make, the library):
+    $DQ_DATA_DIR when set; else ``../shared/data`` beside the repository (not the current
+    directory); else None, meaning the public Hugging Face copies."""
+    env = os.environ.get(DATA_ENV, "")
+    if env:
+        return Path(env).expanduser(), f"{DATA_ENV}={env!r}"
+    default = TASKS_DIR.parents[1] / "shared" / "data"
+    if default.is_dir():
+        return default, f"the default {default} ({DATA_ENV} unset)"
+    return None, f"{DATA_ENV} unset and no {default}"
+
+
 def data_file(relative: str) -> Path:
-    """Absolute path of ``relative`` under $DQ_DATA_DIR, with one actionable error if absent."""
-    root = os.environ.get(DATA_ENV, "")
-    path = Path(root).expanduser() / relative
-    if not path.is_file():
+    """Absolute path of ``relative`` under the data root, with one actionable error if absent."""
+    root, tried = data_root()
+    path = (root or Path(".")) / relative
+    if root is None or not path.is_file():
         raise MissingDataError(
-            f"{DATA_ENV}={root!r}: expected the data file {path} but it does not exist. "
-            f"Point {DATA_ENV} at the shared data directory (e.g. export {DATA_ENV}=../shared/data), "
-            f"or unset {DATA_ENV} to download the public Hugging Face copy instead."
+            f"dataset file {relative} not found: tried {tried}; "
+            f"point {DATA_ENV} at the directory that holds it (export {DATA_ENV}=/path/to/shared/data)"
         )
     return path
 
@@ -81,7 +95,14 @@ def _doc(task: str, index: int, question: str, answers: Iterable[Any], **extra: 
 def _hub(path: str, name: str | None = None, split: str = "test") -> list[dict]:
     import datasets  # imported lazily: only the hub fallback needs it here
 
-    return list(datasets.load_dataset(path, name, split=split))
+    try:
+        return list(datasets.load_dataset(path, name, split=split))
+    except Exception as exc:  # offline (HF_HUB_OFFLINE=1, dq eval's default) or unreachable
+        _, tried = data_root()
+        raise MissingDataError(
+            f"no local data ({tried}) and the Hugging Face copy {path} could not be loaded "
+            f"({type(exc).__name__}); export {DATA_ENV}=/path/to/shared/data"
+        ) from None
 
 
 # --------------------------------------------------------------------------- GSM8K
@@ -336,7 +357,7 @@ def load_docs(task: str) -> list[dict]:
     """Docs of a file-backed task (fresh dict copies, so callers may mutate them)."""
     if task not in _READERS:
         raise KeyError(f"no loader for {task!r}; known: {sorted(_READERS)}")
-    return [dict(d) for d in _cached_docs(task, os.environ.get(DATA_ENV, ""))]
+    return [dict(d) for d in _cached_docs(task, str(data_root()[0] or ""))]
 
 
 def synth_docs(depth: int, n: int, seed: int, split: str = "test") -> list[dict]:
@@ -351,7 +372,7 @@ def synth_docs(depth: int, n: int, seed: int, split: str = "test") -> list[dict]
 # StrategyQA's labelled questions are all in the test set, so its exemplars come from the test
 # split itself; lm-eval then leaves the evaluated doc out of its own exemplars.
 def gsm8k_train() -> list[dict]:
-    rows = _read_jsonl("gsm8k/train.jsonl") if os.environ.get(DATA_ENV) else _hub("openai/gsm8k", "main", "train")
+    rows = _read_jsonl("gsm8k/train.jsonl") if data_root()[0] else _hub("openai/gsm8k", "main", "train")
     return [
         _doc("gsm8k_dq", i, r["question"], [num_str(r["answer"].split("####")[-1])], id=f"gsm8k_dq-train-{i}")
         for i, r in enumerate(rows)
@@ -359,7 +380,7 @@ def gsm8k_train() -> list[dict]:
 
 
 def aqua_dev() -> list[dict]:
-    rows = _read_jsonl("aqua/dev.json") if os.environ.get(DATA_ENV) else _hub("deepmind/aqua_rat", "raw", "validation")
+    rows = _read_jsonl("aqua/dev.json") if data_root()[0] else _hub("deepmind/aqua_rat", "raw", "validation")
     return [{**d, "id": f"aqua_dq-dev-{i}"} for i, d in enumerate(_aqua_docs(rows))]
 
 

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 
 from dq_tasks.constants import TASKS_DIR
+from harness_ext.errors import DQError
 
 SUBCOMMANDS = ("run", "ls", "validate")
 
@@ -36,7 +37,15 @@ def run(argv: list[str], check: Callable[[argparse.Namespace], None] | None = No
     if hasattr(args, "include_path"):
         extra = [args.include_path] if args.include_path else []
         args.include_path = [str(TASKS_DIR), *extra]
-    parser.execute(args)  # type: ignore[attr-defined]
+    try:
+        parser.execute(args)  # type: ignore[attr-defined]
+    except FileNotFoundError as exc:  # dq_tasks.loaders.MissingDataError: says what was tried
+        raise DQError(str(exc)) from None
+    except ValueError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        if "Tasks not found" in first or "not found" in first.lower():
+            raise DQError(f"{first} (dq tasks lists ours; lm_eval ls tasks lists lm-eval's)") from None
+        raise
 
 
 def help_text() -> str:
