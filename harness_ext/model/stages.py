@@ -243,6 +243,8 @@ class Stage:
         """Requests per inner call: one batch, so the bar advances per finished batch (and the
         cache keeps what finished); the backend's own size when it is a number."""
         size = self.spec.args.get("batch_size")
+        if apis.is_api(self.lm):  # a server batches (and retries) its own requests
+            return self.chunk if self.cache else max(n, 1)
         if isinstance(size, int) or (isinstance(size, str) and size.isdigit()):
             return max(int(size), 1)
         return self.chunk if self.cache else max(n, 1)
@@ -254,7 +256,10 @@ class Stage:
         ]
         start = time.perf_counter()
         try:
-            outputs = self.lm.generate_until(instances, disable_tqdm=True)  # ours is labelled
+            if apis.is_api(self.lm):
+                outputs = self.lm.generate_until(instances)
+            else:
+                outputs = self.lm.generate_until(instances, disable_tqdm=True)  # ours is labelled
         except Exception as exc:
             # A dead or failing server, after the backend's own bounded retries (max_retries).
             if apis.is_api(self.lm) and apis.is_connection_fault(exc):
