@@ -50,7 +50,7 @@ def data_file(relative: str) -> Path:
     path = (root or Path(".")) / relative
     if root is None or not path.is_file():
         raise MissingDataError(
-            f"dataset file {relative} not found: tried {tried}; "
+            f"dataset file {relative} not found: tried {tried} ({path}); "
             f"point {DATA_ENV} at the directory that holds it (export {DATA_ENV}=/path/to/shared/data)"
         )
     return path
