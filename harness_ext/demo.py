@@ -31,7 +31,7 @@ from harness_ext.lmeval.runner import evaluate_to_dir
 from harness_ext.model.two_stage import TwoStageLM
 from harness_ext.serve.packaged import cache_dir
 
-TASK = "dq_synth_easy_d2"
+TASK = "dq_synth_easy_d1"  # the depth where the solver is in range (results/demo/README.md)
 MODEL = "smollm2-135m"
 # (label, decomposer backend): the single-stage run is the baseline of every comparison.
 RUNS = (("single-stage", "none"), ("model-decomposer", "hf"), ("oracle-decomposer", "oracle"))
@@ -107,24 +107,29 @@ def verdicts(report: ComparisonReport) -> list[str]:
     """Each comparison in plain words: what differs, by how much, and how sure."""
     lines = []
     for c in report.comparisons:
-        what = f"{c.b} vs {c.a}: {c.mean_b:.2f} vs {c.mean_a:.2f} accuracy, difference {c.diff:+.2f} "
+        what = f"{c.b} vs {c.a} ({c.metric}, {c.filter}): {c.mean_b:.2f} vs {c.mean_a:.2f}, difference {c.diff:+.2f} "
         what += f"(95% CI {c.ci_low:+.2f} to {c.ci_high:+.2f}; Holm-adjusted p = {_p(c.p_adjusted)}, n = {c.n})"
         if c.significant:
             lines.append(f"{what}: {c.b} is {'better' if c.diff > 0 else 'worse'}.")
-        else:
-            mdd = (
-                f"; with {c.n} docs only differences of about ±{c.mdd:.2f} or more are detectable"
-                if c.mdd == c.mdd
-                else ""
+        elif c.mdd is not None and c.mdd == c.mdd:  # None or NaN: the power analysis had no answer
+            lines.append(
+                f"{what}: no significant difference; with {c.n} docs only a difference of about ±{c.mdd:.2f} or more is detectable."
             )
-            lines.append(f"{what}: no significant difference{mdd}.")
+        else:
+            lines.append(f"{what}: no significant difference.")
     return lines
 
 
-def headline(report: ComparisonReport) -> str:
-    means = "; ".join(f"{s.label} {s.mean:.2f}" for s in report.summaries)
-    found = [f"{c.b} {c.diff:+.2f} (p_Holm {_p(c.p_adjusted)})" for c in report.comparisons if c.significant]
-    return f"{means}; " + (("significant: " + ", ".join(found)) if found else "no significant difference")
+def headline(report: ComparisonReport, filter_name: str = "strict-match") -> str:
+    """One line: the means under one filter, and which differences are significant."""
+    means = ", ".join(f"{s.label} {s.mean:.2f}" for s in report.summaries if s.filter == filter_name)
+    found = [
+        f"{c.b} vs {c.a} {c.diff:+.2f} (Holm p {_p(c.p_adjusted)})"
+        for c in report.comparisons
+        if c.significant and c.filter == filter_name
+    ]
+    verdict = ("significant: " + "; ".join(found)) if found else "no significant difference"
+    return f"{filter_name} accuracy: {means}; {verdict}"
 
 
 def _swap_in(new: Path, target: Path) -> None:
