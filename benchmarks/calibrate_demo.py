@@ -5,7 +5,7 @@
 
 Runs the demo's three configurations (harness_ext/demo.py, same model arguments) on each task
 and prints a markdown table: accuracy with its Wilson 95% CI, and the share of docs on which the
-model decomposer wrote at least one sub-question, per lm-eval filter (strict-match: the number
+model decomposer wrote at least one sub-question (and how many equal the gold ones), per lm-eval filter (strict-match: the number
 after "The answer is"; flexible-extract: the last number). Runs go to a fresh temporary folder.
 """
 
@@ -41,6 +41,19 @@ def accuracy_cell(run: Path, task: str, filter_name: str) -> str:
     return f"{k / max(n, 1):.2f} [{lo:.2f}, {hi:.2f}]"
 
 
+def gold_agreement(run: Path, task: str) -> str:
+    """How the model decomposer's sub-questions relate to the gold ones (a parseable question
+    need not be a useful one): equal lists, and questions about the right last person."""
+    docs = {s["doc_id"]: s["doc"] for s in read_jsonl(run, "samples", task)}
+    traces = read_jsonl(run, "traces", task)
+    same = person = 0
+    for t in traces:
+        gold = docs[t["doc_id"]]["gold_subquestions"]
+        same += [q.lower() for q in t["subquestions"]] == [q.lower() for q in gold]
+        person += bool(t["subquestions"]) and t["subquestions"][-1].split(" does ")[-1] == gold[-1].split(" does ")[-1]
+    return f"{task}: sub-questions equal to the gold ones {same}/{len(traces)}; last one about the gold person {person}/{len(traces)}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", nargs="+", default=["dq_synth_easy_d1", "dq_synth_easy_d2", "dq_synth_easy_d3"])
@@ -48,7 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch_size", type=int, default=Settings.batch_size)
     parser.add_argument("--solver_toks", type=int, default=Settings.solver_toks)
     parser.add_argument("--decomposer_toks", type=int, default=Settings.decomposer_toks)
+    parser.add_argument(
+        "--inspect", metavar="RUN", help="only print gold agreement of an existing model-decomposer run"
+    )
     args = parser.parse_args(argv)
+    if args.inspect:
+        for task in args.tasks:
+            print(gold_agreement(Path(args.inspect), task))
+        return 0
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     settings = Settings(args.limit, args.batch_size, args.solver_toks, args.decomposer_toks, cache=None)
     start = time.perf_counter()
@@ -63,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
                 cells = [accuracy_cell(paths[label], task, filter_name) for label in labels]
                 rate = f"{with_subq}/{n} (mean {mean:.2f})"
                 print(f"| {task} | {filter_name} | {n} | {' | '.join(cells)} | {rate} |")
+        print()
+        for task in args.tasks:
+            print(gold_agreement(paths["model-decomposer"], task))
     print(f"\nwall time {time.perf_counter() - start:.0f} s", file=sys.stderr)
     return 0
 
