@@ -46,12 +46,16 @@ def gold_agreement(run: Path, task: str) -> str:
     need not be a useful one): equal lists, and questions about the right last person."""
     docs = {s["doc_id"]: s["doc"] for s in read_jsonl(run, "samples", task)}
     traces = read_jsonl(run, "traces", task)
-    same = person = 0
+    same = person = copied = 0
     for t in traces:
         gold = docs[t["doc_id"]]["gold_subquestions"]
         same += [q.lower() for q in t["subquestions"]] == [q.lower() for q in gold]
+        copied += any(" pens " in q for q in t["subquestions"])  # the decompose prompt's example item
         person += bool(t["subquestions"]) and t["subquestions"][-1].split(" does ")[-1] == gold[-1].split(" does ")[-1]
-    return f"{task}: sub-questions equal to the gold ones {same}/{len(traces)}; last one about the gold person {person}/{len(traces)}"
+    return (
+        f"{task}: sub-questions equal to the gold ones {same}/{len(traces)}; last one about the gold person "
+        f"{person}/{len(traces)}; naming the prompt's example item (pens) {copied}/{len(traces)}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
