@@ -176,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         f"wall time {time.perf_counter() - start:.0f} s. How the task was chosen: [README.md](README.md).\n"
     )
     report_md = write_demo_report(report, paths, out, header)
+    from harness_ext.view.site import build_site
+
+    site = build_site([out], out / "site")  # dq view: leaderboard, discordant docs, traces
+    print(f"[demo] site: {site}", file=sys.stderr)
     print(f"[demo] report: {report_md} | {headline(report)}")
     return 0
 
