@@ -118,3 +118,19 @@ def test_results_paths_are_portable():
         "tok": ["~/.cache/dq-harness/hf/smollm2-135m"],
         "n": 3,
     }
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("chat", [False, True])
+def test_num_fewshot_exemplars_reach_the_solver_prompt(tiny_model, tmp_path, chat):
+    from harness_ext.lmeval.runner import evaluate_and_save
+
+    lm = make(tiny_model, decomposer="oracle")
+    evaluate_and_save(lm, ["gsm8k_dq"], tmp_path, limit=1, num_fewshot=2, apply_chat_template=chat,
+                      gen_kwargs={"max_gen_toks": 4})  # fmt: skip
+    trace = lm.traces_for("gsm8k_dq")[0]
+    prompt = trace["solver"]["prompt"]
+    own = "These sub-questions lead to the answer:"
+    assert trace["subquestions"] and prompt.count(own) == 1  # the solver's own prompt, once ...
+    assert prompt.count("Question:") == 3  # ... after two exemplars from gsm8k train
+    assert prompt.index(own) > prompt.rindex("Question:")  # the doc comes last

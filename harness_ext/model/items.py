@@ -66,3 +66,24 @@ def stage_view(gen: Generation) -> StageView:
         token_source=gen.token_source,
         truncated=gen.truncated,
     )
+
+
+def with_exemplars(item: Item, prompt: str) -> str:
+    """``prompt`` after the few-shot exemplars lm-eval put before the doc (``--num_fewshot``).
+
+    lm-eval's context is the exemplars followed by the task's single-stage prompt for the doc
+    (or, as chat, exemplar turns followed by that prompt as the last user turn); the solver's
+    own prompt takes the doc's place. Without exemplars the prompt comes back unchanged.
+    """
+    messages = chat_messages(item.context)
+    if messages is not None:
+        if len(messages) <= 1 or all(m["role"] == "system" for m in messages[:-1]):
+            return prompt
+        return mark_chat([*messages[:-1], {"role": "user", "content": prompt}])
+    if "dq_task" not in item.doc:
+        return prompt
+    from dq_tasks.hooks import doc_to_text
+
+    own = doc_to_text(item.doc)
+    cut = item.context.rfind(own)
+    return item.context[:cut] + prompt if cut > 0 else prompt

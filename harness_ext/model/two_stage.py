@@ -16,7 +16,7 @@ from harness_ext.errors import DQError
 from harness_ext.lmeval.samples import doc_hash
 from harness_ext.model.cache import StageCache
 from harness_ext.model.dynamic import run_dynamic, totals, view
-from harness_ext.model.items import Item, chat_messages, chat_text, mark_chat, stage_view
+from harness_ext.model.items import Item, chat_messages, chat_text, mark_chat, stage_view, with_exemplars
 from harness_ext.model.parsing import parse_subquestions
 from harness_ext.model.prompts import doc_variables, get_prompt_set
 from harness_ext.model.records import TraceBook, TraceRecord, merge_ranks
@@ -202,7 +202,9 @@ class TwoStageLM(LM):
         for item in items:
             gen_kwargs = {**item.gen_kwargs, **self.config.solver.gen}
             if item.subquestions:
-                reqs.append(self.request(item, "solve", gen_kwargs))
+                req = self.request(item, "solve", gen_kwargs)
+                req.prompt = with_exemplars(item, req.prompt)  # --num_fewshot reaches the solver
+                reqs.append(req)
             else:
                 reqs.append(self.single(item, gen_kwargs))
         # Prompts we render still need the solver's chat template; lm-eval's contexts come
