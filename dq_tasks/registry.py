@@ -200,3 +200,20 @@ def task_info(name: str) -> TaskInfo:
         if info.name == name:
             return info
     raise KeyError(f"unknown dq task {name!r}; known: {[t.name for t in TASKS]}")
+
+
+def leaf_tasks(name: str) -> tuple[str, ...]:
+    """A task, or the member tasks of one of our groups."""
+    if name in GROUPS:
+        return tuple(t for member in GROUPS[name] for t in leaf_tasks(member))
+    return SUBTASKS.get(name, (name,))
+
+
+def has_gold_subquestions(name: str) -> bool | None:
+    """Whether a dq task's docs carry gold sub-questions (what decomposer=oracle uses); None for
+    a task this registry does not know (lm-eval's own, or a YAML added by hand)."""
+    base = next((g for g, subs in SUBTASKS.items() if name in subs), name)
+    try:
+        return task_info(base).gold_subquestions
+    except KeyError:
+        return None

@@ -76,7 +76,23 @@ def _check_two_stage(args) -> None:
     if getattr(args, "model", None) == "two_stage":
         from harness_ext.model.spec import parse_model_args
 
-        parse_model_args(dict(args.model_args or {}))  # bad args fail now, before lm-eval indexes tasks
+        config = parse_model_args(dict(args.model_args or {}))  # bad args fail now, before lm-eval indexes tasks
+        if config.decomposer.backend == "oracle":
+            tasks = getattr(args, "tasks", None) or []
+            _check_oracle_tasks(tasks.split(",") if isinstance(tasks, str) else list(tasks))
+
+
+def _check_oracle_tasks(tasks: list[str]) -> None:
+    """decomposer=oracle needs gold sub-questions: refuse tasks without them before any model loads."""
+    from dq_tasks.registry import has_gold_subquestions, leaf_tasks
+
+    leaves = [t for name in tasks if name.strip() for t in leaf_tasks(name.strip())]
+    lacking = [t for t in leaves if has_gold_subquestions(t) is False]
+    if lacking:
+        raise DQError(
+            f"decomposer=oracle needs gold sub-questions, which {', '.join(lacking)} lacks; "
+            "pick tasks with gold_subquestions = yes in `dq tasks`, or another decomposer"
+        )
 
 
 def run_eval(argv: list[str]) -> int:

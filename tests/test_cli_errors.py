@@ -62,3 +62,9 @@ def test_bare_eval_prints_help_and_exits_2(tmp_path):
 
 def test_threads_flag_is_checked(tmp_path):
     one_line_error(dq(["tasks", "--threads", "zero"], tmp_path), "--threads")
+
+
+def test_oracle_on_task_without_gold_fails_before_any_model_loads(tmp_path):
+    args = "decomposer=oracle,solver=hf,solver.pretrained=/no/such/model"  # loading it would fail differently
+    proc = dq(["eval", "--model", "two_stage", "--model_args", args, "--tasks", "dq_paper"], tmp_path)
+    one_line_error(proc, "decomposer=oracle", "drop_dq")

@@ -239,12 +239,9 @@ def _comparison_kinds(raw: Any) -> tuple[ComparisonKind, ...]:
 
 
 def _gold_subquestions(task: str) -> bool:
-    from dq_tasks.registry import task_info
+    from dq_tasks.registry import has_gold_subquestions
 
-    try:
-        return task_info(task).gold_subquestions
-    except KeyError:
-        return True  # not ours: let the cell try, it fails clearly if the docs have none
+    return has_gold_subquestions(task) is not False  # not ours: the cell tries and fails clearly
 
 
 def plan(study: Study, cache_path: str | Path | None = None) -> list[Cell]:
