@@ -25,7 +25,7 @@ _API = {
     "ComparisonReport": "harness_ext.compare",
     "Comparison": "harness_ext.compare",
     "RunSummary": "harness_ext.compare",
-    "load_study": "harness_ext.study.grid",
+    "load_study": "harness_ext.study.spec",
     "run_study": "harness_ext.study.grid",
     "DQError": "harness_ext.errors",
 }

@@ -217,3 +217,13 @@ def test_comparisons_key_is_checked(tiny_model, tmp_path):
     bad = write_study(tmp_path / "b.yaml", tiny_model, comparisons=["pairs"])
     with pytest.raises(DQError, match=r"comparisons: expected a list drawn from"):
         load_study(bad)
+
+
+def test_study_help_documents_a_valid_study_file(tmp_path):
+    from harness_ext.study.spec import STUDY_FILE_HELP
+
+    example = tmp_path / "example.yaml"
+    example.write_text(STUDY_FILE_HELP.split("\n", 1)[1])
+    study = load_study(example)  # every key `dq study --help` shows is accepted as shown
+    assert study.tasks == ["gsm8k_dq", "drop_dq", "bamboogle_dq", "dq_synth_d2"]
+    assert study.comparisons == ("single_stage", "decomposers", "solvers") and study.models["smol"].parameters == 1.35e8

@@ -27,79 +27,14 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-import yaml
+from typing import Any
 
 from harness_ext.errors import DQError
-from harness_ext.lmeval.tasks import expand_tasks, task_manager
+from harness_ext.lmeval.tasks import task_manager
 from harness_ext.model.spec import VIRTUAL, parse_model_args
 from harness_ext.model.stages import ModelPool
 from harness_ext.study import cost as costs
-
-TOP_KEYS = {
-    "name",
-    "description",
-    "tasks",
-    "limit",
-    "seed",
-    "prompts",
-    "models",
-    "decomposers",
-    "solvers",
-    "apply_chat_template",
-    "batch_size",
-    "device",
-    "decomposer_gen",
-    "solver_gen",
-    "mode",
-    "max_subquestions",
-    "baseline",
-    "prices",
-    "alpha",
-    "iterations",
-    "metadata",
-    "torch_threads",
-    "comparisons",
-}
-MODEL_KEYS = {"backend", "args", "parameters"}
-ROLE_KEYS = ("decomposers", "solvers")
-
-
-@dataclass
-class ModelDef:
-    name: str
-    backend: str
-    args: dict[str, Any] = field(default_factory=dict)
-    parameters: int | None = None  # for FLOPs of API backends
-
-
-ComparisonKind = Literal["single_stage", "decomposers", "solvers"]
-# single_stage: each cell vs none/<same solver>; decomposers: every pair of decomposers under the
-# same solver; solvers: every pair of solvers under the same decomposer.
-COMPARISON_KINDS: tuple[ComparisonKind, ...] = ("single_stage", "decomposers", "solvers")
-
-
-@dataclass
-class Study:
-    path: str
-    name: str
-    tasks: list[str]
-    models: dict[str, ModelDef]
-    decomposers: list[str]
-    solvers: list[str]
-    limit: int | float | None = None
-    seed: int = 1234
-    options: dict[str, Any] = field(default_factory=dict)  # prompts, mode, max_subquestions, baseline
-    forward: dict[str, Any] = field(default_factory=dict)  # batch_size, device
-    gen: dict[str, dict[str, Any]] = field(default_factory=dict)  # decomposer_gen, solver_gen
-    apply_chat_template: bool = False
-    prices: dict[str, dict[str, float]] = field(default_factory=dict)
-    alpha: float = 0.05
-    iterations: int = 10_000
-    metadata: dict[str, Any] | None = None
-    torch_threads: int | None = None  # 1 is far faster than 2 on oversubscribed shared cores
-    comparisons: tuple[ComparisonKind, ...] = COMPARISON_KINDS  # which pairs form the Holm family
+from harness_ext.study.spec import STUDY_FILE_HELP, Study, bad_study, load_study
 
 
 @dataclass
@@ -124,120 +59,6 @@ class Cell:
 # --------------------------------------------------------------------------------------------
 
 
-def _bad(msg: str) -> DQError:
-    return DQError(f"study file: {msg}")
-
-
-def _names(raw: Any, key: str) -> list[str]:
-    if isinstance(raw, str):
-        raw = [raw]
-    if not isinstance(raw, list) or not raw or not all(isinstance(x, str) and x for x in raw):
-        raise _bad(f"{key}: expected a non-empty list of names, got {raw!r}")
-    if len(set(raw)) != len(raw):
-        raise _bad(f"{key}: duplicate names in {raw}")
-    return list(raw)
-
-
-def _models(raw: Any) -> dict[str, ModelDef]:
-    if not isinstance(raw, dict) or not raw:
-        raise _bad("models: expected a map of name -> {backend: ..., args: {...}}")
-    out = {}
-    for name, entry in raw.items():
-        if name in VIRTUAL:
-            raise _bad(f"models: {name!r} is a built-in decomposer; pick another model name")
-        if not isinstance(entry, dict) or "backend" not in entry:
-            raise _bad(f"models.{name}: expected {{backend: hf, args: {{pretrained: ...}}}}, got {entry!r}")
-        extra = set(entry) - MODEL_KEYS
-        if extra:
-            raise _bad(f"models.{name}: unknown key(s) {sorted(extra)}; use {sorted(MODEL_KEYS)}")
-        args = entry.get("args") or {}
-        if not isinstance(args, dict):
-            raise _bad(f"models.{name}.args: expected a map, got {args!r}")
-        if entry["backend"] in ("hf", "huggingface") and "pretrained" not in args:
-            raise _bad(f"models.{name}: backend hf needs args.pretrained (a model dir or packaged name)")
-        out[name] = ModelDef(str(name), entry["backend"], dict(args), entry.get("parameters"))
-    return out
-
-
-def load_study(path: str | Path, tm=None) -> Study:
-    p = Path(path)
-    if not p.is_file():
-        raise DQError(f"study file {p} not found")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise _bad(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(raw, dict):
-        raise _bad(f"{p}: expected a YAML map at the top level")
-    extra = set(raw) - TOP_KEYS
-    if extra:
-        key = sorted(extra)[0]
-        raise _bad(
-            f"unknown role or key {key!r}: roles are {', '.join(ROLE_KEYS)} (generation kwargs: "
-            f"decomposer_gen, solver_gen); other keys: {', '.join(sorted(TOP_KEYS - set(ROLE_KEYS)))}"
-        )
-    for key in ("tasks", "models", "decomposers", "solvers"):
-        if key not in raw:
-            raise _bad(f"missing {key!r}")
-    models = _models(raw["models"])
-    decomposers, solvers = _names(raw["decomposers"], "decomposers"), _names(raw["solvers"], "solvers")
-    for role, names, allowed in (
-        ("decomposers", decomposers, set(models) | set(VIRTUAL)),
-        ("solvers", solvers, set(models)),
-    ):
-        for n in names:
-            if n not in allowed:
-                hint = " ('none' and 'oracle' are decomposers only)" if n in VIRTUAL else ""
-                raise _bad(f"{role}: unknown model {n!r}{hint}; models are {sorted(models)}")
-    gen = {}
-    for role in ("decomposer", "solver"):
-        g = raw.get(f"{role}_gen") or {}
-        if not isinstance(g, dict):
-            raise _bad(f"{role}_gen: expected a map of generation kwargs, got {g!r}")
-        gen[role] = g
-    limit = raw.get("limit")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0):
-        raise _bad(f"limit: expected a positive number, got {limit!r}")
-    seed = raw.get("seed", 1234)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise _bad(f"seed: expected an integer, got {seed!r}")
-    tasks = expand_tasks(_names(raw["tasks"], "tasks"), tm or task_manager(), where="study file: tasks")
-    study = Study(
-        path=str(p),
-        name=str(raw.get("name") or p.stem),
-        tasks=tasks,
-        models=models,
-        decomposers=decomposers,
-        solvers=solvers,
-        limit=limit,
-        seed=seed,
-        options={k: raw[k] for k in ("prompts", "mode", "max_subquestions", "baseline") if raw.get(k) is not None},
-        forward={k: raw[k] for k in ("batch_size", "device") if raw.get(k) is not None},
-        gen=gen,
-        apply_chat_template=bool(raw.get("apply_chat_template", False)),
-        prices=costs.check_prices(raw.get("prices"), set(models)),
-        alpha=float(raw.get("alpha", 0.05)),
-        iterations=int(raw.get("iterations", 10_000)),
-        metadata=raw.get("metadata"),
-    )
-    threads = raw.get("torch_threads")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise _bad(f"torch_threads: expected a positive integer, got {threads!r}")
-    study.torch_threads = threads
-    study.comparisons = _comparison_kinds(raw.get("comparisons"))
-    if not 0 < study.alpha < 1:
-        raise _bad(f"alpha: expected a number between 0 and 1, got {study.alpha}")
-    return study
-
-
-def _comparison_kinds(raw: Any) -> tuple[ComparisonKind, ...]:
-    if raw is None:
-        return COMPARISON_KINDS
-    if not isinstance(raw, list) or not raw or any(k not in COMPARISON_KINDS for k in raw):
-        raise _bad(f"comparisons: expected a list drawn from {list(COMPARISON_KINDS)}, got {raw!r}")
-    return tuple(k for k in COMPARISON_KINDS if k in raw)
-
-
 def _gold_subquestions(task: str) -> bool:
     from dq_tasks.registry import has_gold_subquestions
 
@@ -254,7 +75,7 @@ def plan(study: Study, cache_path: str | Path | None = None) -> list[Cell]:
                 try:
                     parse_model_args(cell.model_args)
                 except DQError as exc:
-                    raise _bad(f"cell {cell.label} on {task}: {exc}") from None
+                    raise bad_study(f"cell {cell.label} on {task}: {exc}") from None
                 if dec == "oracle" and not _gold_subquestions(task):
                     cell.skip = f"not applicable: {task} has no gold sub-questions for the oracle decomposer"
                 cells.append(cell)
@@ -461,7 +282,10 @@ def _spec_dict(study: Study) -> dict[str, Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="dq study", description=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="dq study",
+        description=__doc__.split("\n\n")[1],
+        epilog=STUDY_FILE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("study", metavar="STUDY.yaml")
     p.add_argument("--out", metavar="DIR", help="output directory (default: results/<study name>)")
