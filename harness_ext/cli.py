@@ -139,9 +139,16 @@ def run_models(argv: list[str]) -> int:
                 raise DQError(f"unknown packaged model {name!r}; known: {', '.join(PACKAGED)}")
             print(f"{name}: {hf_dir(name)}")
         return 0
+    import importlib.util
+
     for name, model in PACKAGED.items():
-        ready = (cache_dir() / "hf" / name / "config.json").exists()
-        print(f"{name}\t{'converted' if ready else 'not converted yet'}\t({model.install})")
+        if importlib.util.find_spec(model.module) is None:
+            state = f"not installed: {model.install}"
+        elif (cache_dir() / "hf" / name / "config.json").exists():
+            state = f"ready (converted under {cache_dir() / 'hf' / name})"
+        else:
+            state = f"installed; converted on first use (or now: dq models --prepare {name})"
+        print(f"{name}\t{state}")
     return 0
 
 
