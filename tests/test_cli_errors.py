@@ -68,3 +68,15 @@ def test_oracle_on_task_without_gold_fails_before_any_model_loads(tmp_path):
     args = "decomposer=oracle,solver=hf,solver.pretrained=/no/such/model"  # loading it would fail differently
     proc = dq(["eval", "--model", "two_stage", "--model_args", args, "--tasks", "dq_paper"], tmp_path)
     one_line_error(proc, "decomposer=oracle", "drop_dq")
+
+
+def test_models_listing_does_not_read_as_missing(tmp_path):
+    proc = dq(["models"], tmp_path)
+    assert proc.returncode == 0
+    for line in proc.stdout.strip().splitlines():  # every packaged model is installed by make setup
+        assert "pip install" not in line and ("ready" in line or "installed;" in line), line
+
+
+def test_version(tmp_path):
+    proc = dq(["--version"], tmp_path)
+    assert proc.returncode == 0 and proc.stdout.startswith("dq-harness ")
