@@ -62,10 +62,6 @@ def read(out: Path, kind: str) -> list[dict]:
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(
-    reason="two-process CPU run fails since the synthetic loader/filter changes of this session; not yet diagnosed",
-    strict=False,
-)
 def test_two_processes_match_one_process(tiny_model, tmp_path):
     if shutil.which("accelerate", path=str(Path(sys.executable).parent)) is None:
         pytest.skip("accelerate's launcher is not installed")

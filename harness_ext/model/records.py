@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -89,13 +89,15 @@ class TraceBook:
 
     label: str
     describe: dict[str, Any]
-    by_task: dict[str, list[TraceRecord]] = field(default_factory=dict)
+    by_task: dict[str, list[TraceRecord]] = field(default_factory=dict)  # this process's own
+    merged: dict[str, list[TraceRecord]] | None = None  # data parallel: every rank's, on rank 0
 
     def add(self, record: TraceRecord) -> None:
         self.by_task.setdefault(record.task or "", []).append(record)
 
     def records(self, task: str) -> list[dict[str, Any]]:
-        return [r.to_json() for r in self.by_task.get(task, [])]
+        source = self.merged if self.merged is not None else self.by_task
+        return [r.to_json() for r in source.get(task, [])]
 
     def __repr__(self) -> str:  # lm-eval prints the results config; keep it short
         return f"TraceBook({self.label!r}, {sum(map(len, self.by_task.values()))} records)"
@@ -114,8 +116,7 @@ def merge_ranks(per_rank: list[dict[str, list[TraceRecord]]]) -> dict[str, list[
             for rec in records:
                 key = (rec.doc_id, rec.doc_hash)
                 if key not in seen:
-                    rec.rank = rank
-                    seen[key] = rec
+                    seen[key] = replace(rec, rank=rank)
     return {
         task: sorted(recs.values(), key=lambda r: (r.doc_id is None, r.doc_id or 0)) for task, recs in merged.items()
     }

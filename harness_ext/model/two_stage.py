@@ -105,7 +105,7 @@ class TwoStageLM(LM):
         if self.world_size > 1:
             everyone = self._gather(self.book.by_task, dst)
             if everyone is not None:
-                self.book.by_task = merge_ranks(everyone)
+                self.book.merged = merge_ranks(everyone)
         return gathered
 
     def barrier(self) -> None:
