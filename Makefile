@@ -24,7 +24,11 @@ setup: $(STAMP)
 SERVE_STAMP := $(VENV)/.dq-serve-stamp
 setup-serve: $(SERVE_STAMP)
 
+# A portable build: the default native build used AMX/AVX-512 paths that crashed (SIGSEGV) on
+# the first token on this machine; no pip wheel cache, so a native build is never reused.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 $(SERVE_STAMP): $(STAMP)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -q --no-cache-dir "llama-cpp-python[server]==0.3.36"
 	$(BIN)/pip install -q -e '.[test,serve]'
 	touch $(SERVE_STAMP)
 

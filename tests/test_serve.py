@@ -186,10 +186,6 @@ def test_eval_with_refused_base_url_names_it(tmp_path):
 # -- two_stage over the server ----------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="since this session the llama.cpp server stops answering /v1/completions mid-test (connection refused); cause not found yet, see the closing note",
-    strict=False,
-)
 def test_two_stage_on_server_reports_usage_tokens(server):
     lm = TwoStageLM(**api_args(server.completions_url))
     out = lm.generate_until(requests(2))
@@ -205,10 +201,6 @@ def test_two_stage_on_server_reports_usage_tokens(server):
             assert 0 <= view["completion_tokens"] <= (12 if stage == "decomposer" else 8)
 
 
-@pytest.mark.xfail(
-    reason="since this session the llama.cpp server stops answering /v1/completions mid-test (connection refused); cause not found yet, see the closing note",
-    strict=False,
-)
 def test_chat_completions_solver_gets_messages_with_apply_chat_template(server):
     lm = TwoStageLM(**api_args(server.completions_url, chat_url=server.chat_url))
     marked = lm.apply_chat_template(
@@ -227,10 +219,6 @@ def test_chat_completions_solver_gets_messages_with_apply_chat_template(server):
     assert t["solver"]["token_source"] == "usage" and t["solver"]["prompt_tokens"] > 10
 
 
-@pytest.mark.xfail(
-    reason="since this session the llama.cpp server stops answering /v1/completions mid-test (connection refused); cause not found yet, see the closing note",
-    strict=False,
-)
 def test_dq_eval_end_to_end_over_server_writes_usage_traces(server, tmp_path):
     margs = (
         f"decomposer=local-completions,decomposer.base_url={server.completions_url},decomposer.model={MODEL},"
@@ -256,7 +244,8 @@ def test_dq_eval_end_to_end_over_server_writes_usage_traces(server, tmp_path):
     )
     assert res.returncode == 0, res.stderr[-3000:]
     traces = [json.loads(x) for f in tmp_path.rglob("traces_dq_synth_d2_*.jsonl") for x in f.read_text().splitlines()]
-    samples = [json.loads(x) for f in tmp_path.rglob("samples_dq_synth_d2_*.jsonl") for x in f.read_text().splitlines()]
+    lines = [x for f in tmp_path.rglob("samples_dq_synth_d2_*.jsonl") for x in f.read_text().splitlines()]
+    samples = [s for s in map(json.loads, lines) if s["filter"] == "strict-match"]  # a line per doc and filter
     assert len(traces) == len(samples) == 2
     assert {t["solver"]["token_source"] for t in traces} == {"usage"}
     assert {t["doc_hash"] for t in traces} == {s["doc_hash"] for s in samples}
@@ -265,10 +254,6 @@ def test_dq_eval_end_to_end_over_server_writes_usage_traces(server, tmp_path):
 # -- faults: the server dies mid-run; a rerun after a restart reuses the cache ----------------
 
 
-@pytest.mark.xfail(
-    reason="since this session the llama.cpp server stops answering /v1/completions mid-test (connection refused); cause not found yet, see the closing note",
-    strict=False,
-)
 def test_server_killed_mid_run_fails_clearly_then_rerun_reuses_cache(tmp_path):
     db = tmp_path / "stages.sqlite"
     n = 4
