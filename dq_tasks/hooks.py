@@ -37,16 +37,6 @@ def load_task(dq_task: str, perturbation: str | None = None, **kwargs: Any) -> d
     return loaders.to_dataset(docs, loaders.fewshot_splits(dq_task))
 
 
-def load_synth(
-    depth: int, synth_n: int = 200, synth_seed: int = 1234, synth_split: str = "test", **kwargs: Any
-) -> dict[str, Any]:
-    """Synthetic task; depth comes from the task YAML's dataset_kwargs, n/seed/split may be
-    overridden through lm-eval --metadata (synth_n, synth_seed, synth_split="train" for
-    distillation data disjoint from the test set)."""
-    docs = loaders.synth_docs(int(depth), int(synth_n), int(synth_seed), str(synth_split))
-    return loaders.to_dataset(docs)
-
-
 # --------------------------------------------------------------------------- few-shot
 class NoFewshotSplit(ContextSampler):
     """The sampler of tasks without a few-shot split: lm-eval only calls ``sample`` when

@@ -27,7 +27,9 @@ pytestmark = pytest.mark.unit
 EXPECTED = {t.name: t.docs for t in TASKS}
 # lm-eval task names: gsmplus_dq is a group of its per-perturbation subtasks.
 LEAF_TASKS = sorted((set(EXPECTED) - set(SUBTASKS)) | {n for names in SUBTASKS.values() for n in names})
-WITH_GOLD_SUBQ = {"gsm8k_dq", "strategyqa_dq", "bamboogle_dq", "dq_synth_d2", "dq_synth_d4", "dq_synth_d6"}
+WITH_GOLD_SUBQ = {"gsm8k_dq", "strategyqa_dq", "bamboogle_dq", "dq_synth_d2", "dq_synth_d4", "dq_synth_d6"} | {
+    f"dq_synth_easy_d{d}" for d in (1, 2, 3)
+}
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +62,11 @@ def _filtered(task, doc: dict, reply: str) -> dict[str, str]:
     return dict(inst.filtered_resps)
 
 
-def test_table_lists_thirteen_tasks() -> None:
-    assert len(EXPECTED) == 13
+def test_table_lists_every_task() -> None:
+    paper = {"gsm8k_dq", "drop_dq", "bamboogle_dq"}
+    others = {"strategyqa_dq", "svamp_dq", "multiarith_dq", "aqua_dq", "gsm_hard_dq", "gsmplus_dq", "asdiv_dq"}
+    synth = {f"dq_synth_d{d}" for d in (2, 4, 6)} | {f"dq_synth_easy_d{d}" for d in (1, 2, 3)}
+    assert set(EXPECTED) == paper | others | synth
     assert set(GROUPS["dq_paper"]) == {"gsm8k_dq", "drop_dq", "bamboogle_dq"}
     assert set(GROUPS["dq_all"]) == set(EXPECTED)
     rows = dq_tasks.catalog()
@@ -74,7 +79,6 @@ def test_table_lists_thirteen_tasks() -> None:
 
 def test_yaml_files_match_table() -> None:
     names = {p.stem for p in (REPO / "dq_tasks").glob("*.yaml") if not p.stem.startswith("_")}
-    names -= {n for n in names if n.startswith("dq_synth_easy")}  # the demo's tasks, not in the table
     assert names == set(EXPECTED) | set(GROUPS) | {n for m in SUBTASKS.values() for n in m}
 
 
@@ -170,7 +174,7 @@ def test_prompts_and_generation_config(task_dict: dict, docs: dict[str, list[dic
         assert doc["question"] in text and "The answer is:" in text, name
         assert task.doc_to_target(doc) == doc["answers"][0]
         kwargs = task.config.generation_kwargs
-        assert kwargs["max_gen_toks"] == 256 and kwargs["do_sample"] is False
+        assert kwargs["max_gen_toks"] == 512 and kwargs["do_sample"] is False
         assert "\n" not in kwargs["until"], "the solver writes several lines"
         assert set(SECTION_HEADERS) <= set(kwargs["until"]), name  # stop where lm-eval's gsm8k stops
         assert task.config.num_fewshot is None, name  # not pinned: --num_fewshot is not ignored
@@ -222,7 +226,10 @@ def test_other_prompt_kinds_render(docs: dict[str, list[dict]]) -> None:
         doc = task_docs[0]
         limit = doc.get("max_subquestions") or DEFAULT_CAP
         decompose = prompts.render(name, "decompose", **doc_variables(doc, max_subquestions=limit))
-        assert f"at most {limit}" in decompose and "No decomposition" in decompose
+        assert f"at most {limit}" in decompose
+        # The demo's easy tasks always have steps to ask about: their question-first prompt, the
+        # one the demo calibrated (results/demo/README.md), has no "No decomposition" opt-out.
+        assert ("No decomposition" in decompose) != name.startswith("dq_synth_easy")
         solve = prompts.render(
             name, "solve", **doc_variables(doc, max_subquestions=limit, subquestions=["What is x?", "What is y?"])
         )
@@ -234,7 +241,7 @@ def test_loaders_accept_lm_eval_metadata() -> None:
     # lm-eval passes the task metadata plus model args as keyword arguments.
     out = hooks.load_task(dq_task="bamboogle_dq", version=1.0, pretrained="some/model", batch_size=4)
     assert len(out["test"]) == 125
-    assert len(hooks.load_synth(depth=2, synth_n=5, version=1.0)["test"]) == 5
+    assert len(synth.load_synth(depth=2, synth_n=5, version=1.0)["test"]) == 5
 
 
 def test_missing_file_error_names_env_and_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
