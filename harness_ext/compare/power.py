@@ -88,13 +88,83 @@ def mcnemar_mdd(n: int, psi: float, alpha: float, mid_p: bool = False) -> Power:
         z = float(special.ndtri(1 - alpha / 2) + special.ndtri(POWER))
         mdd = z * math.sqrt(psi / n)
         return Power(mdd if mdd <= psi else float("nan"), True, alpha)
-    if mcnemar_power(n, psi, psi, alpha, mid_p) < POWER:
-        return Power(float("nan"), True, alpha)  # even "b wins every discordant pair" is too rare
+    return Power(*_exact_mdd(n, psi, alpha, mid_p), alpha)
+
+
+# An evaluated power this far from POWER decides its side for every delta beyond it: power is
+# increasing in delta, and its rounding error (a sum of a few hundred binomial tails) is ~1e-13.
+_MARGIN = 1e-9
+
+
+class _Search:
+    """Exact power at delta, remembering the deltas already known to be below / above POWER."""
+
+    def __init__(self, n: int, psi: float, alpha: float, mid_p: bool):
+        self.args = (n, psi, alpha, mid_p)
+        self.below, self.above = 0.0, math.inf  # power(0) is the test's size, far below POWER
+
+    def power(self, delta: float) -> float:
+        n, psi, alpha, mid_p = self.args
+        p = mcnemar_power(n, psi, delta, alpha, mid_p)
+        if p >= POWER + _MARGIN:
+            self.above = min(self.above, delta)
+        elif p < POWER - _MARGIN:
+            self.below = max(self.below, delta)
+        return p
+
+    def reaches(self, delta: float) -> bool:
+        """power(delta) >= POWER, evaluated only when no known delta implies the answer."""
+        if delta >= self.above:
+            return True
+        if delta <= self.below:
+            return False
+        return self.power(delta) >= POWER
+
+
+@lru_cache(maxsize=4096)  # pairs with the same n and discordant count share the answer
+def _exact_mdd(n: int, psi: float, alpha: float, mid_p: bool) -> tuple[float, bool]:
+    search = _Search(n, psi, alpha, mid_p)
+    top = search.power(psi)
+    if top < POWER:
+        return float("nan"), True  # even "b wins every discordant pair" is too rare
+    _locate(search, psi, top, (special.ndtri(1 - alpha / 2) + special.ndtri(POWER)) * math.sqrt(psi / n))
+    # The bisection this answer is defined by (30 halvings: psi * 2**-30, far below the printed
+    # digits); _locate's evaluations decide all but the steps that land right at the crossing.
     lo, hi = 0.0, psi
-    for _ in range(30):  # psi * 2**-30: far below the printed digits
+    for _ in range(30):
         mid = (lo + hi) / 2
-        lo, hi = (lo, mid) if mcnemar_power(n, psi, mid, alpha, mid_p) >= POWER else (mid, hi)
-    return Power(hi, True, alpha)
+        lo, hi = (lo, mid) if search.reaches(mid) else (mid, hi)
+    return hi, True
+
+
+def _locate(search: _Search, psi: float, top: float, guess: float) -> None:
+    """Find where power crosses POWER (Illinois regula falsi from the normal-approximation guess)
+    and evaluate just either side of it, so that the bisection needs few evaluations of its own."""
+    a, fa, b, fb = 0.0, -POWER, psi, top - POWER
+    x, kept = float(guess), 0  # kept: the end kept last time (-1 a, +1 b), halved when kept twice
+    for _ in range(40):
+        if not a < x < b:
+            x = (a + b) / 2
+        fx = search.power(x) - POWER
+        if fx < 0:
+            a, fa = x, fx
+            fb, kept = (fb / 2 if kept == 1 else fb), 1
+        else:
+            b, fb = x, fx
+            fa, kept = (fa / 2 if kept == -1 else fa), -1
+        if abs(fx) < _MARGIN / 100 or search.above - search.below < psi * 2**-32:
+            break
+        x = (a * fb - b * fa) / (fb - fa)
+    slope = (fb - fa) / (b - a) if b > a else 0.0
+    step = 4 * _MARGIN / slope if slope > 0 else psi * 2**-40
+    for _ in range(8):  # widen until both sides of the crossing are decided
+        if search.below >= x - step and search.above <= x + step:
+            break
+        if search.below < x - step:
+            search.power(max(0.0, x - step))
+        if search.above > x + step:
+            search.power(min(psi, x + step))
+        step *= 4
 
 
 def t_mdd(se: float, df: int, alpha: float, min_p: float) -> Power:

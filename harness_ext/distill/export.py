@@ -18,13 +18,14 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from dq_tasks.constants import DEFAULT_CAP
 from harness_ext.errors import DQError
-from harness_ext.model.prompts import doc_variables, get_prompt_set
+from harness_ext.model.prompts import Kind, doc_variables, get_prompt_set
 
-VARIANTS = ("sd-t", "sd-r", "se-t", "se-a")
+Variant = Literal["sd-t", "sd-r", "se-t", "se-a"]  # the paper's S_D-T, S_D-R, S_E-T, S_E-A
+VARIANTS: tuple[Variant, ...] = get_args(Variant)
 NO_DECOMPOSITION = "No decomposition"
 
 # Per-doc metrics that say "correct" when they reach the threshold, most specific first.
@@ -192,7 +193,7 @@ def _cap(config: dict, doc: dict) -> int:
     return int(config.get("max_subquestions") or doc.get("max_subquestions") or DEFAULT_CAP)
 
 
-def stage_prompt(config: dict, rec: DocRecord, kind: str, subquestions: list[str] | None = None) -> str:
+def stage_prompt(config: dict, rec: DocRecord, kind: Kind, subquestions: list[str] | None = None) -> str:
     """The stage prompt the two_stage model renders for this doc, before any chat template."""
     if "question" not in rec.doc:
         raise DQError(f"task {rec.task!r} doc {rec.doc_id} has no 'question' field; only dq_tasks docs can be exported")

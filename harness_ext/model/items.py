@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness_ext.model.records import StageView
+from harness_ext.model.records import Flag, StageView
 from harness_ext.model.stages import Generation
 
 CHAT_MARK = "\x00dq-chat:"  # prefix of a chat history that each stage templates itself
@@ -22,7 +22,7 @@ class Item:
     context: str  # lm-eval's rendered prompt (or a chat history, marked)
     gen_kwargs: dict[str, Any]
     subquestions: list[str] = field(default_factory=list)
-    flags: list[str] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
     decomposition: Generation | None = None
     rounds: list[dict[str, Any]] = field(default_factory=list)  # dynamic mode only
     pending: str = ""  # dynamic mode: the sub-question being answered

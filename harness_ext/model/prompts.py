@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import yaml
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound
@@ -19,7 +19,8 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from dq_tasks.constants import PROMPTS_DIR as BUILTIN_ROOT
 
-KINDS = ("single", "cot", "decompose", "solve", "dynamic_decompose", "dynamic_answer", "dynamic_solve")
+Kind = Literal["single", "cot", "decompose", "solve", "dynamic_decompose", "dynamic_answer", "dynamic_solve"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
 
 
 class PromptSetError(ValueError):
@@ -72,14 +73,14 @@ class PromptSet:
     def family(self, task: str | None) -> str:
         return self.families.get(task or "", "default")
 
-    def candidates(self, task: str | None, kind: str) -> list[str]:
+    def candidates(self, task: str | None, kind: Kind) -> list[str]:
         names = [f"{task}/{kind}.j2"] if task else []
         return names + [f"{self.family(task)}/{kind}.j2", f"default/{kind}.j2"]
 
-    def has(self, task: str | None, kind: str) -> bool:
+    def has(self, task: str | None, kind: Kind) -> bool:
         return self._find(task, kind) is not None
 
-    def _find(self, task: str | None, kind: str):
+    def _find(self, task: str | None, kind: Kind):
         for name in self.candidates(task, kind):
             try:
                 return self._env.get_template(name)
@@ -87,7 +88,7 @@ class PromptSet:
                 continue
         return None
 
-    def render(self, task: str | None, kind: str, **variables: Any) -> str:
+    def render(self, task: str | None, kind: Kind, **variables: Any) -> str:
         template = self._find(task, kind)
         if template is None:
             raise PromptSetError(
@@ -96,7 +97,7 @@ class PromptSet:
             )
         return template.render(**variables).strip()
 
-    def source_id(self, task: str | None, kind: str) -> str:
+    def source_id(self, task: str | None, kind: Kind) -> str:
         """Template file name + text, for cache keys: a changed template is a new key."""
         template = self._find(task, kind)
         if template is None or template.filename is None:

@@ -47,7 +47,7 @@ class TraceRecord:
     doc_hash: str
     mode: str
     subquestions: list[str]
-    flags: list[str]
+    flags: list[Flag]
     decomposer: StageView | None  # None: a virtual decomposer (none / oracle) or dynamic totals
     decomposer_backend: str
     solver: StageView

@@ -10,15 +10,19 @@ import difflib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from harness_ext.errors import DQError
 from harness_ext.model.keys import check_stage
 
-ROLES = ("decomposer", "solver")
-VIRTUAL = ("none", "oracle")  # decomposer roles that need no model
-MODES = ("static", "dynamic")
-BASELINES = ("single", "cot")
+Role = Literal["decomposer", "solver"]
+Virtual = Literal["none", "oracle"]  # decomposer backends that need no model
+Mode = Literal["static", "dynamic"]
+Baseline = Literal["single", "cot"]
+ROLES: tuple[Role, ...] = get_args(Role)
+VIRTUAL: tuple[Virtual, ...] = get_args(Virtual)
+MODES: tuple[Mode, ...] = get_args(Mode)
+BASELINES: tuple[Baseline, ...] = get_args(Baseline)
 # Options of the wrapper itself; anything else must be a role or a role-prefixed key.
 OPTIONS = {"prompts", "max_subquestions", "mode", "baseline", "cache"}
 # lm-eval passes these to every model; they go on to the inner stages.
@@ -62,8 +66,8 @@ class TwoStageConfig:
     solver: StageSpec
     prompts: str = "default"
     max_subquestions: int | None = None  # None: the doc's own cap, else 3 (the paper's)
-    mode: str = "static"
-    baseline: str = "single"
+    mode: Mode = "static"
+    baseline: Baseline = "single"
     cache: str | None = None
 
     @property

@@ -18,7 +18,7 @@ from harness_ext.model.cache import StageCache
 from harness_ext.model.dynamic import run_dynamic, totals, view
 from harness_ext.model.items import Item, chat_messages, chat_text, mark_chat, stage_view, with_exemplars
 from harness_ext.model.parsing import parse_subquestions
-from harness_ext.model.prompts import doc_variables, get_prompt_set
+from harness_ext.model.prompts import Kind, doc_variables, get_prompt_set
 from harness_ext.model.records import TraceBook, TraceRecord, merge_ranks
 from harness_ext.model.runtime import describe_runtime
 from harness_ext.model.spec import parse_model_args
@@ -222,7 +222,7 @@ class TwoStageLM(LM):
             return self.request(item, "cot", gen_kwargs)
         return Request(item.context, gen_kwargs, "task-context", item.task, item.doc_id, item.doc)
 
-    def request(self, item: Item, kind: str, gen_kwargs: dict[str, Any], **extra: Any) -> Request:
+    def request(self, item: Item, kind: Kind, gen_kwargs: dict[str, Any], **extra: Any) -> Request:
         """A stage request from the prompt set's template ``kind`` for this doc."""
         variables = self.variables(item, subquestions=item.subquestions, **extra)
         prompt = self.prompts.render(item.task, kind, **variables)
