@@ -157,8 +157,8 @@ def main() -> int:
         r = args.repeats
         timings = {}
         timings["inprocess_no_out_s"], timings["inprocess_no_out_cpu_s"] = time_inprocess(base, r)
-        out = base + ["--out", f"{tmp}/out1"]
-        timings["inprocess_with_out_s"], timings["inprocess_with_out_cpu_s"] = time_inprocess(out, r)
+        with_out = base + ["--out", f"{tmp}/out1"]
+        timings["inprocess_with_out_s"], timings["inprocess_with_out_cpu_s"] = time_inprocess(with_out, r)
         timings["subprocess_with_out_s"] = time_subprocess(base + ["--out", f"{tmp}/out2"], r)
         n_pairs = len(json.loads(Path(f"{tmp}/out1/comparisons.json").read_text()))
         if not args.skip_lm_eval:
@@ -183,6 +183,8 @@ def main() -> int:
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
+            # numpy/BLAS threads; the statistics are single-threaded numpy either way
+            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
             "platform": platform.platform(),
             "loadavg_1m_before_after": [load_before[0], os.getloadavg()[0]],
         },
@@ -194,6 +196,7 @@ def main() -> int:
     for k, v in timings.items():
         print(f"  {k:32s} {v:7.2f} s")
     print(f"  load average (1 min) before/after: {load_before[0]:.2f} / {os.getloadavg()[0]:.2f}")
+    print(f"  OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, {os.cpu_count()} CPUs")
     if ref:
         print(f"  ratio (in-process, no --out)   / lm-eval: {result['ratio_inprocess_no_out_vs_lm_eval']:.3f}")
         print(f"  ratio (in-process, with --out) / lm-eval: {result['ratio_inprocess_with_out_vs_lm_eval']:.3f}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -21,6 +22,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "scripted"
 sys.path.insert(0, str(FIXTURES))
 
@@ -263,6 +265,28 @@ def test_cli_writes_all_outputs(runs, tmp_path, capsys):
     md = (out / "report.md").read_text()
     assert "## Comparisons" in md and "Holm" in md and "![forest.png]" in md
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".report.tmp")]
+
+
+def test_cli_for_mean_metrics_imports_neither_torch_nor_lm_eval(runs, tmp_path):
+    # Start-up is most of a `dq compare`: the plain mean needs no lm-eval registry lookup, and
+    # nothing on this path may pull torch/transformers/datasets in.
+    paths = []
+    for name in ("alpha", "beta"):
+        run = _copy(runs[name], tmp_path / name)
+        for f in _model_dir(run).glob("samples_*.jsonl"):
+            if "dq_fixture_binary" not in f.name:
+                f.unlink()
+        paths.append(str(run))
+    code = (
+        "import sys; from harness_ext.cli import main; rc = main(sys.argv[1:]); "
+        "print('HEAVY', sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'torch', 'transformers', 'datasets', 'lm_eval'})); sys.exit(rc)"
+    )
+    argv = ["compare", *paths, "--out", str(tmp_path / "out"), "--iterations", "200"]
+    proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert "HEAVY []" in proc.stdout
+    assert (tmp_path / "out" / "forest.png").exists()
 
 
 def test_heatmap_for_two_stage_runs(runs, tmp_path):

@@ -392,6 +392,32 @@ def test_exact_mcnemar_power_matches_simulation_and_small_n_is_blind():
     )
 
 
+def _bisected_mdd(n: int, psi: float, alpha: float, mid_p: bool) -> float:
+    """The definition mcnemar_mdd must reproduce bit for bit: 30 plain bisection steps."""
+    if power.mcnemar_power(n, psi, psi, alpha, mid_p) < power.POWER:
+        return float("nan")
+    lo, hi = 0.0, psi
+    for _ in range(30):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if power.mcnemar_power(n, psi, mid, alpha, mid_p) >= power.POWER else (mid, hi)
+    return hi
+
+
+@pytest.mark.parametrize("n", [8, 40, 300, 1319])
+def test_exact_mdd_search_equals_plain_bisection(n):
+    # The search skips evaluations the monotone power function already decides; it must land
+    # on exactly the float the plain bisection gives, or reports would change with speed-ups.
+    rng = np.random.default_rng(n)
+    for nd in rng.choice(np.arange(1, n + 1), size=6, replace=False):
+        for alpha, mid_p in ((0.05, False), (0.05 / 190, False), (0.01, True)):
+            pw = power.mcnemar_mdd(n, nd / n, alpha, mid_p)
+            if not pw.detectable:
+                assert power.min_p_mcnemar(n, mid_p) >= alpha
+                continue
+            want = _bisected_mdd(n, nd / n, alpha, mid_p)
+            assert pw.mdd == want or (np.isnan(pw.mdd) and np.isnan(want)), (n, nd, alpha, mid_p)
+
+
 def test_adaptive_resampling_resolves_a_floored_p_value():
     # A huge clustered difference: 10,000 draws floor p at 1e-4, too coarse for Holm over 100 tests.
     rng = np.random.default_rng(0)
