@@ -307,6 +307,14 @@ def test_heatmap_for_two_stage_runs(runs, tmp_path):
     ]
 
 
+def test_no_heatmap_when_two_runs_share_a_cell(runs, tmp_path):
+    # Static vs dynamic mode of one decomposer/solver pair: a one-cell grid would show one run only.
+    paths = [_as_two_stage(runs[r], tmp_path / r, "smol", "smol") for r in ("alpha", "beta")]
+    report = compare_runs(paths, labels=["static", "dynamic"], iterations=100)
+    assert not rep.plot_heatmap(report, tmp_path / "heatmap.png")
+    assert not (tmp_path / "heatmap.png").exists()
+
+
 def test_write_report_is_atomic_on_failure(runs, tmp_path, monkeypatch):
     report = compare_runs([runs["alpha"], runs["beta"]], iterations=100)
 

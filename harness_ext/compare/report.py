@@ -316,8 +316,11 @@ def _heatmap_groups(report: ComparisonReport) -> list[tuple[str, str, str]]:
 
 
 def plot_heatmap(report: ComparisonReport, path: Path) -> bool:
-    """Decomposer x solver grid of means; only when every run is two_stage."""
+    """Decomposer x solver grid of means; only when every run is two_stage, each in its own cell."""
     if not report.runs or any(r.decomposer is None for r in report.runs):
+        return False
+    cells = [(r.decomposer, r.solver) for r in report.runs]
+    if len(set(cells)) < len(cells):  # e.g. static vs dynamic mode: one cell would hide a run
         return False
     plt = _pyplot()
     decs = list(dict.fromkeys(r.decomposer for r in report.runs))
@@ -329,8 +332,8 @@ def plot_heatmap(report: ComparisonReport, path: Path) -> bool:
     for ax, key in zip(axes[0], groups):
         grid = np.full((len(decs), len(sols)), np.nan)
         for s in report.summaries:
-            if (s.task, s.metric, s.filter) == key and s.label in cell and np.isnan(grid[cell[s.label]]):
-                grid[cell[s.label]] = s.mean  # first run wins when a cell repeats
+            if (s.task, s.metric, s.filter) == key and s.label in cell:
+                grid[cell[s.label]] = s.mean
         im = ax.imshow(grid, cmap="viridis", aspect="auto")
         mid = np.nanmean([np.nanmin(grid), np.nanmax(grid)])
         for (i, j), v in np.ndenumerate(grid):
