@@ -81,7 +81,10 @@ def test_two_stage_smollm2_on_dq_paper(tmp_path):
     "args, needle",
     [
         ("decomposer=nosuch,solver=" + SMOL.format(r="solver"), "unknown decomposer backend 'nosuch'"),
-        ("decomposer=oracle,solver=" + SMOL.format(r="solver"), "decomposer=oracle needs gold_subquestions"),
+        (
+            "decomposer=oracle,solver=" + SMOL.format(r="solver"),
+            "decomposer=oracle needs gold sub-questions, which drop_dq lacks",
+        ),
     ],
 )
 def test_bad_input_one_line_no_results(tmp_path, args, needle):

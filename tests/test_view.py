@@ -167,7 +167,7 @@ def test_study_source_merges_cells_by_label():
 def test_compare_source_takes_labels_from_the_report():
     src = find_source(REPO / "results/demo")
     assert src.kind == "compare"
-    assert [r.label for r in src.runs] == ["single-stage", "two-stage", "oracle-decomposer"]
+    assert [r.label for r in src.runs] == ["single-stage", "model-decomposer", "oracle-decomposer"]  # results/demo
     assert [p.name for p in src.plots] == ["forest.png"]
 
 
