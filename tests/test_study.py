@@ -139,6 +139,8 @@ def test_leaderboard_and_comparisons(studied):
         ("a/a", "a/b"),
     }
     assert "over all 4 comparisons" in board
+    rows = [line for line in board.splitlines() if line.startswith("| ") and " | none | " in line]
+    assert len(rows) == 2 and all("| baseline |" in r for r in rows)  # each solver's own single stage
     assert all(c["p_adjusted"] >= c["p_value"] for c in comparisons)
     assert (out / "plots" / "heatmap_dq_synth_d2.png").stat().st_size > 0
     assert (out / "plots" / "accuracy_vs_cost.png").stat().st_size > 0

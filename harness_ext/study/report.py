@@ -174,8 +174,14 @@ def _pairs_table(report: ComparisonReport, task: str, metric: str, flt: str, alp
 def leaderboard_markdown(study, state: dict, report: ComparisonReport, plots: tuple[str, ...] | list[str] = ()) -> str:
     cells = state["cells"]
     by_key = {(c["task"], c["label"]): c for c in cells if c["status"] == "ok"}
-    single = {c["label"] for c in cells if c.get("decomposer") == "none"}
-    comp = {(c.task, c.metric, c.filter, c.b): c for c in report.comparisons if c.a in single}
+    # Δ vs none: each cell against the single-stage cell of its own solver (not any none/*)
+    solver_of = {c["label"]: c.get("solver") for c in cells}
+    baseline_of = {c["label"]: f"none/{c.get('solver')}" for c in cells if c.get("decomposer") != "none"}
+    comp = {
+        (c.task, c.metric, c.filter, c.b): c
+        for c in report.comparisons
+        if baseline_of.get(c.b) == c.a and solver_of.get(c.a) == solver_of.get(c.b)
+    }
     lines = [
         f"# Leaderboard: {study.name}",
         "",
