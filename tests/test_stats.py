@@ -445,3 +445,14 @@ def test_vectorised_aggregations_match_lm_eval():
         ) == pytest.approx(fn(pairs))
     assert isinstance(aggregate.resolve("f1", None), str)  # lm-eval's default for f1 is corpus-level
     assert aggregate.resolve("f1", "mean").kind == "mean"  # ...unless the task config says mean
+
+
+@pytest.mark.unit
+def test_no_variation_never_gives_a_zero_width_interval():
+    from harness_ext.compare import intervals
+
+    lo, hi = intervals.no_variation_interval(5)
+    assert lo < 0 < hi and hi - lo > 0.5  # 5 pairs that all agree say little
+    lo30, hi30 = intervals.no_variation_interval(30)
+    assert lo < lo30 < 0 < hi30 < hi  # more pairs, narrower
+    assert intervals.constant(np.zeros((2, 4))).all() and not intervals.constant(np.array([[0, 0.5]])).any()

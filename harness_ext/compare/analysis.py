@@ -107,7 +107,14 @@ def _mean_group(group: MetricGroup, setup: Setup, units: resample.Units, rng) ->
         lo, hi, method = resample.studentized(sums, units.sizes, setup.iterations, rng, alpha)
         method += " (clusters)" if units.clustered else ""
     means = x.mean(axis=1)
-    summaries = [_summary(group, setup, r, means[r], lo[r], hi[r], method, se_iid[r], cse[r], g) for r in range(len(x))]
+    methods = [method] * len(x)
+    if not (group.binary and not units.clustered) and intervals.in_unit_range(x):
+        for r in np.flatnonzero(intervals.constant(x)):  # no variation to resample: Wilson's bound
+            ci = stats.wilson_interval(float(means[r]) * n, n, alpha)  # (Bernoulli varies most)
+            lo[r], hi[r], methods[r] = ci.low, ci.high, f"wilson, {intervals.NO_VARIATION}"
+    summaries = [
+        _summary(group, setup, r, means[r], lo[r], hi[r], methods[r], se_iid[r], cse[r], g) for r in range(len(x))
+    ]
     d = x[ib] - x[ia]
     dsums = units.sums(d.T)
     comps = [_base(group, setup, a, b, means) for a, b in setup.pairs]
@@ -122,6 +129,12 @@ def _mean_group(group: MetricGroup, setup: Setup, units: resample.Units, rng) ->
         _paired_t(comps, d, dsums, units, setup, rng)
     else:
         perm = _clustered(comps, sums, dsums, ia, ib, units, setup, rng)
+    if not (group.binary and not units.clustered) and intervals.in_unit_range(x):
+        # no paired variation: the bootstrap's [0, 0] says nothing; units: docs, or clusters
+        for j in map(int, np.flatnonzero(intervals.constant(d) & (d[:, 0] == 0))):
+            lo_j, hi_j = intervals.no_variation_interval(units.count if units.clustered else n, alpha)
+            comps[j].ci_low, comps[j].ci_high = lo_j, hi_j
+            comps[j].ci_method = f"tango score, {intervals.NO_VARIATION}"
     return GroupResult(summaries, comps, perm)
 
 

@@ -83,3 +83,26 @@ def cluster_t(d: np.ndarray, units_sums: np.ndarray, sizes: np.ndarray) -> tuple
         return (0.0, 1.0) if mean == 0 else (float(np.sign(mean) * np.inf), 0.0)
     t = mean / se
     return float(t), float(2 * special.stdtr(g - 1, -abs(t)))
+
+
+NO_VARIATION = "the widest case for values in [0, 1] (every value was the same)"
+
+
+def in_unit_range(x: np.ndarray) -> bool:
+    return bool(x.size) and float(np.min(x)) >= 0.0 and float(np.max(x)) <= 1.0
+
+
+def constant(x: np.ndarray) -> np.ndarray:
+    """Per row: every value equal, so resampling cannot say how far the mean may be."""
+    return np.ptp(np.atleast_2d(x), axis=1) == 0
+
+
+def no_variation_interval(n: int, alpha: float = 0.05) -> tuple[float, float]:
+    """Difference interval when every paired difference is 0 for a [0, 1] metric.
+
+    A bootstrap gives the useless [0, 0]. Among differences bounded in [-1, 1] with a given
+    mean, the 0/+-1 (paired binary) ones vary most, so Tango's score interval with no
+    discordant pair out of ``n`` is the conservative answer.
+    """
+    lo, hi = tango_interval(np.array([0]), np.array([0]), n, alpha)
+    return float(lo[0]), float(hi[0])

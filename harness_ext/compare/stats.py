@@ -112,7 +112,7 @@ def _z(alpha: float) -> float:
     return float(special.ndtri(1 - alpha / 2))
 
 
-def wilson_interval(k: int, n: int, alpha: float = 0.05) -> ConfidenceInterval:
+def wilson_interval(k: float, n: int, alpha: float = 0.05) -> ConfidenceInterval:
     """Wilson score interval; unlike Wald it stays sane near 0 % and 100 %."""
     if n == 0:
         return ConfidenceInterval(float("nan"), float("nan"))
@@ -194,6 +194,8 @@ def mean_ci(
     stderr = float(values.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
     if binary:
         ci, method = wilson_interval(int(values.sum()), n, alpha), "wilson"
+    elif n and np.ptp(values) == 0 and 0 <= mean <= 1:  # no variation to resample: Wilson bounds it
+        ci, method = wilson_interval(mean * n, n, alpha), "wilson (every value the same; the widest case in [0, 1])"
     else:
         if boot_means is None:
             boot_means = bootstrap_means(values, 10_000, np.random.default_rng(0))[:, 0]
