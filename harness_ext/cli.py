@@ -206,6 +206,9 @@ def _take_threads(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Before torch loads OpenMP: passive waiting keeps threads from spinning on a busy machine
+    # (harness_ext/model/runtime.py has the measurement).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE)

@@ -26,7 +26,7 @@ def _lm_eval_script() -> str:
 
 
 def _run(cmd: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": ""}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "DQ_THREADS": "1", "PYTHONPATH": ""}
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout)
 
 

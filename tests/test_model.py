@@ -134,3 +134,21 @@ def test_num_fewshot_exemplars_reach_the_solver_prompt(tiny_model, tmp_path, cha
     assert trace["subquestions"] and prompt.count(own) == 1  # the solver's own prompt, once ...
     assert prompt.count("Question:") == 3  # ... after two exemplars from gsm8k train
     assert prompt.index(own) > prompt.rindex("Question:")  # the doc comes last
+
+
+@pytest.mark.unit
+def test_cpu_thread_default_follows_the_measurement(monkeypatch):
+    import os
+
+    from harness_ext.model.runtime import cpu_threads
+
+    monkeypatch.delenv("DQ_THREADS", raising=False)
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    assert cpu_threads() == 1  # spinning OpenMP threads: one thread is the safe choice
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    assert cpu_threads() == (os.cpu_count() or 1)  # passive waiting: every core
+    monkeypatch.setenv("DQ_THREADS", "3")
+    assert cpu_threads() == 3
+    monkeypatch.setenv("DQ_THREADS", "many")
+    with pytest.raises(DQError, match="DQ_THREADS='many'"):
+        cpu_threads()

@@ -1,8 +1,15 @@
 """CPU threads for models run here, and the runtime facts a results file records.
 
-One torch thread is the CPU default: on 2 shared cores, OpenMP threads spin-waiting on a
-loaded machine ran the demo slice 4.3x slower with 2 threads than with 1 (README, "CPU
-threads"). ``DQ_THREADS`` (or ``dq --threads N``) overrides it.
+Measured (benchmarks/bench_threads.py, 2 cores, one demo slice, wall seconds):
+
+| machine | 1 thread | 2 threads | 2 threads, OMP_WAIT_POLICY=PASSIVE |
+|---|---:|---:|---:|
+| quiet | 27.5 | 17.5 | 19.3 |
+| loaded (a busy process per core) | 40.6 | 67.8 | 36.4 |
+
+OpenMP threads that spin-wait are what hurt on a loaded box. So the default is every core when
+the wait policy is passive (``dq`` sets it before torch loads, as does the Makefile) and one
+thread otherwise; ``DQ_THREADS`` (or ``dq --threads N``) overrides it.
 """
 
 from __future__ import annotations
@@ -10,11 +17,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-DEFAULT_THREADS = 1
-
 
 def cpu_threads() -> int:
-    raw = os.environ.get("DQ_THREADS", str(DEFAULT_THREADS))
+    raw = os.environ.get("DQ_THREADS")
+    if raw is None:
+        passive = os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE"
+        return (os.cpu_count() or 1) if passive else 1
     try:
         return max(int(raw), 1)
     except ValueError:
@@ -35,7 +43,11 @@ def apply_threads() -> int:
 
 def describe_runtime(device: Any) -> dict[str, Any]:
     """What ran where, recorded beside every timing (config.dq.runtime)."""
-    facts: dict[str, Any] = {"device": str(device), "load_1min": round(os.getloadavg()[0], 2)}
+    facts: dict[str, Any] = {
+        "device": str(device),
+        "load_1min": round(os.getloadavg()[0], 2),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
+    }
     try:
         import torch
 

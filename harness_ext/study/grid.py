@@ -188,10 +188,8 @@ def run_study(study: Study, out: str | Path, progress: bool = True, cache: str |
     cache_path = Path(cache).resolve() if cache else out / "stage_cache.sqlite"
     cells = plan(study, cache_path)
     tm = task_manager()
-    if study.torch_threads:
-        import torch
-
-        torch.set_num_threads(study.torch_threads)
+    if study.torch_threads:  # the study file's choice wins over the CPU default (model/runtime.py)
+        os.environ["DQ_THREADS"] = str(study.torch_threads)
     state: dict[str, Any] = {
         "study": study.name,
         "study_file": study.path,
