@@ -24,7 +24,7 @@ os.environ.setdefault("DQ_DATA_DIR", str(Path(__file__).resolve().parents[2] / "
 
 from lm_eval.api.instance import Instance  # noqa: E402
 
-from dq_tasks import hooks, loaders  # noqa: E402
+from dq_tasks import hooks, synth  # noqa: E402
 from harness_ext.model.two_stage import TwoStageLM  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "two_stage.json"
@@ -42,7 +42,7 @@ def build(n: int, max_gen_toks: int, batch_size: int) -> tuple[TwoStageLM, list[
         **{"decomposer_gen.max_gen_toks": max_gen_toks},
     )
     gen = {"until": ["\n\nQuestion:", "<|im_end|>"], "max_gen_toks": max_gen_toks, "do_sample": False}
-    docs = loaders.synth_docs(4, n, 1234)
+    docs = synth.generate(4, n=n, seed=1234)  # the docs of dq_synth_d4
     reqs = [
         Instance(
             "generate_until",

@@ -20,7 +20,7 @@ except ImportError:  # e.g. the `lm_eval` console script, whose sys.path lacks t
 
 from lm_eval.api.samplers import ContextSampler  # noqa: E402
 
-from dq_tasks import loaders, scoring  # noqa: E402
+from dq_tasks import dataset, loaders, scoring  # noqa: E402
 from dq_tasks.constants import DEFAULT_CAP  # noqa: E402
 from dq_tasks.extract import Family, FilterName, extract  # noqa: E402
 
@@ -34,7 +34,7 @@ def load_task(dq_task: str, perturbation: str | None = None, **kwargs: Any) -> d
     docs = loaders.load_docs(dq_task)
     if perturbation is not None:
         docs = [d for d in docs if d["perturbation_type"] == perturbation]
-    return loaders.to_dataset(docs, loaders.fewshot_splits(dq_task))
+    return dataset.to_dataset(docs, loaders.fewshot_splits(dq_task))
 
 
 # --------------------------------------------------------------------------- few-shot

@@ -360,13 +360,6 @@ def load_docs(task: str) -> list[dict]:
     return [dict(d) for d in _cached_docs(task, str(data_root()[0] or ""))]
 
 
-def synth_docs(depth: int, n: int, seed: int, split: str = "test") -> list[dict]:
-    from dq_tasks.synth import generate
-
-    task = f"dq_synth_d{depth}"
-    return [{"dq_task": task, "context": "", **doc} for doc in generate(depth, n=n, seed=seed, split=split)]
-
-
 # --------------------------------------------------------------------------- few-shot splits
 # Split name -> reader of exemplar docs, per task (lm-eval's fewshot_config.split names the key).
 # StrategyQA's labelled questions are all in the test set, so its exemplars come from the test
@@ -393,20 +386,3 @@ FEWSHOT_TASKS = ("gsm8k_dq (train)", "strategyqa_dq (test, minus the evaluated d
 
 def fewshot_splits(task: str) -> dict[str, list[dict]]:
     return {split: read() for split, read in _FEWSHOT.get(task, {}).items()}
-
-
-def to_dataset(docs: list[dict], extra_splits: dict[str, list[dict]] | None = None) -> dict[str, Any]:
-    """``{"test": datasets.Dataset, ...}`` with list<str> fields typed even when all empty."""
-    return {split: _dataset(split_docs) for split, split_docs in {"test": docs, **(extra_splits or {})}.items()}
-
-
-def _dataset(docs: list[dict]) -> Any:
-    import datasets
-
-    ds = datasets.Dataset.from_list(docs)
-    features = ds.features.copy()
-    for key in ("gold_subquestions", "answers"):
-        features[key] = datasets.Sequence(datasets.Value("string"))
-    if "answer_spans" in features:
-        features["answer_spans"] = datasets.Sequence(datasets.Sequence(datasets.Value("string")))
-    return ds.cast(features)

@@ -238,6 +238,6 @@ def load_synth(
     root = str(Path(__file__).resolve().parent.parent)
     if root not in sys.path:
         sys.path.insert(0, root)
-    from dq_tasks.loaders import to_dataset
+    from dq_tasks.dataset import to_dataset
 
     return to_dataset(generate(int(depth), int(synth_n), int(synth_seed), str(synth_split), difficulty))

@@ -67,10 +67,16 @@ def test_chat_template_applied_per_stage(tiny_model):
 
 
 def test_loglikelihood_goes_to_solver(tiny_model):
-    lm = make(tiny_model, "none")
+    lm = make(tiny_model, "hf", **{"decomposer.dtype": "float64"})  # two separate inner models
+    decomposer, solver = lm.stages["decomposer"].lm, lm.solver.lm
+    assert decomposer is not solver
+    called: list[str] = []
+    for name, inner in (("decomposer", decomposer), ("solver", solver)):
+        real = inner.loglikelihood
+        inner.loglikelihood = lambda reqs, *a, _real=real, _name=name, **k: called.append(_name) or _real(reqs, *a, **k)
     reqs = [Instance("loglikelihood", {}, ("The answer is", " 4"), 0, ("t", 0, 1))]
     ((ll, greedy),) = lm.loglikelihood(reqs)
-    assert ll < 0 and isinstance(greedy, bool)
+    assert called == ["solver"] and ll < 0 and isinstance(greedy, bool)
 
 
 def test_stage_cache_reuses_outputs(tiny_model, tmp_path):

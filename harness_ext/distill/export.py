@@ -12,16 +12,15 @@ applies the student's own template.
 from __future__ import annotations
 
 import json
-import os
-import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from dq_tasks.constants import DEFAULT_CAP
+from dq_tasks.extract import MARKER
 from harness_ext.errors import DQError
+from harness_ext.io import write_jsonl_atomic
 from harness_ext.model.prompts import Kind, doc_variables, get_prompt_set
 
 Variant = Literal["sd-t", "sd-r", "se-t", "se-a"]  # the paper's S_D-T, S_D-R, S_E-T, S_E-A
@@ -31,7 +30,6 @@ NO_DECOMPOSITION = "No decomposition"
 # Per-doc metrics that say "correct" when they reach the threshold, most specific first.
 CORRECTNESS_METRICS = ("exact_match", "acc", "em", "f1")
 # Same marker the scorers read (dq_tasks/scoring.py): the last one wins.
-ANSWER_MARKER = re.compile(r"the answer is\s*:?[ \t]*", re.IGNORECASE)
 
 
 @dataclass
@@ -177,7 +175,7 @@ def numbered(subquestions: list[str]) -> str:
 def replace_final_answer(solution: str, gold: str) -> str:
     """Swap the text after the last "The answer is" (to the end of its line) for ``gold``;
     everything before it is untouched. No marker: append one, as the solve prompt asks."""
-    matches = list(ANSWER_MARKER.finditer(solution))
+    matches = list(MARKER.finditer(solution))  # the scorer's own marker (dq_tasks/extract.py)
     if not matches:
         return f"{solution.rstrip()}\nThe answer is: {gold}"
     last = matches[-1]
@@ -300,18 +298,7 @@ def _doc_row(
 
 def write_jsonl(path: str | Path, rows: list[dict]) -> Path:
     """Atomic: a temp file in the same directory, renamed over the target when complete."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_jsonl_atomic(path, rows)
 
 
 def export(

@@ -6,11 +6,12 @@ Records are dataclasses inside the model; they become JSON only at the I/O edge
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
+
+from harness_ext.io import write_jsonl_atomic
 
 # Why a doc's record looks the way it does (the trace's "flags" list).
 Flag = Literal["no_decomposition", "single_stage", "max_subquestions", "done_signal", "no_question", "truncated"]
@@ -123,13 +124,7 @@ def merge_ranks(per_rank: list[dict[str, list[TraceRecord]]]) -> dict[str, list[
 
 
 def write_traces(path: Path, records: Iterable[dict[str, Any]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".jsonl.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for rec in records:
-            f.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
-    tmp.replace(path)
-    return path
+    return write_jsonl_atomic(path, records)
 
 
 REPO_ROOT = str(Path(__file__).resolve().parents[2]) + "/"

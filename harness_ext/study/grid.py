@@ -17,7 +17,6 @@ report) and ``DIR/plots/``. Exit status: 0, 1 when a cell failed, 2 for a bad st
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import re
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from harness_ext.errors import DQError
+from harness_ext.io import write_json_atomic
 from harness_ext.lmeval.tasks import task_manager
 from harness_ext.model.spec import VIRTUAL, parse_model_args
 from harness_ext.model.stages import ModelPool
@@ -104,9 +104,7 @@ def _model_args(study: Study, dec: str, sol: str, cache_path) -> dict[str, Any]:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_json_atomic(path, data)
 
 
 def _metrics(results: dict, task: str) -> dict[str, float]:
