@@ -153,7 +153,7 @@ def run_models(argv: list[str]) -> int:
 
 
 def _compare(argv: list[str]) -> int:
-    from harness_ext.compare.api import main as compare_main
+    from harness_ext.compare.cli import main as compare_main
 
     return compare_main(argv)
 

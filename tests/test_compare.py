@@ -31,7 +31,8 @@ import scripted_lm  # noqa: E402  (registers the dq_scripted model)
 
 from harness_ext.compare import report as rep  # noqa: E402
 from harness_ext.compare import resample, stats  # noqa: E402
-from harness_ext.compare.api import compare_runs, main  # noqa: E402
+from harness_ext.compare.api import compare_runs  # noqa: E402
+from harness_ext.compare.cli import main  # noqa: E402
 from harness_ext.compare.runs import RunError, dedupe_labels, default_label, parse_model_args  # noqa: E402
 
 pytestmark = pytest.mark.e2e

@@ -1,7 +1,7 @@
 """`dq compare` Python API: `compare_runs(...) -> ComparisonReport`.
 
 Then `harness_ext.compare.report.write_report(report, out_dir)`. The command line is in
-cli.py (`main` is re-exported here). Methods per case: analysis.py; README "dq compare".
+cli.py. Methods per case: analysis.py; README "dq compare".
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from harness_ext.compare.resample import PermutationTest
 from harness_ext.compare.results import Comparison, ComparisonReport, RunInfo, RunSummary
 from harness_ext.compare.runs import Run, RunError, align_runs, dedupe_labels, load_run
 
-__all__ = ["Comparison", "ComparisonReport", "RunInfo", "RunSummary", "compare_runs", "main"]
+__all__ = ["Comparison", "ComparisonReport", "RunInfo", "RunSummary", "compare_runs"]
 
 Correction = Literal["holm", "bh"]
 CORRECTIONS = ("holm", "bh")
@@ -180,9 +180,3 @@ def _power_notes(comparisons: list[Comparison]) -> list[str]:
     if extra > 0:
         notes.append(f"... and {extra} more comparisons with the same warning (see report)")
     return notes
-
-
-def main(argv: list[str] | None = None) -> int:
-    from harness_ext.compare.cli import main as cli_main
-
-    return cli_main(argv)
