@@ -20,21 +20,14 @@ from harness_ext.compare.api import compare_runs
 from harness_ext.compare.report import write_report
 from harness_ext.errors import DQError
 from harness_ext.view import data as vdata
+from harness_ext.view.shots import ARGS as CHROMIUM_ARGS  # one owner of the launch flags
+from harness_ext.view.shots import CHROMIUM as CHROMIUM_PATH
 from harness_ext.view.site import build_site
 from harness_ext.view.sources import find_source
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+
+CHROMIUM = Path(CHROMIUM_PATH)
 EVIL = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
 DATE = "2026-01-01T00-00-00.000000"
 
