@@ -22,7 +22,7 @@ def block_after(heading: str) -> str:
 def paste(script: str, cwd: Path) -> subprocess.CompletedProcess:
     script = (
         script.replace("source .venv/bin/activate", f"source {REPO}/.venv/bin/activate")
-        .replace("../shared/data", str(REPO.parent / "shared" / "data"))
+        .replace("../shared/data", os.environ.get("DQ_DATA_DIR") or str(REPO.parent / "shared" / "data"))
         .replace("--limit 20", "--limit 2")
         .replace("--limit 10", "--limit 2")
         .replace("max_gen_toks=128", "max_gen_toks=16")
