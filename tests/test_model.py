@@ -117,12 +117,14 @@ def test_results_paths_are_portable():
             "configs": {"t": {"config_source": REPO_ROOT + "dq_tasks/t.yaml"}},
             "tok": [home + "/.cache/dq-harness/hf/smollm2-135m"],
             "n": 3,
+            "sampler": type("NoFewshotSplit", (), {"__module__": REPO_ROOT + "dq_tasks/hooks"}),
         }
     )
     assert got == {
         "configs": {"t": {"config_source": "dq_tasks/t.yaml"}},
         "tok": ["~/.cache/dq-harness/hf/smollm2-135m"],
         "n": 3,
+        "sampler": "<class 'dq_tasks/hooks.NoFewshotSplit'>",  # a class names its file's path too
     }
 
 

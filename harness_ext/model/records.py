@@ -139,4 +139,8 @@ def portable(value: Any) -> Any:
         return {k: portable(v) for k, v in value.items()}
     if isinstance(value, list):
         return [portable(v) for v in value]
+    if isinstance(value, type) or callable(value):
+        # A class or function in a task config (the few-shot sampler) is written as its str(),
+        # as lm-eval's JSON encoder would, and that string names its file's path.
+        return portable(str(value))
     return value
