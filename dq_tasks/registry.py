@@ -19,6 +19,14 @@ class TaskInfo:
     fewshot: str  # the split --num_fewshot draws exemplars from ("-": k > 0 is an error)
 
 
+EASY = "- (generated, dq_tasks/synth.py; add/subtract 1-5, amounts <= 20)"
+
+
+def _synth(name: str, depth: int, hub: str) -> TaskInfo:
+    """A synthetic task: 200 generated test docs, gold sub-questions, cap = depth."""
+    return TaskInfo(name, "math", "-", hub, "project", 200, "exact_match", True, f"{depth} (depth)", "-")
+
+
 TASKS: tuple[TaskInfo, ...] = (
     TaskInfo(
         "gsm8k_dq",
@@ -131,78 +139,8 @@ TASKS: tuple[TaskInfo, ...] = (
         "3",
         "-",
     ),
-    TaskInfo(
-        "dq_synth_d2",
-        "math",
-        "-",
-        "- (generated, dq_tasks/synth.py)",
-        "project",
-        200,
-        "exact_match",
-        True,
-        "2 (depth)",
-        "-",
-    ),
-    TaskInfo(
-        "dq_synth_d4",
-        "math",
-        "-",
-        "- (generated, dq_tasks/synth.py)",
-        "project",
-        200,
-        "exact_match",
-        True,
-        "4 (depth)",
-        "-",
-    ),
-    TaskInfo(
-        "dq_synth_d6",
-        "math",
-        "-",
-        "- (generated, dq_tasks/synth.py)",
-        "project",
-        200,
-        "exact_match",
-        True,
-        "6 (depth)",
-        "-",
-    ),
-    TaskInfo(
-        "dq_synth_easy_d1",
-        "math",
-        "-",
-        "- (generated, dq_tasks/synth.py; add/subtract 1-5, amounts <= 20)",
-        "project",
-        200,
-        "exact_match",
-        True,
-        "1 (depth)",
-        "-",
-    ),
-    TaskInfo(
-        "dq_synth_easy_d2",
-        "math",
-        "-",
-        "- (generated, dq_tasks/synth.py; add/subtract 1-5, amounts <= 20)",
-        "project",
-        200,
-        "exact_match",
-        True,
-        "2 (depth)",
-        "-",
-    ),
-    TaskInfo(
-        "dq_synth_easy_d3",
-        "math",
-        "-",
-        "- (generated, dq_tasks/synth.py; add/subtract 1-5, amounts <= 20)",
-        "project",
-        200,
-        "exact_match",
-        True,
-        "3 (depth)",
-        "-",
-    ),
+    *(_synth(f"dq_synth_d{d}", d, "- (generated, dq_tasks/synth.py)") for d in (2, 4, 6)),
+    *(_synth(f"dq_synth_easy_d{d}", d, EASY) for d in (1, 2, 3)),
 )
 
 GSMPLUS_TYPES = (
