@@ -1,1 +1,0 @@
-DQ.start().catch((err) => { document.getElementById("main").textContent = "dq view: " + (err && err.message ? err.message : err); });
