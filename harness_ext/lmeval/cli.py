@@ -43,7 +43,7 @@ def run(argv: list[str], check: Callable[[argparse.Namespace], None] | None = No
         raise DQError(str(exc)) from None
     except ValueError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        if "Tasks not found" in first or "not found" in first.lower():
+        if first.startswith("Tasks not found"):  # lm-eval's message for unknown --tasks names
             raise DQError(f"{first} (dq tasks lists ours; lm_eval ls tasks lists lm-eval's)") from None
         raise
 
