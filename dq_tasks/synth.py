@@ -21,6 +21,7 @@ leak into the benchmark.
 from __future__ import annotations
 
 import random
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -127,6 +128,25 @@ _LEVELS: dict[str, _Level] = {
 }
 
 
+SUBQUESTION = "How many {item} does {name} have?"
+_SUBQUESTION = re.compile(r"How many (?P<item>.+) does (?P<name>\S+) have\?")
+
+
+def gold_solution(doc: dict) -> str | None:
+    """The step-by-step solution in the solve prompt's format ("1. Ben has 7 + 3 = 10 coins.
+    2. ... The answer is: 12"), rebuilt from a synthetic doc's gold steps; None for other docs."""
+    steps = list(zip(doc.get("gold_subquestions") or [], doc.get("gold_equations") or []))
+    if not steps or len(steps) != len(doc["gold_subquestions"]) or not doc.get("answers"):
+        return None
+    lines = []
+    for i, (question, equation) in enumerate(steps, 1):
+        m = _SUBQUESTION.fullmatch(question)
+        if m is None:
+            return None
+        lines.append(f"{i}. {m['name']} has {equation} {m['item']}.")
+    return " ".join(lines) + f" The answer is: {doc['answers'][0]}"
+
+
 def task_name(depth: int, difficulty: Difficulty = "standard") -> str:
     return f"{_level(difficulty).prefix}_d{depth}"
 
@@ -161,7 +181,7 @@ def make_problem(rng: random.Random, depth: int, difficulty: Difficulty = "stand
         new_value = op.apply(value, k)
         body = op.phrase.format(k=k, item=item, prev=names[i - 1])
         sentences.append(f"{names[i]} has {body}.")
-        subquestions.append(f"How many {item} does {names[i]} have?")
+        subquestions.append(SUBQUESTION.format(item=item, name=names[i]))
         subanswers.append(str(new_value))
         equations.append(f"{value} {op.symbol} {k} = {new_value}")
         value = new_value

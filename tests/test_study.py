@@ -211,14 +211,31 @@ def test_study_compares_what_users_ask():
     assert wanted(cell("none", "s"), cell("smol", "s"), ("single_stage",))
     assert not wanted(cell("gemma", "s"), cell("smol", "s"), ("single_stage",))
     assert not wanted(cell("smol", "s1"), cell("smol", "s2"), ("single_stage", "decomposers"))
+    # an explicit pair: the one cross comparison asked for, in either order, and nothing else
+    pairs = ((("smol", "s1"), ("gemma", "s2")),)
+    assert wanted(cell("smol", "s1"), cell("gemma", "s2"), ("single_stage",), pairs)
+    assert wanted(cell("gemma", "s2"), cell("smol", "s1"), ("single_stage",), pairs)
+    assert not wanted(cell("smol", "s2"), cell("gemma", "s1"), ("single_stage",), pairs)
+    assert not wanted({**cell("smol", "s1"), "task": "u"}, cell("gemma", "s2"), ("single_stage",), pairs)
 
 
 def test_comparisons_key_is_checked(tiny_model, tmp_path):
     spec = write_study(tmp_path / "s.yaml", tiny_model, comparisons=["single_stage"])
     assert load_study(spec).comparisons == ("single_stage",)
     bad = write_study(tmp_path / "b.yaml", tiny_model, comparisons=["pairs"])
-    with pytest.raises(DQError, match=r"comparisons: expected a list drawn from"):
+    with pytest.raises(DQError, match=r"'pairs' is neither a kind nor a pair; expected a list drawn from"):
         load_study(bad)
+    pair = write_study(tmp_path / "p.yaml", tiny_model, comparisons=["solvers", "none/a vs a/b"])
+    assert load_study(pair).comparisons == ("solvers",) and load_study(pair).pairs == ((("none", "a"), ("a", "b")),)
+    for text, message in (
+        ("none/a vs oracle/a", r"oracle/a is not a cell of the grid"),
+        ("a/a vs a/a", "compares a cell with itself"),
+        ("a/a vs", "neither a kind nor a pair"),
+    ):
+        with pytest.raises(DQError, match=message):
+            load_study(write_study(tmp_path / "x.yaml", tiny_model, comparisons=[text]))
+    with pytest.raises(DQError, match="comparisons: expected"):
+        load_study(write_study(tmp_path / "y.yaml", tiny_model, comparisons="single_stage"))
 
 
 def test_study_help_documents_a_valid_study_file(tmp_path):

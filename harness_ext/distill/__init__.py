@@ -2,6 +2,7 @@
 
     dq distill export --run RUN --variant {sd-t,sd-r,se-t,se-a} --out rows.jsonl [--fallback-run RUN2]
     dq distill train --data rows.jsonl --base smollm2-135m --out students/sd-t [--max-steps 100]
+    accelerate launch -m harness_ext.cli distill train ...    # several GPUs: the same command
 
 Heavy imports (torch, transformers, lm-eval) happen inside the subcommands, so ``-h`` is fast.
 """
@@ -12,6 +13,7 @@ import argparse
 import os
 from pathlib import Path
 
+from harness_ext.distill.export import VARIANTS
 from harness_ext.errors import DQError
 
 
@@ -24,8 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument(
         "--variant",
         required=True,
-        choices=("sd-t", "sd-r", "se-t", "se-a"),
-        help="sd-t/sd-r: decomposer rows (all / correct only); se-t/se-a: solver rows (teacher answer / gold answer)",
+        choices=VARIANTS,
+        help="sd-t/sd-r: decomposer rows (all / correct only); se-t/se-a: solver rows (teacher solution / "
+        "with the gold answer); se-g: the gold step-by-step solution (dq_synth tasks)",
     )
     e.add_argument("--out", required=True, help="JSONL file to write (atomically)")
     e.add_argument("--fallback-run", help="sd-r: a doc also counts when this second run got it right")
@@ -53,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="task the student will be scored on, for the contamination guard (default: the rows' tasks)",
     )
     t.add_argument("--eval-metadata", help="lm-eval --metadata JSON of that evaluation (e.g. synth_n)")
+    t.add_argument("--save-every", type=int, help="write a resumable checkpoint every N steps (default: none)")
+    t.add_argument("--resume", action="store_true", help="continue from the newest --save-every checkpoint")
+    t.add_argument(
+        "--precision", choices=("fp32", "bf16", "fp16"), default="fp32", help="mixed precision on GPU (fp32 on CPU)"
+    )
     t.add_argument("--allow-overlap", action="store_true", help="train even on docs of the evaluation split")
     return p
 
@@ -91,6 +99,9 @@ def _train(args: argparse.Namespace) -> int:
         grad_accum=args.grad_accum,
         max_length=args.max_length,
         eval_every=args.eval_every,
+        save_every=args.save_every,
+        resume=args.resume,
+        precision=args.precision,
     )
     check_out(Path(cfg.out))  # fail before the (slow) guard and model load
     rows = read_rows(args.data)

@@ -2,7 +2,8 @@
 
 Variants (the paper's names): ``sd-t`` every teacher decomposition; ``sd-r`` only those whose
 two-stage answer was correct (or correct in a ``--fallback-run``); ``se-t`` the teacher
-solver's full solution; ``se-a`` that solution with its final answer replaced by the gold one.
+solver's full solution; ``se-a`` that solution with its final answer replaced by the gold one;
+``se-g`` the doc's gold step-by-step solution (synthetic tasks) under the run's solve prompt.
 
 The user turn is the *raw* stage prompt re-rendered from the doc with the run's prompt set, not
 the traced prompt: traces hold the prompt as sent (chat template applied), and the trainer
@@ -19,11 +20,14 @@ from typing import Any, Literal, get_args
 
 from dq_tasks.constants import DEFAULT_CAP
 from dq_tasks.extract import MARKER
+from dq_tasks.synth import gold_solution
 from harness_ext.errors import DQError
 from harness_ext.io import write_jsonl_atomic
 from harness_ext.model.prompts import Kind, doc_variables, get_prompt_set
 
-Variant = Literal["sd-t", "sd-r", "se-t", "se-a"]  # the paper's S_D-T, S_D-R, S_E-T, S_E-A
+# The paper's S_D-T, S_D-R, S_E-T, S_E-A; se-g is S_E-T with the gold step-by-step solution as
+# the teacher (synthetic tasks, whose docs carry every step).
+Variant = Literal["sd-t", "sd-r", "se-t", "se-a", "se-g"]
 VARIANTS: tuple[Variant, ...] = get_args(Variant)
 NO_DECOMPOSITION = "No decomposition"
 
@@ -290,10 +294,22 @@ def _doc_row(
         subquestions = list(source.trace.get("subquestions") or [])
         stats.no_decomposition += not subquestions
         return _row(rec, variant, teacher.label, stage_prompt(teacher.config, rec, "decompose"), numbered(subquestions))
+    if variant == "se-g":
+        return _row(rec, variant, "gold", _solver_prompt(run.config, rec), _gold_solution(rec))
     solution = ((rec.trace.get("solver") or {}).get("output") or "").strip()
     if variant == "se-a":
         solution = replace_final_answer(solution, rec.target)
     return _row(rec, variant, run.label, _solver_prompt(run.config, rec), solution)
+
+
+def _gold_solution(rec: DocRecord) -> str:
+    solution = gold_solution(rec.doc)
+    if solution is None:
+        raise DQError(
+            f"--variant se-g: task {rec.task!r} doc {rec.doc_id} has no gold step-by-step solution "
+            "(only the dq_synth tasks carry one); use se-t or se-a"
+        )
+    return solution
 
 
 def write_jsonl(path: str | Path, rows: list[dict]) -> Path:

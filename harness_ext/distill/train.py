@@ -1,9 +1,12 @@
 """Supervised fine-tuning of a student on exported rows: loss on the assistant turn only.
 
-A plain torch loop (AdamW, gradient accumulation, linear warmup then linear decay) rather than
-transformers' Trainer: a few dozen lines, the same on CPU and GPU, and nothing hidden that could
-change between transformers releases. The output is an ordinary HF model directory, so
-``decomposer.pretrained=DIR`` / ``solver.pretrained=DIR`` (or ``--model hf``) load it directly.
+Training runs on transformers' ``Trainer``, so what researchers expect on GPUs works unchanged:
+gradient accumulation, checkpoints and ``--resume``, bf16/fp16, and ``accelerate launch -m
+harness_ext.cli distill train ...`` across devices. This module owns only what is ours: the
+prompt/reply masking (the prompt is exactly what the two_stage stage sends), the row split, the
+contamination-guarded inputs, the loss log and plot, and an atomic save. The output is an
+ordinary HF model directory, so ``decomposer.pretrained=DIR`` / ``solver.pretrained=DIR`` (or
+``--model hf``) load it directly.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from harness_ext.errors import DQError
 
 IGNORE = -100  # label value the causal-LM loss skips
+Precision = Literal["fp32", "bf16", "fp16"]
 
 
 @dataclass
@@ -39,6 +43,9 @@ class TrainConfig:
     max_length: int = 384
     warmup_fraction: float = 0.1
     eval_every: int | None = None  # steps; default: about 8 evaluations per run
+    save_every: int | None = None  # steps between resumable checkpoints; None: no checkpoints
+    resume: bool = False  # continue from the newest checkpoint in checkpoint_dir(out)
+    precision: Precision = "fp32"
 
 
 @dataclass
@@ -60,6 +67,7 @@ class TrainLog:
     val_loss: list[tuple[int, float]] = field(default_factory=list)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    resumed_from: str | None = None
 
 
 # --------------------------------------------------------------------------- formatting
@@ -105,18 +113,19 @@ def split_rows(rows: list[dict], fraction: float, seed: int) -> tuple[list[dict]
     return order[n_val:], order[:n_val]
 
 
-def collate(batch: list[Example], pad_id: int):
+def collate(batch: list[Example], pad_id: int) -> dict[str, Any]:
+    """Right padding (positions stay those of unpadded inference); padded labels are ignored."""
     import torch
 
     width = max(len(e.input_ids) for e in batch)
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
     mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for i, e in enumerate(batch):  # right padding: positions stay those of unpadded inference
+    for i, e in enumerate(batch):
         ids[i, : len(e.input_ids)] = torch.tensor(e.input_ids)
         labels[i, : len(e.labels)] = torch.tensor(e.labels)
         mask[i, : len(e.input_ids)] = 1
-    return ids, labels, mask
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
 # --------------------------------------------------------------------------- model
@@ -148,43 +157,6 @@ def load_base(base: str, lora: bool):
     return tokenizer, model
 
 
-def lr_factor(step: int, total: int, warmup: int) -> float:
-    """Linear warmup to 1, then linear decay to 0 at ``total``."""
-    if step < warmup:
-        return (step + 1) / warmup
-    return max(0.0, (total - step) / max(1, total - warmup))
-
-
-def _batches(examples: list[Example], size: int, rng: random.Random):
-    """Endless seeded epochs of shuffled batches."""
-    while True:
-        order = list(examples)
-        rng.shuffle(order)
-        for start in range(0, len(order), size):
-            yield order[start : start + size]
-
-
-def _loss(model, batch: list[Example], pad_id: int, device):
-    ids, labels, mask = (t.to(device) for t in collate(batch, pad_id))
-    return model(input_ids=ids, attention_mask=mask, labels=labels).loss
-
-
-def evaluate(model, examples: list[Example], batch_size: int, pad_id: int, device) -> float:
-    """Token-weighted mean loss over the reply tokens of the validation rows."""
-    import torch
-
-    model.eval()
-    total, tokens = 0.0, 0
-    with torch.no_grad():
-        for start in range(0, len(examples), batch_size):
-            batch = examples[start : start + batch_size]
-            n = sum(sum(label != IGNORE for label in e.labels[1:]) for e in batch)
-            total += float(_loss(model, batch, pad_id, device)) * n
-            tokens += n
-    model.train()
-    return total / max(tokens, 1)
-
-
 # --------------------------------------------------------------------------- the run
 def _encode(tokenizer, rows: list[dict], max_length: int, log: TrainLog) -> list[Example]:
     out = []
@@ -198,17 +170,37 @@ def _encode(tokenizer, rows: list[dict], max_length: int, log: TrainLog) -> list
     return out
 
 
-def train(cfg: TrainConfig, rows: list[dict], notes: list[str] | None = None) -> TrainLog:
-    import torch
+def checkpoint_dir(out: str | Path) -> Path:
+    """Resumable Trainer checkpoints live beside the student, never inside it."""
+    out = Path(out)
+    return out.parent / f".{out.name}.checkpoints"
 
+
+def _check_config(cfg: TrainConfig) -> None:
     if cfg.batch_size < 1 or cfg.grad_accum < 1 or cfg.max_length < 8:
         raise DQError("--batch-size and --grad-accum must be >= 1 and --max-length >= 8")
+    if cfg.save_every is not None and cfg.save_every < 1:
+        raise DQError(f"--save-every must be >= 1 step, got {cfg.save_every}")
+    if cfg.resume and not _newest_checkpoint(cfg):
+        raise DQError(
+            f"--resume: no checkpoint in {checkpoint_dir(cfg.out)}; checkpoints are written only "
+            "by a run with --save-every N (drop --resume to start over)"
+        )
+
+
+def _newest_checkpoint(cfg: TrainConfig) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    folder = checkpoint_dir(cfg.out)
+    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+
+
+def train(cfg: TrainConfig, rows: list[dict], notes: list[str] | None = None) -> TrainLog:
+    from harness_ext.distill.trainer import run_trainer
+
+    _check_config(cfg)
     check_out(Path(cfg.out))
-    random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
     log = TrainLog(asdict(cfg), notes=list(notes or []))
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    log.device = str(device)
     tokenizer, model = load_base(cfg.base, cfg.lora)
     train_rows, val_rows = split_rows(rows, cfg.val_fraction, cfg.seed)
     train_set = _encode(tokenizer, train_rows, cfg.max_length, log)
@@ -217,37 +209,14 @@ def train(cfg: TrainConfig, rows: list[dict], notes: list[str] | None = None) ->
         raise DQError(f"no training rows left after truncation to --max-length {cfg.max_length}")
     log.train_rows, log.val_rows = len(train_set), len(val_set)
     per_step = cfg.batch_size * cfg.grad_accum
-    total = cfg.max_steps or max(1, math.ceil(cfg.epochs * len(train_set) / per_step))
-    log.steps = total
-    eval_every = cfg.eval_every or max(1, total // 8)
-    model.to(device).train()
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
-    warmup = max(1, int(total * cfg.warmup_fraction))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total, warmup))
-    batches = _batches(train_set, cfg.batch_size, random.Random(cfg.seed))
-    pad_id = tokenizer.pad_token_id
+    log.steps = cfg.max_steps or max(1, math.ceil(cfg.epochs * len(train_set) / per_step))
+    log.resumed_from = _newest_checkpoint(cfg) if cfg.resume else None
     start = time.perf_counter()
-    if val_set:
-        log.val_loss.append((0, evaluate(model, val_set, cfg.batch_size, pad_id, device)))
-    for step in range(1, total + 1):
-        running = 0.0
-        for _ in range(cfg.grad_accum):
-            loss = _loss(model, next(batches), pad_id, device) / cfg.grad_accum
-            loss.backward()
-            running += float(loss.detach())
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        log.train_loss.append((step, running))
-        if val_set and (step % eval_every == 0 or step == total):
-            log.val_loss.append((step, evaluate(model, val_set, cfg.batch_size, pad_id, device)))
-            print(
-                f"dq distill train: step {step}/{total} train {running:.4f} val {log.val_loss[-1][1]:.4f}", flush=True
-            )
+    model, main_process = run_trainer(cfg, log, model, tokenizer, train_set, val_set)
     log.seconds = round(time.perf_counter() - start, 2)
-    save(model, tokenizer, cfg, log)
+    if main_process:  # under `accelerate launch` every rank trains; one writes the student
+        save(model, tokenizer, cfg, log)
+        shutil.rmtree(checkpoint_dir(cfg.out), ignore_errors=True)  # the student is complete
     return log
 
 
@@ -286,7 +255,7 @@ def save(model, tokenizer, cfg: TrainConfig, log: TrainLog) -> Path:
     try:
         if cfg.lora:  # merge the adapters: the result loads without peft
             model = model.merge_and_unload()
-        model.to("cpu").save_pretrained(tmp)
+        model.to("cpu").float().save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / "distill_log.json").write_text(json.dumps(asdict(log), indent=2) + "\n")
         plot_losses(log, tmp / "loss.png")

@@ -7,6 +7,7 @@ Flat keys (``decomposer=hf,decomposer.pretrained=X``) and the JSON form (flat, o
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,6 +31,19 @@ FORWARDED = {"batch_size", "max_batch_size", "device"}
 DEFAULT_DECOMPOSER_GEN = {"until": ["\n\n\n"], "max_gen_toks": 160, "do_sample": False}
 
 
+WEIGHT_FILES = ("*.safetensors", "*.bin", "*.gguf", "config.json")
+
+
+def weights_fingerprint(pretrained: Any) -> str | None:
+    """Names, sizes and modification times of a local model directory's weight files (cheap:
+    no file is read); None when ``pretrained`` is not a local directory (a hub or packaged name)."""
+    if not isinstance(pretrained, str) or not pretrained or not Path(pretrained).is_dir():
+        return None
+    files = sorted(f for pattern in WEIGHT_FILES for f in Path(pretrained).glob(pattern) if f.is_file())
+    stamp = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    return hashlib.sha256(json.dumps(stamp).encode()).hexdigest()[:16]
+
+
 @dataclass
 class StageSpec:
     role: str
@@ -47,8 +61,13 @@ class StageSpec:
 
     def output_key(self) -> str:
         """Identity of the outputs, for the stage cache: batch size and device do not change
-        what greedy decoding means to produce, so they do not invalidate cached text."""
+        what greedy decoding means to produce, so they do not invalidate cached text. A local
+        model directory adds its weights' fingerprint: a student retrained into the same
+        folder must not be answered from its predecessor's cached text."""
         args = {k: v for k, v in self.args.items() if k not in FORWARDED}
+        weights = weights_fingerprint(args.get("pretrained"))
+        if weights:
+            args["weights_fingerprint"] = weights
         return json.dumps([self.backend, args], sort_keys=True, default=str)
 
     @property

@@ -52,11 +52,14 @@ def _solo_summaries(path: str, label: str, alpha: float) -> list[RunSummary]:
     return out
 
 
-def wanted(a: dict[str, Any], b: dict[str, Any], kinds: tuple[str, ...]) -> bool:
+def wanted(a: dict[str, Any], b: dict[str, Any], kinds: tuple[str, ...], pairs: tuple = ()) -> bool:
     """Is (a, b) a comparison the study asks for? Same solver: decomposers compared (against
-    single-stage when one is ``none``); same decomposer: solvers compared."""
+    single-stage when one is ``none``); same decomposer: solvers compared; or a listed pair."""
     if a["task"] != b["task"]:
         return False
+    cells = {(a["decomposer"], a["solver"]), (b["decomposer"], b["solver"])}
+    if any(cells == set(pair) for pair in pairs):
+        return True
     if a["solver"] == b["solver"]:
         single = "none" in (a["decomposer"], b["decomposer"])
         return ("single_stage" if single else "decomposers") in kinds
@@ -75,7 +78,7 @@ def _task_comparisons(study, members: list[dict[str, Any]]) -> tuple[list, list,
         seed=study.seed,
         correction="holm",
     )
-    kept = [c for c in rep.comparisons if wanted(by_label[c.a], by_label[c.b], study.comparisons)]
+    kept = [c for c in rep.comparisons if wanted(by_label[c.a], by_label[c.b], study.comparisons, study.pairs)]
     return rep.summaries, kept, rep.notes
 
 
@@ -190,7 +193,7 @@ def leaderboard_markdown(study, state: dict, report: ComparisonReport, plots: tu
         f"{sum(c['status'] == 'skipped' for c in cells)} skipped, {sum(c['status'] == 'failed' for c in cells)} failed",
         f"- {1 - study.alpha:.0%} CIs; Δ = cell − `none/<same solver>` on the same docs (methods as in "
         f"[compare/report.md](compare/report.md)); p Holm-adjusted over all {len(report.comparisons)} comparisons "
-        f"of the study ({', '.join(study.comparisons)}), listed under each task; `*` adjusted p < {study.alpha}",
+        f"of the study ({_family(study)}), listed under each task; `*` adjusted p < {study.alpha}",
         "- tokens are prompt/completion per stage for the whole cell (nominal, cache or not); `(k new)` = "
         "completion tokens generated in this invocation; FLOPs ≈ 2 × parameters × tokens"
         + ("; USD from the study's price table ($/1k tokens)" if study.prices else ""),
@@ -246,6 +249,11 @@ def leaderboard_markdown(study, state: dict, report: ComparisonReport, plots: tu
 # --------------------------------------------------------------------------------------------
 # Plots
 # --------------------------------------------------------------------------------------------
+
+
+def _family(study) -> str:
+    pairs = [f"{a[0]}/{a[1]} vs {b[0]}/{b[1]}" for a, b in study.pairs]
+    return ", ".join([*study.comparisons, *pairs])
 
 
 def _pyplot():

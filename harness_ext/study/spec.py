@@ -8,7 +8,8 @@ A study file is YAML::
       smol: {backend: hf, args: {pretrained: smollm2-135m, dtype: float32}, parameters: 1.35e+8}
     decomposers: [none, oracle, smol]   # model names, none (single stage), oracle (gold)
     solvers: [smol]
-    comparisons: [single_stage, decomposers, solvers]   # which pairs form the Holm family
+    comparisons: [single_stage, decomposers, solvers]   # which pairs form the Holm family,
+                                   # plus explicit cells: "smol/smol vs oracle/smol" (decomposer/solver)
     limit: 50                      # docs per task (lm-eval --limit)
     seed: 1234
     apply_chat_template: true
@@ -75,6 +76,10 @@ ComparisonKind = Literal["single_stage", "decomposers", "solvers"]
 COMPARISON_KINDS: tuple[ComparisonKind, ...] = ("single_stage", "decomposers", "solvers")
 
 
+Cell = tuple[str, str]  # (decomposer, solver) names
+CellPair = tuple[Cell, Cell]
+
+
 @dataclass
 class Study:
     path: str
@@ -95,6 +100,7 @@ class Study:
     metadata: dict[str, Any] | None = None
     torch_threads: int | None = None  # 1 is far faster than 2 on oversubscribed shared cores
     comparisons: tuple[ComparisonKind, ...] = COMPARISON_KINDS  # which pairs form the Holm family
+    pairs: tuple[CellPair, ...] = ()  # explicit "d/s vs d/s" comparisons, beside the kinds
 
 
 def bad_study(msg: str) -> DQError:
@@ -197,18 +203,38 @@ def load_study(path: str | Path, tm=None) -> Study:
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise bad_study(f"torch_threads: expected a positive integer, got {threads!r}")
     study.torch_threads = threads
-    study.comparisons = _comparison_kinds(raw.get("comparisons"))
+    study.comparisons, study.pairs = _comparisons(raw.get("comparisons"), decomposers, solvers)
     if not 0 < study.alpha < 1:
         raise bad_study(f"alpha: expected a number between 0 and 1, got {study.alpha}")
     return study
 
 
-def _comparison_kinds(raw: Any) -> tuple[ComparisonKind, ...]:
+def _comparisons(
+    raw: Any, decomposers: list[str], solvers: list[str]
+) -> tuple[tuple[ComparisonKind, ...], tuple[CellPair, ...]]:
     if raw is None:
-        return COMPARISON_KINDS
-    if not isinstance(raw, list) or not raw or any(k not in COMPARISON_KINDS for k in raw):
-        raise bad_study(f"comparisons: expected a list drawn from {list(COMPARISON_KINDS)}, got {raw!r}")
-    return tuple(k for k in COMPARISON_KINDS if k in raw)
+        return COMPARISON_KINDS, ()
+    usage = f"a list drawn from {list(COMPARISON_KINDS)} and 'decomposer/solver vs decomposer/solver' pairs"
+    if not isinstance(raw, list) or not raw or not all(isinstance(k, str) for k in raw):
+        raise bad_study(f"comparisons: expected {usage}, got {raw!r}")
+    pairs = tuple(_pair(k, decomposers, solvers, usage) for k in raw if k not in COMPARISON_KINDS)
+    return tuple(k for k in COMPARISON_KINDS if k in raw), pairs
+
+
+def _pair(text: str, decomposers: list[str], solvers: list[str], usage: str) -> CellPair:
+    sides = [side.strip().split("/") for side in text.split(" vs ")]
+    if len(sides) != 2 or any(len(side) != 2 for side in sides):
+        raise bad_study(f"comparisons: {text!r} is neither a kind nor a pair; expected {usage}")
+    cells = [(d.strip(), s.strip()) for d, s in sides]
+    for d, s in cells:
+        if d not in decomposers or s not in solvers:
+            raise bad_study(
+                f"comparisons: {text!r}: {d}/{s} is not a cell of the grid "
+                f"(decomposers {decomposers}, solvers {solvers})"
+            )
+    if cells[0] == cells[1]:
+        raise bad_study(f"comparisons: {text!r} compares a cell with itself")
+    return cells[0], cells[1]
 
 
 STUDY_FILE_HELP = "the study file:\n" + "\n".join(
