@@ -460,3 +460,13 @@ def test_mixed_precision_needs_a_gpu(runs, tiny_model, tmp_path):
     with pytest.raises(DQError, match="fp16 needs a CUDA GPU"):
         distill_main([*argv, "--precision", "fp16"])
     assert not (tmp_path / "s").exists()
+
+
+def test_guard_without_row_identity_refuses_unless_overlap_is_allowed():
+    hand_written = [{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}]
+    with pytest.raises(DQError, match="needs --eval-task"):
+        check_rows(hand_written, None)
+    with pytest.raises(DQError, match="neither doc_hash nor question"):
+        check_rows(hand_written, ["dq_synth_easy_d2"])
+    (note,) = check_rows(hand_written, ["dq_synth_easy_d2"], allow_overlap=True)
+    assert note.startswith("guard not run:") and note.endswith("(--allow-overlap)")

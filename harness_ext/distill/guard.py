@@ -76,13 +76,15 @@ def check_rows(
 ) -> list[str]:
     """Raise DQError on overlap (unless allowed); return notes for the training log."""
     tasks = eval_tasks or sorted({str(r["task"]) for r in rows if r.get("task")})
+    problem = None
     if not tasks:
-        raise DQError("the contamination guard needs --eval-task: the rows carry no 'task' field")
-    if not any(r.get("doc_hash") or r.get("question") for r in rows):
-        raise DQError(
-            "the rows carry neither doc_hash nor question, so the guard cannot check them; "
-            "export them with `dq distill export` or pass --allow-overlap"
-        )
+        problem = "the contamination guard needs --eval-task: the rows carry no 'task' field"
+    elif not any(r.get("doc_hash") or r.get("question") for r in rows):
+        problem = "the rows carry neither doc_hash nor question, so the guard cannot check them"
+    if problem and allow_overlap:  # the user accepted overlap: an unchecked guard is a note
+        return [f"guard not run: {problem} (--allow-overlap)"]
+    if problem:
+        raise DQError(f"{problem}; export them with `dq distill export`, or pass --allow-overlap")
     notes = []
     for task in tasks:
         overlap = find_overlap(rows, load_eval_split(task, metadata))

@@ -5,6 +5,7 @@ and the loss log are ours."""
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from harness_ext.errors import DQError
@@ -115,4 +116,6 @@ def run_trainer(
     if val_set and log.steps % args.eval_steps:
         trainer.evaluate()  # the curve always ends at the last step
     read_history(log, trainer.state.log_history)
-    return trainer.model, trainer.is_world_process_zero()
+    # RANK too: a launcher can start ranks that the Trainer does not join into one group (torchrun
+    # on CPU); each then trains alone, and only rank 0 may write the student.
+    return trainer.model, trainer.is_world_process_zero() and os.environ.get("RANK", "0") == "0"
