@@ -118,7 +118,7 @@ def test_failing_cells_are_marked_and_others_go_on(studied, capsys):
     assert statuses[("broken", "a")] == statuses[("broken", "b")] == "failed"
     assert sum(s == "ok" for s in statuses.values()) == 4
     failed = cell(first, "broken", "a")
-    assert "no-such-model" in failed["error"] and failed["metrics"] == {}
+    assert "no-such-model: no such model directory" in failed["error"] and failed["metrics"] == {}
     assert (out / "cells" / failed["id"] / "error.txt").exists()
     assert len(first["failures"]) == 2
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lm_eval.api.instance import Instance
@@ -83,6 +84,11 @@ def _backend_args(spec: StageSpec) -> dict[str, Any]:
         args["pretrained"] = resolve_pretrained(args["pretrained"])
     if spec.backend in ("hf", "huggingface") and "pretrained" not in args:
         raise DQError(f"{spec.role}=hf needs {spec.role}.pretrained=<model dir or packaged name>")
+    if spec.backend in ("hf", "huggingface") and _missing_local_path(args["pretrained"]):
+        raise DQError(
+            f"{spec.role}.pretrained={args['pretrained']}: no such model directory "
+            "(a path, not a hub id 'namespace/name'); build it first or fix the path"
+        )
     if spec.backend in ("hf", "huggingface") and "device" not in args:
         import torch  # HFLM defaults to cuda, which fails on CPU-only machines
 
@@ -90,6 +96,16 @@ def _backend_args(spec: StageSpec) -> dict[str, Any]:
     if spec.backend in ("hf", "huggingface") and str(args.get("device", "")).startswith("cpu"):
         apply_threads()
     return args
+
+
+def _missing_local_path(value: object) -> bool:
+    """A path (absolute, ./ ../ ~, or more than one '/': hub ids have at most one) that does not
+    exist: transformers would take it for a hub id and fail with a message about repo ids."""
+    if not isinstance(value, (str, Path)):
+        return False
+    text = str(value)
+    looks_local = text.startswith(("/", "./", "../", "~")) or text.count("/") > 1
+    return looks_local and not Path(text).expanduser().exists()
 
 
 @dataclass
