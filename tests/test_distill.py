@@ -109,6 +109,13 @@ def traces_of(run: Path) -> dict[int, dict]:
     return {r["doc_id"]: r for r in map(json.loads, f.read_text().splitlines())}
 
 
+def exported(run: Path, variant: str, tmp_path: Path) -> Path:
+    """The run's rows of one variant, written by the real `dq distill export`."""
+    rows = tmp_path / "rows.jsonl"
+    assert distill_main(["export", "--run", str(run), "--variant", variant, "--out", str(rows)]) == 0
+    return rows
+
+
 def export_rows(tmp_path: Path, *args: str) -> list[dict]:
     out = tmp_path / "rows.jsonl"
     assert distill_main(["export", *args, "--out", str(out)]) == 0
@@ -275,8 +282,7 @@ def test_guard_passes_train_split_and_honours_eval_metadata():
 
 
 def test_train_refuses_overlap_before_loading_anything(runs, tmp_path):
-    rows = tmp_path / "rows.jsonl"
-    assert distill_main(["export", "--run", str(runs["hf"]), "--variant", "sd-t", "--out", str(rows)]) == 0
+    rows = exported(runs["hf"], "sd-t", tmp_path)
     with pytest.raises(DQError, match="contamination"):
         distill_main(["train", "--data", str(rows), "--base", "/nonexistent", "--out", str(tmp_path / "s")])
     assert not (tmp_path / "s").exists()
@@ -301,9 +307,8 @@ def test_format_example_masks_everything_but_the_reply(tiny_model):
 def test_train_writes_a_loadable_student_decomposer(runs, tiny_model, tmp_path):
     from transformers import AutoModelForCausalLM
 
-    rows = tmp_path / "rows.jsonl"
+    rows = exported(runs["hf"], "sd-t", tmp_path)
     out = tmp_path / "student"
-    assert distill_main(["export", "--run", str(runs["hf"]), "--variant", "sd-t", "--out", str(rows)]) == 0
     argv = [
         "train",
         "--data",
@@ -361,8 +366,7 @@ def test_lora_student_is_merged_and_loads_without_peft(runs, tiny_model, tmp_pat
     pytest.importorskip("peft")
     from transformers import AutoModelForCausalLM
 
-    rows = tmp_path / "rows.jsonl"
-    assert distill_main(["export", "--run", str(runs["hf"]), "--variant", "se-a", "--out", str(rows)]) == 0
+    rows = exported(runs["hf"], "se-a", tmp_path)
     out = tmp_path / "lora"
     assert (
         distill_main(
@@ -422,8 +426,7 @@ def test_killed_training_resumes_from_its_checkpoint(runs, tiny_model, tmp_path)
 
     from harness_ext.distill.train import checkpoint_dir
 
-    rows, out = tmp_path / "rows.jsonl", tmp_path / "student"
-    assert distill_main(["export", "--run", str(runs["hf"]), "--variant", "sd-t", "--out", str(rows)]) == 0
+    rows, out = exported(runs["hf"], "sd-t", tmp_path), tmp_path / "student"
     argv = ["train", "--data", str(rows), "--base", tiny_model, "--out", str(out), "--max-steps", "400"]
     argv += ["--batch-size", "2", "--max-length", "2048", "--save-every", "3", "--val-fraction", "0.2"]
     argv += ["--eval-every", "100", "--allow-overlap"]
@@ -454,8 +457,7 @@ def test_mixed_precision_needs_a_gpu(runs, tiny_model, tmp_path):
 
     if torch.cuda.is_available():
         pytest.skip("a GPU is present: bf16/fp16 are valid here")
-    rows = tmp_path / "rows.jsonl"
-    assert distill_main(["export", "--run", str(runs["hf"]), "--variant", "sd-t", "--out", str(rows)]) == 0
+    rows = exported(runs["hf"], "sd-t", tmp_path)
     argv = ["train", "--data", str(rows), "--base", tiny_model, "--out", str(tmp_path / "s"), "--allow-overlap"]
     with pytest.raises(DQError, match="fp16 needs a CUDA GPU"):
         distill_main([*argv, "--precision", "fp16"])
