@@ -337,6 +337,10 @@ def test_train_writes_a_loadable_student_decomposer(runs, tiny_model, tmp_path):
     log = json.loads((out / "distill_log.json").read_text())
     assert log["steps"] == 3 and log["train_rows"] == 4 and log["val_rows"] == 2 and log["dropped_rows"] == 0
     assert len(log["train_loss"]) == 3 and [s for s, _ in log["val_loss"]] == [0, 2, 3]
+    # cost: 3 steps x batch 2 of this run's rows, padding excluded; FLOPs = 6 x parameters x tokens
+    assert 6 * 3 * 2 <= log["tokens_seen"] <= 3 * 2 * 2048
+    params = sum(p.numel() for p in AutoModelForCausalLM.from_pretrained(out).parameters())
+    assert log["train_flops"] == pytest.approx(6 * params * log["tokens_seen"], rel=0.05)
     assert (out / "loss.png").stat().st_size > 1000
     AutoModelForCausalLM.from_pretrained(out)
     # Same seed, same data: the same run again replaces the old student with identical losses.

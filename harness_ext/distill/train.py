@@ -68,6 +68,8 @@ class TrainLog:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     resumed_from: str | None = None
+    tokens_seen: int = 0  # non-padding input tokens of the training batches (prompt included)
+    train_flops: float = 0.0  # 6 x parameters x tokens_seen (forward + backward)
 
 
 # --------------------------------------------------------------------------- formatting

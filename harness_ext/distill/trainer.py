@@ -63,6 +63,7 @@ def training_arguments(cfg: TrainConfig, steps: int, has_val: bool):
         disable_tqdm=True,
         dataloader_pin_memory=False,
         remove_unused_columns=False,  # our examples are dataclasses, not a datasets.Dataset
+        include_num_input_tokens_seen="non_padding",  # the student's training cost, in the log
     )
 
 
@@ -116,6 +117,10 @@ def run_trainer(
     if val_set and log.steps % args.eval_steps:
         trainer.evaluate()  # the curve always ends at the last step
     read_history(log, trainer.state.log_history)
+    log.tokens_seen = int(trainer.state.num_input_tokens_seen)
+    # Forward + backward ≈ 6 x parameters x tokens, with the parameters counted as `dq study`
+    # counts them for inference (all unique weights); the Trainer's total_flos counts padding.
+    log.train_flops = 6.0 * model.num_parameters() * log.tokens_seen
     # RANK too: a launcher can start ranks that the Trainer does not join into one group (torchrun
     # on CPU); each then trains alone, and only rank 0 may write the student.
     return trainer.model, trainer.is_world_process_zero() and os.environ.get("RANK", "0") == "0"
