@@ -9,6 +9,7 @@ import sys
 
 from dq_tasks.constants import TASKS_DIR
 from harness_ext.errors import DQError
+from harness_ext.model.runtime import offline_defaults
 
 USAGE = """usage: dq <command> [args]
 
@@ -96,8 +97,7 @@ def _check_oracle_tasks(tasks: list[str]) -> None:
 
 
 def run_eval(argv: list[str]) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    offline_defaults()
     from harness_ext.lmeval import cli as lmeval_cli
     from harness_ext.lmeval.compat import check_lm_eval
     from harness_ext.lmeval.plugin import register_model

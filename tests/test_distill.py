@@ -116,6 +116,10 @@ def exported(run: Path, variant: str, tmp_path: Path) -> Path:
     return rows
 
 
+def train_argv(rows: Path, base: str, out: Path) -> list[str]:
+    return ["train", "--data", str(rows), "--base", base, "--out", str(out)]
+
+
 def export_rows(tmp_path: Path, *args: str) -> list[dict]:
     out = tmp_path / "rows.jsonl"
     assert distill_main(["export", *args, "--out", str(out)]) == 0
@@ -310,13 +314,7 @@ def test_train_writes_a_loadable_student_decomposer(runs, tiny_model, tmp_path):
     rows = exported(runs["hf"], "sd-t", tmp_path)
     out = tmp_path / "student"
     argv = [
-        "train",
-        "--data",
-        str(rows),
-        "--base",
-        tiny_model,
-        "--out",
-        str(out),
+        *train_argv(rows, tiny_model, out),
         "--max-steps",
         "3",
         "--batch-size",
@@ -375,13 +373,7 @@ def test_lora_student_is_merged_and_loads_without_peft(runs, tiny_model, tmp_pat
     assert (
         distill_main(
             [
-                "train",
-                "--data",
-                str(rows),
-                "--base",
-                tiny_model,
-                "--out",
-                str(out),
+                *train_argv(rows, tiny_model, out),
                 "--lora",
                 "--max-steps",
                 "1",
@@ -431,7 +423,7 @@ def test_killed_training_resumes_from_its_checkpoint(runs, tiny_model, tmp_path)
     from harness_ext.distill.train import checkpoint_dir
 
     rows, out = exported(runs["hf"], "sd-t", tmp_path), tmp_path / "student"
-    argv = ["train", "--data", str(rows), "--base", tiny_model, "--out", str(out), "--max-steps", "400"]
+    argv = [*train_argv(rows, tiny_model, out), "--max-steps", "400"]
     argv += ["--batch-size", "2", "--max-length", "2048", "--save-every", "3", "--val-fraction", "0.2"]
     argv += ["--eval-every", "100", "--allow-overlap"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -462,7 +454,7 @@ def test_mixed_precision_needs_a_gpu(runs, tiny_model, tmp_path):
     if torch.cuda.is_available():
         pytest.skip("a GPU is present: bf16/fp16 are valid here")
     rows = exported(runs["hf"], "sd-t", tmp_path)
-    argv = ["train", "--data", str(rows), "--base", tiny_model, "--out", str(tmp_path / "s"), "--allow-overlap"]
+    argv = [*train_argv(rows, tiny_model, tmp_path / "s"), "--allow-overlap"]
     with pytest.raises(DQError, match="fp16 needs a CUDA GPU"):
         distill_main([*argv, "--precision", "fp16"])
     assert not (tmp_path / "s").exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from harness_ext.argv import parse_argv
 from harness_ext.compare.api import CORRECTIONS, compare_runs
 from harness_ext.compare.runs import RunError
 
@@ -36,10 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # argparse already printed the message
-        return int(exc.code or 0)
+    args = parse_argv(build_parser(), argv)
+    if isinstance(args, int):  # usage or help was printed
+        return args
     from harness_ext.compare import report as rep  # matplotlib is only needed past here
 
     try:

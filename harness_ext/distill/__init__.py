@@ -10,11 +10,12 @@ Heavy imports (torch, transformers, lm-eval) happen inside the subcommands, so `
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
+from harness_ext.argv import parse_argv
 from harness_ext.distill.export import VARIANTS
 from harness_ext.errors import DQError
+from harness_ext.model.runtime import offline_defaults
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,8 +80,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    offline_defaults()
     from harness_ext.distill.export import read_rows
     from harness_ext.distill.guard import check_rows, parse_metadata
     from harness_ext.distill.train import TrainConfig, check_out, train
@@ -118,10 +118,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str]) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # argparse printed usage or help
-        return int(exc.code or 0)
+    args = parse_argv(build_parser(), argv)
+    if isinstance(args, int):  # usage or help was printed
+        return args
     if args.command == "export":
         return _export(args)
     return _train(args)

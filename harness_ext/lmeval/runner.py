@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from harness_ext.lmeval.tasks import task_manager
+from harness_ext.model.runtime import offline_defaults
 
 
 def evaluate_and_save(
@@ -25,8 +25,7 @@ def evaluate_and_save(
     ``before_save(results, tracker)`` may edit what is written. Returns the results (samples
     removed) and the run folder holding results_*.json, samples_*.jsonl and traces_*.jsonl.
     """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    offline_defaults()
     from lm_eval import simple_evaluate
 
     from harness_ext.lmeval.tracker import DQTracker, run_folder, save_run

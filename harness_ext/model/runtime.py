@@ -18,6 +18,13 @@ import os
 from typing import Any
 
 
+def offline_defaults() -> None:
+    """No hub calls unless the user asked for them: models and data are local here (set before
+    transformers / datasets load, which read these once)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
 def cpu_threads() -> int:
     raw = os.environ.get("DQ_THREADS")
     if raw is None:

@@ -28,9 +28,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness_ext.argv import parse_argv
 from harness_ext.errors import DQError
 from harness_ext.io import write_json_atomic
 from harness_ext.lmeval.tasks import task_manager
+from harness_ext.model.runtime import offline_defaults
 from harness_ext.model.spec import VIRTUAL, parse_model_args
 from harness_ext.model.stages import ModelPool
 from harness_ext.study import cost as costs
@@ -298,12 +300,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    args = parse_argv(build_parser(), argv)
+    if isinstance(args, int):  # usage or help was printed
+        return args
+    offline_defaults()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if not args.verbose:
         logging.getLogger("lm_eval").setLevel(logging.WARNING)

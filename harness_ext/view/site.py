@@ -14,6 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from harness_ext.argv import parse_argv
 from harness_ext.errors import DQError
 from harness_ext.view.data import collect, index_payload
 from harness_ext.view.taskdata import Payload, task_payloads
@@ -82,10 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # argparse already printed the message
-        return int(exc.code or 0)
+    args = parse_argv(build_parser(), argv)
+    if isinstance(args, int):  # usage or help was printed
+        return args
     index = build_site(args.paths, args.out, args.title)
     print(f"dq view: wrote {index} (open it in a browser; no server needed)", file=sys.stderr)
     return 0
