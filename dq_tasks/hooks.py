@@ -46,7 +46,7 @@ class NoFewshotSplit(ContextSampler):
     def sample(self, n: int, eval_doc: Any = None, df: Any = None, **kwargs: Any) -> list:
         if n == 0:
             return []
-        from harness_ext.errors import DQError
+        from dq_tasks.errors import DQError
 
         task = (eval_doc or {}).get("dq_task", "this task")
         raise DQError(
@@ -67,7 +67,7 @@ def fewshot_target(doc: dict) -> str:
 # --------------------------------------------------------------------------- prompts
 def doc_to_text(doc: dict) -> str:
     """The single-stage prompt of the doc's task: a plain `--model hf` run is the baseline."""
-    from harness_ext.model.prompts import doc_variables, get_prompt_set
+    from dq_tasks.prompting import doc_variables, get_prompt_set
 
     n = doc.get("max_subquestions") or DEFAULT_CAP
     return get_prompt_set("default").render(doc["dq_task"], "single", **doc_variables(doc, max_subquestions=n))

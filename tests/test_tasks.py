@@ -219,7 +219,7 @@ def test_num_fewshot_honoured_where_a_split_exists(task_dict: dict) -> None:
 
 
 def test_other_prompt_kinds_render(docs: dict[str, list[dict]]) -> None:
-    from harness_ext.model.prompts import doc_variables, get_prompt_set
+    from dq_tasks.prompting import doc_variables, get_prompt_set
 
     prompts = get_prompt_set("default")
     for name, task_docs in docs.items():

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any, Protocol
 
+from dq_tasks.prompting import Kind
 from harness_ext.model.items import Item
 from harness_ext.model.parsing import parse_subquestions
-from harness_ext.model.prompts import Kind
 from harness_ext.model.records import CallTotals
 from harness_ext.model.spec import TwoStageConfig
 from harness_ext.model.stages import Generation, Request, Stage

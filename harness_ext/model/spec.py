@@ -190,7 +190,7 @@ def _check_options(config: TwoStageConfig) -> None:
     if config.max_subquestions is not None:
         if not isinstance(config.max_subquestions, int) or config.max_subquestions < 1:
             raise _bad(f"max_subquestions must be a positive integer, got {config.max_subquestions!r}")
-    from harness_ext.model.prompts import PromptSetError, get_prompt_set
+    from dq_tasks.prompting import PromptSetError, get_prompt_set
 
     try:
         get_prompt_set(str(config.prompts))

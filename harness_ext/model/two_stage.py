@@ -12,13 +12,13 @@ from typing import Any
 from lm_eval.api.model import LM
 
 from dq_tasks.constants import DEFAULT_CAP
+from dq_tasks.prompting import Kind, doc_variables, get_prompt_set
 from harness_ext.errors import DQError
 from harness_ext.lmeval.samples import doc_hash
 from harness_ext.model.cache import StageCache
 from harness_ext.model.dynamic import run_dynamic, totals, view
 from harness_ext.model.items import Item, chat_messages, chat_text, mark_chat, stage_view, with_exemplars
 from harness_ext.model.parsing import parse_subquestions
-from harness_ext.model.prompts import Kind, doc_variables, get_prompt_set
 from harness_ext.model.records import TraceBook, TraceRecord, merge_ranks
 from harness_ext.model.runtime import describe_runtime
 from harness_ext.model.spec import parse_model_args
