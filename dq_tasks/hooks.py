@@ -20,7 +20,7 @@ except ImportError:  # e.g. the `lm_eval` console script, whose sys.path lacks t
 
 from lm_eval.api.samplers import ContextSampler  # noqa: E402
 
-from dq_tasks import dataset, loaders, scoring  # noqa: E402
+from dq_tasks import dataset, registry, scoring  # noqa: E402
 from dq_tasks.constants import DEFAULT_CAP  # noqa: E402
 from dq_tasks.extract import Family, FilterName, extract  # noqa: E402
 
@@ -31,10 +31,10 @@ from dq_tasks.extract import Family, FilterName, extract  # noqa: E402
 def load_task(dq_task: str, perturbation: str | None = None, **kwargs: Any) -> dict[str, Any]:
     """A file-backed task; its name comes from the task YAML's dataset_kwargs. GSM-Plus
     subtasks also name their perturbation type. Tasks with a few-shot split get it too."""
-    docs = loaders.load_docs(dq_task)
+    docs = registry.load_docs(dq_task)
     if perturbation is not None:
         docs = [d for d in docs if d["perturbation_type"] == perturbation]
-    return dataset.to_dataset(docs, loaders.fewshot_splits(dq_task))
+    return dataset.to_dataset(docs, registry.fewshot_splits(dq_task))
 
 
 # --------------------------------------------------------------------------- few-shot
@@ -51,7 +51,7 @@ class NoFewshotSplit(ContextSampler):
         task = (eval_doc or {}).get("dq_task", "this task")
         raise DQError(
             f"--num_fewshot {n}: {task} has no few-shot split; run it with --num_fewshot 0 "
-            f"(few-shot splits: {', '.join(loaders.FEWSHOT_TASKS)})"
+            f"(few-shot splits: {', '.join(registry.fewshot_tasks())})"
         )
 
 
