@@ -41,7 +41,7 @@ class TwoStageLM(LM):
         for spec in (self.config.decomposer, self.config.solver):
             if spec.is_model:
                 self.stages[spec.role] = Stage(spec, self.pool.get(spec), cache)
-        self.decomposer: Decomposer = build_decomposer(self.config.decomposer.backend, self.stages, self)
+        self.decomposer: Decomposer = build_decomposer(self.config.decomposer, self.stages, self)
         runtime = describe_runtime(self.device)
         self.book = TraceBook(self.config.label, {**self.config.to_dict(), "runtime": runtime})
 
@@ -228,6 +228,7 @@ class TwoStageLM(LM):
             decomposer=stage_view(item.decomposition) if item.decomposition else None,
             decomposer_backend=self.config.decomposer.backend,
             solver=stage_view(sol),
+            replayed_from=item.replayed_from,
         )
         if sol.truncated:
             item.flags.append("truncated")
