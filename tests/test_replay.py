@@ -309,6 +309,15 @@ def test_replay_in_a_study_counts_recorded_tokens_as_not_generated(recorded, tin
     assert (replay["prompt_tokens"], replay["completion_tokens"]) == (live["prompt_tokens"], live["completion_tokens"])
     assert replay["flops"] == 2 * 1000 * (replay["prompt_tokens"] + replay["completion_tokens"])
     _same_solver_side(Path(cells["a"]["output_dir"]), Path(cells["taught"]["output_dir"]))
+    # A study cell folder is a recording too.
+    cell_dir = tmp_path / "out" / "cells" / cells["a"]["id"]
+    lm = two_stage(tiny_model, "replay", **{"decomposer.path": str(cell_dir)})
+    again = run_files(evaluate(lm, tmp_path / "from-cell"), "traces")
+    live_traces = run_files(Path(cells["a"]["output_dir"]), "traces")
+    assert [(t["subquestions"], t["decomposer"]["output"]) for t in again] == [
+        (t["subquestions"], t["decomposer"]["output"]) for t in live_traces
+    ]
+    assert all(str(cell_dir) in t["decomposer"]["replayed_from"] for t in again)
 
 
 @pytest.mark.unit
