@@ -61,7 +61,7 @@ def compare_runs(
         summaries += res.summaries
         comparisons += res.comparisons
     notes += _adjust(comparisons, tests, correction, alpha, iterations)
-    notes += _reconcile(comparisons, alpha)
+    notes += reconcile(comparisons, alpha)
     notes += _power_notes(comparisons)
     return ComparisonReport(
         runs=[_run_info(r) for r in runs],
@@ -160,7 +160,7 @@ def _adjust(comparisons: list[Comparison], tests, correction: str, alpha: float,
     ]
 
 
-def _reconcile(comparisons: list[Comparison], alpha: float) -> list[str]:
+def reconcile(comparisons: list[Comparison], alpha: float) -> list[str]:
     """Make every interval say what its test says about 0 (unadjusted, at the same level).
 
     Exact McNemar is more conservative than Tango's score interval (whose test at 0 is McNemar's

@@ -7,7 +7,10 @@ reference on one (solver, task) cell) whose sampling covariance is V (k x k):
 - the pooled effect mu = 1'W y / 1'W 1 with W = (V + tau^2 I)^-1;
 - its interval by Hartung & Knapp (2001) / Sidik & Jonkman (2002): the weighted residual
   variance (y - mu)'W(y - mu) / (k - 1) scales 1 / 1'W 1, and the quantile is t_{k-1}. With few
-  cells the normal (Wald) interval undercovers badly (IntHout et al. 2014); HK does not;
+  cells the normal (Wald) interval undercovers badly (IntHout et al. 2014); HK does not. The
+  scale is floored at 1 (the "modified" HK of Knapp & Hartung 2003, Röver et al. 2015): when
+  the cells agree more closely than their SEs imply (Q < k - 1) plain HK is narrower than even
+  the fixed-effect interval, which is how four cells with CIs of +-0.05 gave a pooled +-0.005;
 - Cochran's Q = (y - mu_FE)'V^-1(y - mu_FE) on k - 1 df, I^2 = (Q - df) / Q (Higgins &
   Thompson 2002), tau^2.
 
@@ -105,8 +108,12 @@ def random_effects(
     covariance: np.ndarray,
     method: Tau2Method = "REML",
     confidence: float = 0.95,
+    modified: bool = True,
 ) -> MetaResult:
-    """Pool k >= 2 effects with sampling covariance ``covariance`` (a (k,) vector means diagonal)."""
+    """Pool k >= 2 effects with sampling covariance ``covariance`` (a (k,) vector means diagonal).
+
+    ``modified=False`` gives plain Hartung-Knapp (statsmodels' ``sd_eff_w_re_hksj``).
+    """
     y = np.asarray(effects, dtype=float)
     v = np.asarray(covariance, dtype=float)
     v = np.diag(v) if v.ndim == 1 else v
@@ -122,14 +129,11 @@ def random_effects(
     mu, total = _gls(y, w)
     resid = y - mu
     scale = float(resid @ w @ resid) / df  # Hartung-Knapp: the data's own dispersion
+    if modified:
+        scale = max(scale, 1.0)
     se = float(np.sqrt(max(scale, 0.0) / total))
     half = _t_quantile(df, confidence) * se
-    if se > 0:
-        pvalue = float(2 * special.stdtr(df, -abs(mu) / se))
-    else:  # every cell the same effect: HK has no spread to scale by; fall back on the model SE
-        se = float(np.sqrt(1 / total))
-        half = _t_quantile(df, confidence) * se
-        pvalue = float(2 * special.stdtr(df, -abs(mu) / se)) if se > 0 else float(mu == 0)
+    pvalue = float(2 * special.stdtr(df, -abs(mu) / se)) if se > 0 else float(mu == 0)
     rel = w.sum(axis=1) / w.sum()
     return MetaResult(
         statistic=mu,
@@ -143,7 +147,7 @@ def random_effects(
         q_pvalue=float(special.chdtrc(df, q)),
         i2=float(max(0.0, (q - df) / q)) if q > 0 else 0.0,
         k=k,
-        method=f"random effects ({method}), Hartung-Knapp t CI on {df} df",
+        method=f"random effects ({method}), {'modified ' if modified else ''}Hartung-Knapp t CI on {df} df",
         confidence=confidence,
         weights=tuple(float(x) for x in rel),
     )
