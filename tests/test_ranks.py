@@ -41,11 +41,16 @@ def test_identical_entries_tie_and_separated_ones_do_not():
     rng = np.random.default_rng(0)
     a = (rng.random(400) < 0.5).astype(float)
     x = np.vstack([a, a, np.zeros(400), np.ones(400)])
-    rows = {r.label: r for r in ranks.rank_entries(["a", "a2", "zero", "one"], x.mean(axis=1), ranks.score_draws(x, 500, rng))}
+    rows = {
+        r.label: r
+        for r in ranks.rank_entries(["a", "a2", "zero", "one"], x.mean(axis=1), ranks.score_draws(x, 500, rng))
+    }
     assert (rows["one"].rank_low, rows["one"].rank_high) == (1, 1) and rows["one"].tied_with_best
     assert (rows["a"].rank_low, rows["a"].rank_high) == (2, 3) == (rows["a2"].rank_low, rows["a2"].rank_high)
     assert (rows["zero"].rank_low, rows["zero"].rank_high) == (4, 4)
-    low = ranks.rank_entries(["a", "zero"], x[[0, 2]].mean(axis=1), ranks.score_draws(x[[0, 2]], 500, rng), higher_is_better=False)
+    low = ranks.rank_entries(
+        ["a", "zero"], x[[0, 2]].mean(axis=1), ranks.score_draws(x[[0, 2]], 500, rng), higher_is_better=False
+    )
     assert low[0].label == "zero" and low[0].confidence_interval() == (1, 1)
 
 
@@ -69,7 +74,9 @@ def test_win_tie_loss_counts_the_adjusted_family():
 def test_overall_mean_over_tasks_with_independent_draws():
     rng = np.random.default_rng(2)
     t1, t2 = _leaderboard(rng, np.array([0.3, 0.7]), 200), _leaderboard(rng, np.array([0.6, 0.4]), 300)
-    rows = ranks.overall(["a", "b"], [t1.mean(1), t2.mean(1)], [ranks.score_draws(t1, 500, rng), ranks.score_draws(t2, 500, rng)])
+    rows = ranks.overall(
+        ["a", "b"], [t1.mean(1), t2.mean(1)], [ranks.score_draws(t1, 500, rng), ranks.score_draws(t2, 500, rng)]
+    )
     best = rows[0]
     assert best.label == "b" and best.score == pytest.approx((t1[1].mean() + t2[1].mean()) / 2)
     assert best.score_low < best.score < best.score_high
@@ -90,6 +97,9 @@ def test_pareto_frontier_hand_case():
 
 
 def test_significant_pairs_follow_the_sign_and_direction():
-    comps = [SimpleNamespace(a="x", b="y", diff=-0.2, significant=True), SimpleNamespace(a="x", b="z", diff=0.3, significant=False)]
+    comps = [
+        SimpleNamespace(a="x", b="y", diff=-0.2, significant=True),
+        SimpleNamespace(a="x", b="z", diff=0.3, significant=False),
+    ]
     assert frontier.significant_pairs(comps) == {("x", "y")}
     assert frontier.significant_pairs(comps, higher_is_better=False) == {("y", "x")}

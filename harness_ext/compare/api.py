@@ -164,9 +164,10 @@ def reconcile(comparisons: list[Comparison], alpha: float) -> list[str]:
     """Make every interval say what its test says about 0 (unadjusted, at the same level).
 
     Exact McNemar is more conservative than Tango's score interval (whose test at 0 is McNemar's
-    z), and a permutation test need not match a bootstrap interval; where the test does not
+    z), and a bootstrap interval need not match a permutation test; where the test does not
     reject, the interval is widened to hold 0 (a superset, so coverage can only rise). Where a
-    test rejects but its interval holds 0 nothing valid can be cut; a note says so.
+    Monte-Carlo test rejects and the interval inverting the same test (other draws) holds 0, its
+    end is within Monte-Carlo error of 0 and moves just past it. Any other case gets a note.
     """
     notes = []
     for c in comparisons:
@@ -175,6 +176,12 @@ def reconcile(comparisons: list[Comparison], alpha: float) -> list[str]:
         if c.p_value >= alpha:
             c.ci_low, c.ci_high = intervals.extend_to_zero(c.ci_low, c.ci_high)
             c.ci_method += ", widened to 0 (the test does not reject)"
+        elif c.resampled and "inverted" in c.ci_method:
+            # the interval inverts the same test with its own Monte-Carlo draws; at 0 it sits within
+            # their error, and the adaptive test (more draws where the decision needed them) rejects
+            toward = -np.nextafter(0.0, 1.0) if c.diff < 0 else np.nextafter(0.0, 1.0)
+            c.ci_low, c.ci_high = (c.ci_low, toward) if c.diff < 0 else (toward, c.ci_high)
+            c.ci_method += ", its end at 0 moved past 0 (the Monte-Carlo test rejects 0)"
         else:
             notes.append(
                 f"{c.task}/{c.metric} {c.b} vs {c.a}: the test rejects (p = {c.p_value:.2g}) but the "

@@ -49,7 +49,7 @@ def pareto_mask(scores: np.ndarray, costs: np.ndarray, higher_is_better: bool = 
     better_eq = s[None, :] >= s[:, None]
     strict = (c[None, :] < c[:, None]) | (s[None, :] > s[:, None])
     dominated = (cheaper_eq & better_eq & strict).any(axis=1)
-    return ~dominated
+    return np.asarray(~dominated)
 
 
 def frontier(

@@ -111,9 +111,9 @@ def cells_for(
     contexts = [""] if other is None else list(dict.fromkeys(getattr(c, other) for c in configs))
     for task in tasks:
         for ctx in contexts:
-            if other is None:
-                ref, lab = reference, entry
-            else:
+            ref: str | None = reference
+            lab: str | None = entry
+            if other is not None:
                 ref, lab = _pick(configs, by, reference, ctx), _pick(configs, by, entry, ctx)
             if ref is None or lab is None:
                 continue
@@ -215,8 +215,4 @@ def generalization(
 
 def index_comparisons(comparisons: list, metric_of: dict[str, tuple[str, str]]) -> dict[tuple[str, frozenset], object]:
     """(task, {a, b}) -> the comparison on that task's primary (metric, filter)."""
-    return {
-        (c.task, frozenset((c.a, c.b))): c
-        for c in comparisons
-        if metric_of.get(c.task) == (c.metric, c.filter)
-    }
+    return {(c.task, frozenset((c.a, c.b))): c for c in comparisons if metric_of.get(c.task) == (c.metric, c.filter)}

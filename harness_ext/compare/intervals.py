@@ -119,6 +119,12 @@ def t_interval(d: np.ndarray, alpha: float = 0.05) -> tuple[float, float]:
     return float(d.mean() - half), float(d.mean() + half)
 
 
+def nearly_constant(d: np.ndarray) -> bool:
+    """Every value equal up to float noise (b - a of two float metrics is rarely exactly constant)."""
+    d = np.asarray(d, dtype=float)
+    return bool(d.size) and float(np.ptp(d)) <= 1e-9 * max(1.0, float(np.max(np.abs(d))))
+
+
 def metric_span(x: np.ndarray) -> float:
     """Width of the range the metric's values can take: 1 for a [0, 1] metric, else the observed range."""
     return 1.0 if in_unit_range(x) else float(np.ptp(x)) if np.size(x) else float("nan")

@@ -18,6 +18,7 @@ import numpy as np
 from harness_ext.compare import frontier as fr
 from harness_ext.compare import ranks
 from harness_ext.compare.generalize import Config, Generalization, entries_of, generalization, index_comparisons
+from harness_ext.compare.ranks import RankResult, Record
 from harness_ext.compare.results import ComparisonReport
 from harness_ext.compare.runs import align_runs, load_run
 
@@ -65,9 +66,9 @@ def load_values(paths: dict[str, dict[str, str | Path]], report: ComparisonRepor
 @dataclass
 class Sections:
     alpha: float
-    ranks: dict[str, list[ranks.RankResult]] = field(default_factory=dict)  # task -> rows
-    overall: list[ranks.RankResult] = field(default_factory=list)
-    records: list[ranks.Record] = field(default_factory=list)
+    ranks: dict[str, list[RankResult]] = field(default_factory=dict)  # task -> rows
+    overall: list[RankResult] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
     overall_tasks: list[str] = field(default_factory=list)
     frontiers: dict[str, dict[str, list[fr.FrontierPoint]]] = field(default_factory=dict)  # task -> cost -> pts
     generalization: list[Generalization] = field(default_factory=list)
@@ -78,7 +79,9 @@ class Sections:
         return {
             "alpha": self.alpha,
             "metric_of": {t: list(k) for t, k in self.metric_of.items()},
-            "ranks": {t: [asdict(r) | {"tied_with_best": r.tied_with_best} for r in rows] for t, rows in self.ranks.items()},
+            "ranks": {
+                t: [asdict(r) | {"tied_with_best": r.tied_with_best} for r in rows] for t, rows in self.ranks.items()
+            },
             "overall": [asdict(r) | {"tied_with_best": r.tied_with_best} for r in self.overall],
             "overall_tasks": self.overall_tasks,
             "records": [asdict(r) for r in self.records],

@@ -37,10 +37,17 @@ def ranks_markdown(sec: Sections) -> list[str]:
     ]
     for task, rows in sec.ranks.items():
         metric, flt = sec.metric_of[task]
-        out += [f"### {task} — {metric} ({flt})", "", "| rank | interval | entry | score [CI] | |", "|---:|:---|:---|:---|:---|"]
+        out += [
+            f"### {task} — {metric} ({flt})",
+            "",
+            "| rank | interval | entry | score [CI] | |",
+            "|---:|:---|:---|:---|:---|",
+        ]
         for r in rows:
             tie = "=1" if r.tied_with_best else ""
-            out.append(f"| {r.statistic} | {r.rank_low}–{r.rank_high} | {r.label} | {_ci(r.score, r.score_low, r.score_high)} | {tie} |")
+            out.append(
+                f"| {r.statistic} | {r.rank_low}–{r.rank_high} | {r.label} | {_ci(r.score, r.score_low, r.score_high)} | {tie} |"
+            )
         out.append("")
     if sec.overall:
         rec = {r.label: r for r in sec.records}
@@ -58,7 +65,9 @@ def ranks_markdown(sec: Sections) -> list[str]:
             wtl = rec.get(r.label)
             w = f"{wtl.wins}/{wtl.ties}/{wtl.losses}" if wtl else "—"
             tie = "=1" if r.tied_with_best else ""
-            out.append(f"| {r.statistic} | {r.rank_low}–{r.rank_high} | {r.label} | {_ci(r.score, r.score_low, r.score_high)} | {w} | {tie} |")
+            out.append(
+                f"| {r.statistic} | {r.rank_low}–{r.rank_high} | {r.label} | {_ci(r.score, r.score_low, r.score_high)} | {w} | {tie} |"
+            )
         out.append("")
     return out
 
@@ -98,14 +107,21 @@ def frontier_markdown(sec: Sections, plot: str | None) -> list[str]:
 
 
 def _forest_rows(g: Generalization) -> list[str]:
-    out = ["| task | " + ("with " if g.by != "task" else "") + "| Δ [CI] | p | p (adj.) |", "|:---|:---|:---|---:|---:|"]
+    out = [
+        "| task | " + ("with " if g.by != "task" else "") + "| Δ [CI] | p | p (adj.) |",
+        "|:---|:---|:---|---:|---:|",
+    ]
     for c in g.cells:
         mark = " (trained)" if c.trained else ""
         star = "*" if c.significant else ""
-        out.append(f"| {c.task}{mark} | {c.context} | {_ci(c.statistic, c.ci_low, c.ci_high, True)} | {_p(c.pvalue)} | {_p(c.p_adjusted)}{star} |")
+        out.append(
+            f"| {c.task}{mark} | {c.context} | {_ci(c.statistic, c.ci_low, c.ci_high, True)} | {_p(c.pvalue)} | {_p(c.p_adjusted)}{star} |"
+        )
     m = g.pooled
     if m is not None:
-        out.append(f"| **pooled** ({m.k} cells) | | **{_ci(m.statistic, m.ci_low, m.ci_high, True)}** | {_p(m.pvalue)} | |")
+        out.append(
+            f"| **pooled** ({m.k} cells) | | **{_ci(m.statistic, m.ci_low, m.ci_high, True)}** | {_p(m.pvalue)} | |"
+        )
     return out
 
 
@@ -152,7 +168,12 @@ def generalization_markdown(sec: Sections, plot: str | None) -> list[str]:
             out += [f"**{g.entry}** — {g.verdict}{het}", "", *_forest_rows(g), ""]
         table = cross_task_table(gens)
         if table:
-            out += ["Cross-task table (Δ vs the reference [CI]; **bold**: the task the entry was trained on):", "", *table, ""]
+            out += [
+                "Cross-task table (Δ vs the reference [CI]; **bold**: the task the entry was trained on):",
+                "",
+                *table,
+                "",
+            ]
     if plot:
         out += [f"![generalization forest](plots/{plot})", ""]
     return out
@@ -217,7 +238,9 @@ def plot_forest(sec: Sections, out: Path, name: str = "generalization_forest.png
             ax.errorbar([c.statistic], [y], xerr=[[c.statistic - c.ci_low], [c.ci_high - c.statistic]], fmt="s", ms=3,
                         color="C3" if c.trained else "C0", capsize=2)  # fmt: skip
             ticks.append(y)
-            labels.append(f"   {c.task}" + (f" / {c.context}" if c.context else "") + (" (trained)" if c.trained else ""))
+            labels.append(
+                f"   {c.task}" + (f" / {c.context}" if c.context else "") + (" (trained)" if c.trained else "")
+            )
         if g.pooled is not None:
             y -= 1
             m = g.pooled
@@ -241,7 +264,14 @@ def write(sec: Sections, out_dir: Path, title: str, frontier_name: str = "cost_f
 
     plots_dir = out_dir / "plots"
     plots_dir.mkdir(parents=True, exist_ok=True)
-    plots = {k: v for k, v in (("frontier", plot_frontier(sec, plots_dir, frontier_name)), ("forest", plot_forest(sec, plots_dir))) if v}
+    plots = {
+        k: v
+        for k, v in (
+            ("frontier", plot_frontier(sec, plots_dir, frontier_name)),
+            ("forest", plot_forest(sec, plots_dir)),
+        )
+        if v
+    }
     text = f"# {title}\n\n" + markdown(sec, plots)
     write_text_atomic(out_dir / "generalization.md", text)
     write_json_atomic(out_dir / "sections.json", clean(sec.to_dict()))

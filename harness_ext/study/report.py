@@ -17,11 +17,10 @@ from typing import Any
 import numpy as np
 
 from harness_ext.compare import sections_md, stats
-from harness_ext.compare.generalize import Config
-from harness_ext.compare.sections import Sections, build_sections
 from harness_ext.compare.api import Comparison, ComparisonReport, RunInfo, RunSummary, compare_runs
+from harness_ext.compare.generalize import Config
 from harness_ext.compare.runs import load_run
-from harness_ext.compare.sections import primary_metric
+from harness_ext.compare.sections import Sections, build_sections, primary_metric
 from harness_ext.study import cost as costs
 
 
