@@ -149,7 +149,7 @@ def explained_by(cells: list[CellEffect], cov: np.ndarray, by: str) -> str | Non
             if len(idx) > 1:
                 m = meta.random_effects(y[idx], cov[np.ix_(idx, idx)], "DL")
                 q, df = q + m.q, df + m.df
-        if len(set(levels)) > 1 and (df == 0 or special.chdtrc(df, q) >= 0.10):
+        if len(set(levels)) > 1 and df > 0 and special.chdtrc(df, q) >= 0.10:
             return words
     return None
 

@@ -10,7 +10,7 @@ sections_md.py; `dq study`, `dq compare --by` and `dq view` all read the result 
 from __future__ import annotations
 
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -91,12 +91,18 @@ class Sections:
         }
 
 
-def _rank_tasks(sec: Sections, values: dict[str, TaskValues], iterations: int, seed: int) -> dict[str, np.ndarray]:
+def _rank_tasks(sec: Sections, values: dict[str, TaskValues], report, iterations: int, seed: int) -> dict:
     draws = {}
     for task, tv in values.items():
         rng = np.random.default_rng([seed, zlib.crc32(f"ranks\0{task}".encode())])
         draws[task] = ranks.score_draws(tv.values, iterations, rng, tv.clusters)
-        sec.ranks[task] = ranks.rank_entries(tv.labels, tv.values.mean(axis=1), draws[task], sec.alpha)
+        rows = ranks.rank_entries(tv.labels, tv.values.mean(axis=1), draws[task], sec.alpha)
+        # a task's score interval is the report's own (Wilson, studentized...), as in the leaderboard
+        cis = {s.label: s for s in report.summaries if (s.task, s.metric, s.filter) == (task, tv.metric, tv.filter)}
+        sec.ranks[task] = [
+            replace(r, score_low=cis[r.label].ci_low, score_high=cis[r.label].ci_high) if r.label in cis else r
+            for r in rows
+        ]
     return draws
 
 
@@ -146,7 +152,7 @@ def build_sections(
     """Ranks per task and overall, frontiers (when costs are known), generalization per (by, reference)."""
     values = load_values(paths, report)
     sec = Sections(report.alpha, metric_of={t: (v.metric, v.filter) for t, v in values.items()})
-    draws = _rank_tasks(sec, values, iterations, seed)
+    draws = _rank_tasks(sec, values, report, iterations, seed)
     _overall(sec, values, draws, report)
     if costs:
         _frontiers(sec, report, costs)
