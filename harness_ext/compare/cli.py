@@ -76,7 +76,8 @@ def _generalize(args, labels: list[str], configs: list[Config]) -> tuple[list[tu
     names = labels if args.by == "task" else [getattr(c, args.by) for c in configs]
     if ref not in names:
         raise RunError(
-            f"--reference {args.reference!r} is not a {args.by} of these runs; they have: {', '.join(map(str, names))}"
+            f"--reference {args.reference!r} is not a {'run label' if args.by == 'task' else args.by} of these runs; "
+            f"they have: {', '.join(map(str, names))}"
         )
     return [(args.by, ref)], trained
 
