@@ -111,11 +111,12 @@ def test_bounded_metric_intervals_are_finite_and_in_range_at_any_n(n, kind, clus
 def test_inverted_cluster_sign_flip_interval_covers(g):
     """Clusters of 3 docs with a shared cluster effect (ICC ~0.3); true mean difference 0.1."""
     rng = np.random.default_rng(g)
-    reps, size, hits = 300, 3, 0
+    reps, size, hits = 800, 3, 0
     sizes = np.full(g, float(size))
     for _ in range(reps):
         d = 0.1 + np.repeat(rng.normal(0, 0.3, g), size) + rng.normal(0, 0.45, g * size)
         sums = d.reshape(g, size).sum(axis=1)[:, None]
         lo, hi = resample.sign_flip_interval(sums, sizes, 0.05, 1000, rng)
         hits += lo[0] <= 0.1 <= hi[0]
+    print(f"\ninverted cluster sign-flip interval, G={g}: coverage {hits / reps:.3f} ({reps} reps)")
     assert hits / reps >= 0.93
