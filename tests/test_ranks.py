@@ -33,7 +33,9 @@ def test_rank_intervals_cover_the_true_ranks_jointly(acc):
         ok = all(rows[lab].rank_low <= t <= rows[lab].rank_high for lab, t in zip(labels, true))
         hits += ok
         widths.append(np.mean([r.rank_high - r.rank_low for r in rows.values()]))
-    print(f"\nrank intervals, K={len(acc)}: joint coverage {hits / reps:.3f}, mean width {np.mean(widths):.2f} ({reps} reps)")
+    print(
+        f"\nrank intervals, K={len(acc)}: joint coverage {hits / reps:.3f}, mean width {np.mean(widths):.2f} ({reps} reps)"
+    )
     assert hits / reps >= 0.93
     assert np.mean(widths) < len(acc) - 1  # informative, not the trivial 1..K
 

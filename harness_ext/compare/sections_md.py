@@ -205,7 +205,7 @@ def plot_frontier(sec: Sections, out: Path, name: str = "cost_frontier.png") -> 
     for ax, (task, kind) in zip(axes[0], keyed):
         pts = [p for p in sec.frontiers[task][kind] if p.cost]
         for p in pts:
-            ax.errorbar([p.cost], [p.statistic], yerr=[[p.statistic - p.ci_low], [p.ci_high - p.statistic]],
+            ax.errorbar([p.cost], [p.statistic], yerr=[[max(0.0, p.statistic - p.ci_low)], [max(0.0, p.ci_high - p.statistic)]],
                         fmt="o" if p.pareto else "x", color="C0" if p.pareto else "gray", capsize=3)  # fmt: skip
             ax.annotate(p.label, (p.cost, p.statistic), fontsize=7, xytext=(4, 3), textcoords="offset points")
         par = sorted((p for p in pts if p.pareto), key=lambda p: p.cost or 0)
@@ -235,7 +235,7 @@ def plot_forest(sec: Sections, out: Path, name: str = "generalization_forest.png
         labels.append(f"{g.entry} vs {g.reference}")
         for c in g.cells:
             y -= 1
-            ax.errorbar([c.statistic], [y], xerr=[[c.statistic - c.ci_low], [c.ci_high - c.statistic]], fmt="s", ms=3,
+            ax.errorbar([c.statistic], [y], xerr=[[max(0.0, c.statistic - c.ci_low)], [max(0.0, c.ci_high - c.statistic)]], fmt="s", ms=3,
                         color="C3" if c.trained else "C0", capsize=2)  # fmt: skip
             ticks.append(y)
             labels.append(

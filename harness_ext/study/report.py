@@ -21,6 +21,7 @@ from harness_ext.compare.api import Comparison, ComparisonReport, RunInfo, RunSu
 from harness_ext.compare.generalize import Config
 from harness_ext.compare.runs import load_run
 from harness_ext.compare.sections import Sections, build_sections, primary_metric
+from harness_ext.errors import DQError
 from harness_ext.study import cost as costs
 
 
@@ -32,22 +33,8 @@ def _solo_summaries(path: str, label: str, alpha: float) -> list[RunSummary]:
         for metric, values in ts.metrics.items():
             clusters = np.asarray([str(c) for c in ts.clusters]) if ts.clusters is not None else None
             m = stats.mean_ci(values, alpha, clusters=clusters)
-            out.append(
-                RunSummary(
-                    label,
-                    task,
-                    metric,
-                    flt,
-                    m.n,
-                    m.statistic,
-                    m.ci_low,
-                    m.ci_high,
-                    m.method,
-                    m.stderr,
-                    m.clustered_stderr,
-                    m.n_clusters,
-                )
-            )
+            row = (label, task, metric, flt, m.n, m.statistic, m.ci_low, m.ci_high, m.method, m.stderr)
+            out.append(RunSummary(*row, m.clustered_stderr, m.n_clusters))
     return out
 
 
@@ -107,17 +94,8 @@ def build_report(study, cells: list[dict[str, Any]]) -> ComparisonReport:
             c["label"],
             RunInfo(c["label"], str(Path(c["output_dir"]).parents[2]), "two_stage", c["decomposer"], c["solver"]),
         )
-    return ComparisonReport(
-        list(runs.values()),
-        summaries,
-        comparisons,
-        study.alpha,
-        "holm",
-        study.iterations,
-        study.seed,
-        baseline=None,
-        notes=notes,
-    )
+    alpha, iters, seed = study.alpha, study.iterations, study.seed
+    return ComparisonReport(list(runs.values()), summaries, comparisons, alpha, "holm", iters, seed, notes=notes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -383,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     import json
     import sys
 
-    from harness_ext.errors import DQError
+    from harness_ext.argv import parse_argv
     from harness_ext.io import write_json_atomic
     from harness_ext.study.spec import load_study
 
@@ -391,19 +369,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("out", metavar="DIR", help="a dq study --out directory (holds study.json and cells/)")
     p.add_argument("--reference", action="append", metavar="BY=NAME", help="e.g. decomposer=smol or solver=smol")
     p.add_argument("--trained-on", action="append", default=[], metavar="ENTRY=TASK", help="mark a training task")
-    args = p.parse_args(argv)
+    args = parse_argv(p, argv)
+    if isinstance(args, int):
+        return args
     try:
-        out = Path(args.out)
-        state = json.loads((out / "study.json").read_text(encoding="utf-8"))
-        study = load_study(state["study_file"])
-        refs = [tuple(_pair_arg(r, "--reference")) for r in args.reference] if args.reference else None
+        state = json.loads((Path(args.out) / "study.json").read_text(encoding="utf-8"))
+        refs = [_pair_arg(r, "--reference") for r in args.reference] if args.reference else None
         trained = dict(_pair_arg(t, "--trained-on") for t in args.trained_on)
-        state["report"] = write_outputs(study, state, out, refs, trained)
+        state["report"] = write_outputs(load_study(state["study_file"]), state, Path(args.out), refs, trained)
     except (DQError, OSError, KeyError, ValueError) as exc:
         print(f"dq: error: {exc}", file=sys.stderr)
         return 2
-    write_json_atomic(out / "study.json", state)
-    print(f"dq study report: rewrote {out}/leaderboard.md and {out}/generalization.md", file=sys.stderr)
+    write_json_atomic(Path(args.out) / "study.json", state)
+    print(f"dq study report: rewrote {args.out}/leaderboard.md and {args.out}/generalization.md", file=sys.stderr)
     return 0
 
 
