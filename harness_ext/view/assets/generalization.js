@@ -5,9 +5,10 @@
   const { el, fmt, signed, pval } = DQ;
   const ci = (x, lo, hi, s) => (s ? signed : fmt)(x) + " [" + (s ? signed : fmt)(lo) + ", " + (s ? signed : fmt)(hi) + "]";
 
-  // A Δ and its interval as a bar on a shared scale [-1, 1] (0 marked), drawn with CSS widths.
+  // A Δ and its interval as a bar on one scale [-s, s] for the page (0 marked), drawn with CSS widths.
+  let scale = 1;
   function bar(x, lo, hi, pooled) {
-    const pos = (v) => (50 + 50 * Math.max(-1, Math.min(1, v))).toFixed(2) + "%";
+    const pos = (v) => (50 + 50 * Math.max(-1, Math.min(1, v / scale))).toFixed(2) + "%";
     return el("div", { class: "forest-bar" + (pooled ? " pooled" : "") },
       el("span", { class: "zero" }),
       el("span", { class: "ci", style: null, dataset: { lo: pos(lo), hi: pos(hi) } }),
@@ -15,6 +16,9 @@
   }
 
   function forest(g) {
+    // one scale per forest, [-s, s] with s the widest |end| rounded up to 0.1: small effects stay visible
+    const ends = g.cells.concat(g.pooled ? [g.pooled] : []).flatMap((c) => [c.ci_low, c.ci_high]).filter(Number.isFinite);
+    scale = Math.max(0.1, Math.ceil(10 * Math.max(0, ...ends.map(Math.abs))) / 10);
     const rows = g.cells.map((c) => el("tr", { class: c.trained ? "trained" : null },
       el("td", {}, c.task + (c.trained ? " (trained)" : "")), el("td", {}, c.context || "—"),
       el("td", { class: "num" }, ci(c.statistic, c.ci_low, c.ci_high, true)), el("td", {}, bar(c.statistic, c.ci_low, c.ci_high, false)),
@@ -23,7 +27,7 @@
     if (m) rows.push(el("tr", { class: "pooled" }, el("td", {}, "pooled (" + m.k + " cells)"), el("td", {}, ""),
       el("td", { class: "num" }, ci(m.statistic, m.ci_low, m.ci_high, true)), el("td", {}, bar(m.statistic, m.ci_low, m.ci_high, true)),
       el("td", { class: "num" }, pval(m.pvalue)), el("td", {}, "")));
-    const head = el("tr", {}, ["task", "with", "Δ [CI]", "", "p", "p (adj.)"].map((h) => el("th", {}, h)));
+    const head = el("tr", {}, ["task", "with", "Δ [CI]", "scale ±" + scale.toFixed(1), "p", "p (adj.)"].map((h) => el("th", {}, h)));
     const het = m ? "Q = " + fmt(m.q, 2) + " (p = " + pval(m.q_pvalue) + "), I² = " + (100 * m.i2).toFixed(0) + " %, τ² = " + fmt(m.tau2, 4) : "";
     return el("section", { class: "generalization", dataset: { entry: g.entry } },
       el("h3", {}, g.entry + " vs " + g.reference), el("p", { class: "verdict" }, g.verdict), het ? el("p", { class: "hint" }, het) : null,
