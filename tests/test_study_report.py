@@ -65,3 +65,13 @@ def test_generalization_sections_and_cross_task_table(rewritten):
 def test_bad_arguments_are_one_line(tmp_path, capsys):
     assert main([str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith("dq: error: ")
+
+
+def test_trace_tokens_equal_the_study_cost_accounting():
+    """dq compare's token axis (from traces) is the study's nominal token count, cell by cell."""
+    from harness_ext.compare.sections import trace_tokens
+
+    state = json.loads((STUDY / "study.json").read_text())
+    for cell in state["cells"]:
+        spent = sum(s["prompt_tokens"] + s["completion_tokens"] for s in cell["cost"].values())
+        assert trace_tokens(REPO / cell["output_dir"]) == {cell["task"]: spent}

@@ -19,7 +19,7 @@ from harness_ext.argv import parse_argv
 from harness_ext.compare.api import CORRECTIONS, compare_runs
 from harness_ext.compare.generalize import BYS, Config
 from harness_ext.compare.runs import RunError
-from harness_ext.compare.sections import build_sections
+from harness_ext.compare.sections import build_sections, trace_tokens
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,7 +87,11 @@ def _sections(args, result):
     refs, trained = _generalize(args, [r.label for r in result.runs], configs)
     tasks = dict.fromkeys(s.task for s in result.summaries)
     paths = {t: {r.label: r.path for r in result.runs} for t in tasks}
-    return build_sections(result, configs, paths, None, refs, trained, min(args.iterations, 4000), args.seed)
+    spend = {}
+    for r in result.runs:
+        for task, tokens in trace_tokens(r.path).items():
+            spend[(task, r.label)] = {"tokens": tokens, "flops": None, "usd": None}
+    return build_sections(result, configs, paths, spend, refs, trained, min(args.iterations, 4000), args.seed)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ sections_md.py; `dq study`, `dq compare --by` and `dq view` all read the result 
 
 from __future__ import annotations
 
+import json
 import zlib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -20,7 +21,7 @@ from harness_ext.compare import ranks
 from harness_ext.compare.generalize import Config, Generalization, entries_of, generalization, index_comparisons
 from harness_ext.compare.ranks import RankResult, Record
 from harness_ext.compare.results import ComparisonReport
-from harness_ext.compare.runs import align_runs, load_run
+from harness_ext.compare.runs import align_runs, find_samples_files, load_run, resolve_results_file
 
 PRIMARY = ("f1", "acc", "exact_match")  # DROP is read by F1, as in the paper
 PRIMARY_FILTERS = ("strict-match", "none")  # lm-eval gsm8k convention; older runs have only "none"
@@ -36,6 +37,27 @@ def primary_metric(report: ComparisonReport, task: str) -> tuple[str, str] | Non
                 if k[0] == name and (flt is None or k[1] == flt):
                     return k
     return keys[0] if keys else None
+
+
+def trace_tokens(run_path: str | Path) -> dict[str, float]:
+    """task -> tokens of both stages over the whole run, from dq's traces (tasks without them: absent).
+
+    The cost axis `dq compare` has for any two_stage run (a study also has FLOPs and USD).
+    """
+    results, _ = resolve_results_file(run_path)
+    out = {}
+    for task, path in find_samples_files(results, "traces").items():
+        total, known = 0.0, True
+        for line in path.read_text(encoding="utf-8").splitlines():
+            rec = json.loads(line) if line.strip() else {}
+            for role in ("decomposer", "solver"):
+                stage = rec.get(role) or {}
+                if role == "solver" and "prompt_tokens" not in stage:
+                    known = False
+                total += float(stage.get("prompt_tokens") or 0) + float(stage.get("completion_tokens") or 0)
+        if known:
+            out[task] = total
+    return out
 
 
 @dataclass(frozen=True)
