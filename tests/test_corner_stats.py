@@ -135,3 +135,29 @@ def test_t_interval_covers_sparse_continuous_differences(n):
         hits += lo <= true <= hi
     print(f"\npaired t interval, n={n}, 15 % non-zero differences: coverage {hits / reps:.3f} ({reps} reps)")
     assert hits / reps >= 0.925
+
+
+def test_aggregate_intervals_agree_with_their_permutation_test():
+    """Perplexity (an aggregate): percentile bootstrap interval vs unit swap test, after reconcile."""
+    import math
+
+    from harness_ext.compare.aggregate import Aggregation
+
+    agg = Aggregation("perplexity", "perplexity", lambda items: math.exp(-sum(items) / len(items)))
+    rng = np.random.default_rng(0)
+    bad = total = 0
+    for n in (10, 30, 100):
+        for _ in range(60):
+            base = rng.normal(-2, 0.5, n)
+            x = np.vstack([base, base + rng.normal(rng.choice([0, 0.1]), 0.3, n)])
+            group = MetricGroup("t", "ll", "none", list(range(n)), x, None, False, aggregation=agg)
+            setup = analysis.Setup(["a", "b"], [(0, 1)], 0.05, 0.05, 2000, False, [{}, {}])
+            res = analysis.analyze(group, setup, rng)
+            for c, p in zip(res.comparisons, res.perm.pvalues()):
+                c.p_value, c.resampled = float(p), not res.perm.exact
+            api.reconcile(res.comparisons, 0.05)
+            total += 1
+            bad += not intervals.agrees(
+                res.comparisons[0].ci_low, res.comparisons[0].ci_high, res.comparisons[0].p_value, 0.05
+            )
+    assert total == 180 and bad == 0
