@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
-
 from harness_ext.compare.generalize import Generalization
 from harness_ext.compare.sections import Sections
 
@@ -276,6 +274,3 @@ def write(sec: Sections, out_dir: Path, title: str, frontier_name: str = "cost_f
     write_text_atomic(out_dir / "generalization.md", text)
     write_json_atomic(out_dir / "sections.json", clean(sec.to_dict()))
     return {"markdown": str(out_dir / "generalization.md"), "json": str(out_dir / "sections.json"), **plots}
-
-
-__all__ = ["markdown", "write", "plot_forest", "plot_frontier", "np"]
