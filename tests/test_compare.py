@@ -253,7 +253,12 @@ def test_cli_writes_all_outputs(runs, tmp_path, capsys):
     assert main(argv) == 0
     stdout = capsys.readouterr().out
     assert "|Task|Metric|Filter|A|B|" in stdout and "mcnemar (exact)" in stdout
-    assert sorted(p.name for p in out.iterdir()) == ["comparisons.csv", "comparisons.json", "forest.png", "report.md"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "comparisons.csv", "comparisons.json", "forest.png", "generalization.md", "report.md", "sections.json"
+    ]  # fmt: skip
+    assert (
+        "## Ranks with uncertainty" in stdout and "## Ranks with uncertainty" in (out / "generalization.md").read_text()
+    )
     records = json.loads((out / "comparisons.json").read_text())
     assert len(records) == 2 * N_GROUPS
     for r in records:

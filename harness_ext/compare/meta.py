@@ -16,7 +16,7 @@ reference on one (solver, task) cell) whose sampling covariance is V (k x k):
 
 Cells that share docs (two solvers on one task) are not independent: their covariance enters
 V off the diagonal (from the per-doc paired differences, see `cell_covariance`), which is the
-generalised Q / DL of Jackson, White & Riley (2012); with a diagonal V everything reduces to the
+generalised Q / DL of Jackson, White & Thompson (2010); with a diagonal V everything reduces to the
 textbook formulas (cross-checked against statsmodels' combine_effects in tests/test_meta.py).
 """
 

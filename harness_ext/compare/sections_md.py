@@ -261,7 +261,8 @@ def write(sec: Sections, out_dir: Path, title: str, frontier_name: str = "cost_f
     from harness_ext.view.data import clean
 
     plots_dir = out_dir / "plots"
-    plots_dir.mkdir(parents=True, exist_ok=True)
+    if sec.frontiers or sec.generalization:  # something to plot
+        plots_dir.mkdir(parents=True, exist_ok=True)
     plots = {
         k: v
         for k, v in (
