@@ -10,6 +10,7 @@ Accuracy per unit cost carries the accuracy's interval divided by the (exact) co
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,35 +59,28 @@ def frontier(
     ci_low: np.ndarray,
     ci_high: np.ndarray,
     costs: list[float | None],
-    significant_better: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
+    significant_better: AbstractSet[tuple[str, str]] = frozenset(),
     higher_is_better: bool = True,
     confidence: float = 0.95,
 ) -> list[FrontierPoint]:
     """Points sorted by cost (unknown cost last); ``significant_better`` holds (winner, loser) pairs."""
-    known = np.array([c is not None for c in costs])
+    known = [c for c in costs if c is not None]
     mask = np.zeros(len(labels), bool)
-    if known.any():
-        idx = np.flatnonzero(known)
-        mask[idx] = pareto_mask(np.asarray(scores)[idx], np.array([costs[i] for i in idx], float), higher_is_better)
+    idx = [i for i, c in enumerate(costs) if c is not None]
+    if idx:
+        mask[idx] = pareto_mask(np.asarray(scores)[idx], np.array(known, float), higher_is_better)
     points = []
     for i, lab in enumerate(labels):
-        cheaper = [
+        cost = costs[i]
+        cheaper = tuple(
             labels[j]
-            for j in range(len(labels))
-            if j != i and known[i] and known[j] and costs[j] <= costs[i] and (labels[j], lab) in significant_better  # type: ignore[operator]
-        ]
-        points.append(
-            FrontierPoint(
-                lab,
-                float(scores[i]),
-                float(ci_low[i]),
-                float(ci_high[i]),
-                None if costs[i] is None else float(costs[i]),  # type: ignore[arg-type]
-                bool(mask[i]),
-                tuple(cheaper),
-                confidence,
-            )
+            for j in idx
+            if j != i and cost is not None and (costs[j] or 0.0) <= cost and (labels[j], lab) in significant_better
         )
+        point = FrontierPoint(
+            lab, float(scores[i]), float(ci_low[i]), float(ci_high[i]), cost, bool(mask[i]), cheaper, confidence
+        )
+        points.append(point)
     return sorted(points, key=lambda p: (p.cost is None, p.cost or 0.0, -p.statistic))
 
 

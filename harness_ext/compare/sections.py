@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -166,7 +167,7 @@ def build_sections(
     configs: list[Config],
     paths: dict[str, dict[str, str | Path]],
     costs: dict[tuple[str, str], dict[str, float | None]] | None = None,
-    generalize: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    generalize: Sequence[tuple[str, str]] = (),
     trained_on: dict[str, str] | None = None,
     iterations: int = 2000,
     seed: int = 0,
