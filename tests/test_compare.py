@@ -253,7 +253,12 @@ def test_cli_writes_all_outputs(runs, tmp_path, capsys):
     assert main(argv) == 0
     stdout = capsys.readouterr().out
     assert "|Task|Metric|Filter|A|B|" in stdout and "mcnemar (exact)" in stdout
-    assert sorted(p.name for p in out.iterdir()) == ["comparisons.csv", "comparisons.json", "forest.png", "report.md"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "comparisons.csv", "comparisons.json", "forest.png", "generalization.md", "report.md", "sections.json"
+    ]  # fmt: skip
+    assert (
+        "## Ranks with uncertainty" in stdout and "## Ranks with uncertainty" in (out / "generalization.md").read_text()
+    )
     records = json.loads((out / "comparisons.json").read_text())
     assert len(records) == 2 * N_GROUPS
     for r in records:
@@ -522,3 +527,57 @@ def test_unit_swap_test_matches_sign_flip_for_the_mean():
     assert perm.exact and perm.pvalues()[0] == pytest.approx(
         np.mean(np.abs(signs @ (b - a)) >= abs((b - a).sum()) - 1e-9)
     )
+
+
+# --------------------------------------------------------------------------
+# Ranks and the generalization report (--by / --reference)
+# --------------------------------------------------------------------------
+
+
+def test_by_task_generalization_report(runs, tmp_path, capsys):
+    from harness_ext.compare import meta
+
+    out = tmp_path / "gen"
+    argv = [str(runs[k]) for k in ("alpha", "beta", "gamma")] + ["--by", "task", "--reference", "alpha"]
+    assert main(argv + ["--iterations", "300", "--out", str(out), "--trained-on", "beta=dq_fixture_binary"]) == 0
+    printed = capsys.readouterr().out
+    assert "## Ranks with uncertainty" in printed and "### By task: against `alpha`" in printed
+    sec = json.loads((out / "sections.json").read_text())
+    assert [g["entry"] for g in sec["generalization"]] == ["beta", "gamma"]
+    report = json.loads((out / "comparisons.json").read_text())
+    for g in sec["generalization"]:
+        tasks = [c["task"] for c in g["cells"]]
+        assert sorted(tasks) == sorted(sec["metric_of"]) and len(tasks) == len(set(tasks)) >= 3
+        for c in g["cells"]:  # each cell is the report's own comparison, signed entry - reference
+            r = next(x for x in report if x["task"] == c["task"] and {x["a"], x["b"]} == {"alpha", g["entry"]}
+                     and [x["metric"], x["filter"]] == sec["metric_of"][c["task"]])  # fmt: skip
+            sign = 1 if r["b"] == g["entry"] else -1
+            assert c["statistic"] == pytest.approx(sign * r["diff"]) and c["pvalue"] == pytest.approx(r["p_value"])
+            assert c["trained"] == (g["entry"] == "beta" and c["task"] == "dq_fixture_binary")
+        # the pooled numbers are meta.random_effects on the cells (no shared docs across tasks)
+        se = np.array([(c["ci_high"] - c["ci_low"]) / (2 * 1.959963984540054) for c in g["cells"]])
+        m = meta.random_effects(np.array([c["statistic"] for c in g["cells"]]), se**2)
+        assert g["pooled"]["statistic"] == pytest.approx(m.statistic) and g["pooled"]["q"] == pytest.approx(m.q)
+        assert g["verdict"]
+    ranked = sec["ranks"]["dq_fixture_binary"]
+    assert [r["statistic"] for r in ranked] == [1, 2, 3] and ranked[0]["label"] == "beta"  # rate 0.8 vs 0.5/0.55
+    assert [r["label"] for r in sec["overall"]][0] == "beta" and len(sec["records"]) == 3
+    text = (out / "generalization.md").read_text()
+    assert "(trained)" in text and "Cross-task table" in text and (out / "plots" / "generalization_forest.png").exists()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--by", "task", "--reference", "nope"], "--reference 'nope' is not a run label of these runs"),
+        (["--reference", "alpha"], "--reference needs --by"),
+        (["--by", "decomposer"], "--by decomposer needs --reference"),
+        (["--by", "task", "--reference", "alpha", "--trained-on", "beta"], "--trained-on expects ENTRY=TASK"),
+    ],
+)
+def test_by_errors_are_one_line_and_write_nothing(runs, tmp_path, capsys, extra, message):
+    out = tmp_path / "never"
+    rc = main([str(runs["alpha"]), str(runs["beta"]), "--iterations", "100", "--out", str(out), *extra])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and err[-1].startswith("dq compare: error: ") and message in err[-1]
+    assert not out.exists()

@@ -180,6 +180,29 @@ def test_leaderboard_rows_and_baselines(compare_dir):
 
 
 @pytest.mark.unit
+def test_leaderboard_rows_carry_rank_intervals(compare_dir, tmp_path):
+    build_site([compare_dir], tmp_path / "site")
+    index = _payload(tmp_path / "site/data/index.js")
+    ranks = sorted((r["rank"]["statistic"], r["mean"], r["rank"]) for r in index["leaderboard"])
+    assert [x[0] for x in ranks] == [1, 2, 3, 4] and [x[1] for x in ranks] == sorted(
+        (x[1] for x in ranks), reverse=True
+    )
+    assert all(r["rank_low"] <= k <= r["rank_high"] for k, _, r in ranks) and ranks[0][2]["tied_with_best"]
+    assert index["sections"][0]["computed"] is True  # no sections.json in a plain compare dir
+
+
+@pytest.mark.unit
+def test_study_sections_come_from_sections_json(tmp_path):
+    build_site([REPO / "results/distill_study"], tmp_path / "site")
+    index = _payload(tmp_path / "site/data/index.js")
+    reported = json.loads((REPO / "results/distill_study/sections.json").read_text())
+    assert index["sections"][0]["generalization"] == reported["generalization"]
+    ranked = [r for r in index["leaderboard"] if "rank" in r]
+    assert {(r["task"], r["filter"]) for r in ranked} == {(t, "strict-match") for t in reported["ranks"]}
+    assert len(ranked) == sum(len(v) for v in reported["ranks"].values())
+
+
+@pytest.mark.unit
 def test_pair_values_reproduce_reported_discordant_counts(compare_dir, tmp_path):
     """The per-doc values the pair view counts give comparisons.json's n01 and n10."""
     build_site([compare_dir], tmp_path / "site")
@@ -358,7 +381,7 @@ def test_browser_committed_results(browser, results, tmp_path):
     page = Page(browser, site)
     page.open()
     assert page.page.locator("table.grid").count() >= 1
-    for route in ("#/comparisons", "#/pair", "#/docs", "#/doc", "#/plots", "#/runs"):
+    for route in ("#/comparisons", "#/generalization", "#/pair", "#/docs", "#/doc", "#/plots", "#/runs"):
         page.go(route)
         assert page.page.locator("main .error").count() == 0, route
     index = _payload(site / "data/index.js")
@@ -369,6 +392,36 @@ def test_browser_committed_results(browser, results, tmp_path):
         page.go(f"#/pair?task={task}&a={c['a_id']}&b={c['b_id']}&metric={c['metric']}&filter={c['filter']}")
         assert int(page.page.get_attribute("#discordant-count", "data-count")) == c["n01"] + c["n10"]
     page.page.screenshot(path=str(tmp_path / "site.png"))
+    assert page.errors == []
+
+
+@pytest.mark.e2e
+def test_browser_generalization_page_and_rank_column(browser, tmp_path):
+    """results/distill_study: every forest, verdict and cross-task table of sections.json is on the page."""
+    site = tmp_path / "site"
+    build_site([REPO / "results/distill_study"], site)
+    reported = json.loads((REPO / "results/distill_study/sections.json").read_text())
+    page = Page(browser, site)
+    page.open()
+    ranks = page.column("table[data-task='dq_synth_easy_d2']", "rank")
+    assert len(ranks) == 10 and all("[" in r for r in ranks) and sum("=1" in r for r in ranks) >= 1
+    page.go("#/generalization")
+    sections = page.page.locator("section.generalization")
+    assert sections.count() == len(reported["generalization"])
+    verdicts = page.page.locator("p.verdict").all_inner_texts()
+    assert verdicts == [g["verdict"] for g in reported["generalization"]]
+    assert page.page.locator("table.cross-task").count() == len(
+        {(g["by"], g["reference"]) for g in reported["generalization"]}
+    )
+    assert page.page.locator("table.cross-task td.trained").count() >= 1
+    assert (
+        page.page.locator("table.frontier tr.pareto").count() >= 1 and page.page.locator("table.overall").count() == 1
+    )
+    # bars are placed (CSSOM, under the site's CSP): a pooled interval has a non-zero width
+    width = page.page.eval_on_selector("tr.pooled .forest-bar .ci", "e => e.getBoundingClientRect().width")
+    assert width > 0
+    page.page.screenshot(path=str(tmp_path / "generalization.png"), full_page=True)
+    assert (tmp_path / "generalization.png").stat().st_size > 10_000
     assert page.errors == []
 
 

@@ -3,11 +3,14 @@
 Method by case (see README "dq compare" for references):
 - 0/1 metric, no clusters: Wilson CI per run; Tango score CI for the paired difference;
   exact (or mid-p) McNemar test; exact McNemar power.
-- mean of a continuous metric, no clusters: studentized bootstrap CIs; paired t-test, with a
-  Monte-Carlo sign-flip test as a check.
-- any mean metric whose docs carry cluster_id: studentized cluster bootstrap CIs; cluster
-  sign-flip test (exact up to 16 clusters, else Monte-Carlo, resolved adaptively), with the
-  cluster-robust t-test as a check.
+- mean of a continuous metric, no clusters: studentized bootstrap CIs per run; paired t-test and
+  the t interval it inverts (so a star and its interval agree), with a Monte-Carlo sign-flip
+  test as a check; every paired difference the same non-zero value: a worst-case score test and
+  interval (intervals.same_difference), p never below the exact floor 2 / 2^n.
+- a [0, 1] metric: every interval is clipped to the metric's range (finite at any n).
+- any mean metric whose docs carry cluster_id: studentized cluster bootstrap CIs per run; cluster
+  sign-flip test (exact up to 16 clusters, else Monte-Carlo, resolved adaptively) and the
+  interval that inverts it, with the cluster-robust t-test as a check.
 - other lm-eval aggregations (perplexity...): paired percentile bootstrap of the aggregate
   (units resampled jointly for all runs) and a unit swap permutation test of the aggregate.
 """
@@ -126,7 +129,7 @@ def _mean_group(group: MetricGroup, setup: Setup, units: resample.Units, rng) ->
     if group.binary and not units.clustered:
         _mcnemar(comps, x[ia], x[ib], setup)
     elif not units.clustered:
-        _paired_t(comps, d, dsums, units, setup, rng)
+        _paired_t(comps, d, setup, rng, intervals.metric_span(x))
     else:
         perm = _clustered(comps, sums, dsums, ia, ib, units, setup, rng)
     if not (group.binary and not units.clustered) and intervals.in_unit_range(x):
@@ -135,7 +138,17 @@ def _mean_group(group: MetricGroup, setup: Setup, units: resample.Units, rng) ->
             lo_j, hi_j = intervals.no_variation_interval(units.count if units.clustered else n, alpha)
             comps[j].ci_low, comps[j].ci_high = lo_j, hi_j
             comps[j].ci_method = f"tango score, {intervals.NO_VARIATION}"
+    if intervals.in_unit_range(x):  # a [0, 1] metric: every interval finite and inside the range
+        one = units.clustered and units.count < 2  # one cluster: nothing to resample, only the range
+        _clip(summaries, 0.0, 1.0, one)
+        _clip(comps, -1.0, 1.0, one)
     return GroupResult(summaries, comps, perm)
+
+
+def _clip(results: list, low: float, high: float, whole: bool = False) -> None:
+    for r in results:
+        lo, hi = (low, high) if whole else intervals.clip_to_range(np.array(r.ci_low), np.array(r.ci_high), low, high)
+        r.ci_low, r.ci_high = float(lo), float(hi)
 
 
 def _mcnemar(comps: list[Comparison], a: np.ndarray, b: np.ndarray, setup: Setup) -> None:
@@ -159,30 +172,36 @@ def _mcnemar(comps: list[Comparison], a: np.ndarray, b: np.ndarray, setup: Setup
         c.mdd, c.detectable = pw.mdd, pw.detectable
 
 
-def _paired_t(comps, d, dsums, units, setup: Setup, rng) -> None:
-    lo, hi, method = resample.studentized(dsums, units.sizes, setup.iterations, rng, setup.alpha)
+def _paired_t(comps, d, setup: Setup, rng, span: float) -> None:
+    """Paired t-test and the t interval it inverts; a constant difference gets a worst-case score."""
     p_flip = stats.sign_flip_pvalues(d.T, setup.iterations, rng)
+    n = d.shape[1]
     for k, c in enumerate(comps):
-        c.ci_low, c.ci_high, c.ci_method = float(lo[k]), float(hi[k]), method
         c.test_statistic, c.p_value = intervals.paired_t(d[k])
-        c.test, c.test_statistic_name = "paired t", "t"
+        c.ci_low, c.ci_high = intervals.t_interval(d[k], setup.alpha)
+        c.test, c.test_statistic_name, c.ci_method = "paired t", "t", "paired t (the test inverted)"
+        if intervals.nearly_constant(d[k]) and abs(d[k].mean()) > 1e-9 * span and span > 0:
+            c.ci_low, c.ci_high, c.p_value = intervals.same_difference(float(d[k].mean()), n, span, setup.alpha)
+            c.test = c.ci_method = intervals.SAME_DIFFERENCE
+            c.test_statistic_name = "mean difference"
         c.p_check, c.check_test = float(p_flip[k]), f"sign-flip permutation ({setup.iterations} draws)"
         c.effect_size_name, c.effect_size = "cohen's d (paired)", c.cohens_d
-        c.min_p = 0.0
-        pw = power.t_mdd(c.diff_stderr, c.n - 1, setup.power_alpha, 0.0)
+        c.min_p = 2.0 / 2 ** min(n, 1000)  # the exact sign-flip floor: no paired test on n docs goes below
+        pw = power.t_mdd(c.diff_stderr, c.n - 1, setup.power_alpha, c.min_p)
         c.mdd, c.detectable = pw.mdd, pw.detectable
 
 
 def _clustered(comps, sums, dsums, ia, ib, units, setup: Setup, rng) -> resample.PermutationTest:
     g = units.count
-    lo, hi, method = resample.studentized(dsums, units.sizes, setup.iterations, rng, setup.alpha)
+    lo, hi = resample.sign_flip_interval(dsums, units.sizes, setup.alpha, setup.iterations, rng)
+    method = "cluster sign-flip (the test inverted)"
     totals = sums.sum(axis=0)
     perm = resample.PermutationTest("mean", totals[ia][:, None], totals[ib][:, None], dsums, units.sizes.sum())
     perm.more(np.ones(len(comps), bool), setup.iterations, rng)
     cse = resample.unit_se(dsums, units.sizes)
     min_p = 2.0 / 2**g if g < 1000 else 0.0
     for k, c in enumerate(comps):
-        c.ci_low, c.ci_high, c.ci_method = float(lo[k]), float(hi[k]), method + " (clusters)"
+        c.ci_low, c.ci_high, c.ci_method = float(lo[k]), float(hi[k]), method
         c.test = "cluster sign-flip (exact)" if perm.exact else "cluster sign-flip (Monte-Carlo)"
         c.test_statistic, c.test_statistic_name = c.diff, "mean difference"
         c.p_check = intervals.cluster_t(c.diff, dsums[:, k], units.sizes)[1]

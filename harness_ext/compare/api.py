@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from harness_ext.compare import analysis, stats
+from harness_ext.compare import analysis, intervals, stats
 from harness_ext.compare.checks import choose_filters
 from harness_ext.compare.resample import PermutationTest
 from harness_ext.compare.results import Comparison, ComparisonReport, RunInfo, RunSummary
@@ -61,6 +61,7 @@ def compare_runs(
         summaries += res.summaries
         comparisons += res.comparisons
     notes += _adjust(comparisons, tests, correction, alpha, iterations)
+    notes += reconcile(comparisons, alpha)
     notes += _power_notes(comparisons)
     return ComparisonReport(
         runs=[_run_info(r) for r in runs],
@@ -157,6 +158,36 @@ def _adjust(comparisons: list[Comparison], tests, correction: str, alpha: float,
         for c in comparisons
         if not c.resolved
     ]
+
+
+def reconcile(comparisons: list[Comparison], alpha: float) -> list[str]:
+    """Make every interval say what its test says about 0 (unadjusted, at the same level).
+
+    Exact McNemar is more conservative than Tango's score interval (whose test at 0 is McNemar's
+    z), and a bootstrap interval need not match a permutation test; where the test does not
+    reject, the interval is widened to hold 0 (a superset, so coverage can only rise). Where a
+    Monte-Carlo test rejects and the interval inverting the same test (other draws) holds 0, its
+    end is within Monte-Carlo error of 0 and moves just past it. Any other case gets a note.
+    """
+    notes = []
+    for c in comparisons:
+        if intervals.agrees(c.ci_low, c.ci_high, c.p_value, alpha):
+            continue
+        if c.p_value >= alpha:
+            c.ci_low, c.ci_high = intervals.extend_to_zero(c.ci_low, c.ci_high)
+            c.ci_method += ", widened to 0 (the test does not reject)"
+        elif c.resampled and "inverted" in c.ci_method:
+            # the interval inverts the same test with its own Monte-Carlo draws; at 0 it sits within
+            # their error, and the adaptive test (more draws where the decision needed them) rejects
+            toward = -np.nextafter(0.0, 1.0) if c.diff < 0 else np.nextafter(0.0, 1.0)
+            c.ci_low, c.ci_high = (c.ci_low, toward) if c.diff < 0 else (toward, c.ci_high)
+            c.ci_method += ", its end at 0 moved past 0 (the Monte-Carlo test rejects 0)"
+        else:
+            notes.append(
+                f"{c.task}/{c.metric} {c.b} vs {c.a}: the test rejects (p = {c.p_value:.2g}) but the "
+                f"{c.ci_method} interval holds 0"
+            )
+    return notes
 
 
 def _power_notes(comparisons: list[Comparison]) -> list[str]:

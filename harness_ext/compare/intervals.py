@@ -106,3 +106,61 @@ def no_variation_interval(n: int, alpha: float = 0.05) -> tuple[float, float]:
     """
     lo, hi = tango_interval(np.array([0]), np.array([0]), n, alpha)
     return float(lo[0]), float(hi[0])
+
+
+def t_interval(d: np.ndarray, alpha: float = 0.05) -> tuple[float, float]:
+    """mean(d) +- t_{n-1} SE: the paired t-test inverted, so interval and test always agree."""
+    d = np.asarray(d, dtype=float)
+    n = len(d)
+    if n < 2:
+        return float("-inf"), float("inf")
+    se = float(d.std(ddof=1)) / np.sqrt(n)
+    half = float(special.stdtrit(n - 1, 1 - alpha / 2)) * se
+    return float(d.mean() - half), float(d.mean() + half)
+
+
+def nearly_constant(d: np.ndarray) -> bool:
+    """Every value equal up to float noise (b - a of two float metrics is rarely exactly constant)."""
+    d = np.asarray(d, dtype=float)
+    return bool(d.size) and float(np.ptp(d)) <= 1e-9 * max(1.0, float(np.max(np.abs(d))))
+
+
+def metric_span(x: np.ndarray) -> float:
+    """Width of the range the metric's values can take: 1 for a [0, 1] metric, else the observed range."""
+    return 1.0 if in_unit_range(x) else float(np.ptp(x)) if np.size(x) else float("nan")
+
+
+SAME_DIFFERENCE = "worst-case score (every paired difference the same)"
+
+
+def same_difference(c: float, n: int, span: float, alpha: float = 0.05) -> tuple[float, float, float]:
+    """(low, high, p) when every one of n paired differences equals c != 0.
+
+    The sample has no spread, so the paired t's p = 0 and its zero-width interval are artefacts.
+    Among differences in [-span, span] with mean c, the two-point ones at +-span vary most: a
+    paired 0/1 table with n (1 + c/span) / 2 docs won and the rest lost. Tango's score interval
+    of that table (scaled by span) bounds the difference; the p-value is its score test at 0
+    (McNemar's z), never below the exact sign-flip floor 2 / 2^n. Both come from one statistic.
+    """
+    r = c / span
+    won, lost = np.array([n * (1 + r) / 2]), np.array([n * (1 - r) / 2])
+    lo, hi = tango_interval(won, lost, n, alpha)
+    p = max(float(special.erfc(abs(r) * np.sqrt(n) / np.sqrt(2))), min(1.0, 2.0 / 2.0 ** min(n, 1000)))
+    return float(lo[0]) * span, float(hi[0]) * span, p
+
+
+def clip_to_range(lo: np.ndarray, hi: np.ndarray, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+    """An interval of a bounded quantity never leaves its range, and an unbounded end becomes the bound."""
+    lo = np.where(np.isnan(lo), low, np.clip(lo, low, high))
+    hi = np.where(np.isnan(hi), high, np.clip(hi, low, high))
+    return lo, hi
+
+
+def agrees(lo: float, hi: float, p: float, alpha: float) -> bool:
+    """Does 'the interval excludes 0' say the same as 'p < alpha'?"""
+    return bool((lo > 0 or hi < 0) == (p < alpha))
+
+
+def extend_to_zero(lo: float, hi: float) -> tuple[float, float]:
+    """The smallest superset of [lo, hi] holding 0 (still a valid, more conservative interval)."""
+    return min(lo, 0.0), max(hi, 0.0)

@@ -187,10 +187,14 @@ def _methods(report: ComparisonReport) -> list[str]:
         f"- alpha {report.alpha}: every interval is a {conf}; seed {report.seed}; "
         f"{report.iterations} bootstrap/permutation draws (more, adaptively, where a Monte-Carlo p-value "
         "was too close to its adjusted threshold)",
-        f"- 0/1 metrics: Wilson {conf} per run; Tango score {conf} for the paired difference; {mcn} McNemar test",
-        f"- continuous metrics: studentized bootstrap {conf}s; paired t-test (sign-flip permutation as a check)",
-        "- docs with `cluster_id`: clusters are resampled and sign-flipped whole (cluster bootstrap, "
-        "cluster sign-flip test; cluster-robust t as a check)",
+        f"- 0/1 metrics: Wilson {conf} per run; Tango score {conf} for the paired difference (widened to 0 "
+        f"where the {mcn} McNemar test does not reject); {mcn} McNemar test",
+        f"- continuous metrics: studentized bootstrap {conf}s per run; paired t-test and the t interval it "
+        "inverts (sign-flip permutation as a check); every difference the same: a worst-case score test, p ≥ 2/2^n",
+        "- docs with `cluster_id`: clusters are resampled and sign-flipped whole (cluster bootstrap per run, "
+        "cluster sign-flip test and the interval inverting it; cluster-robust t as a check)",
+        "- a star and its interval agree: the interval excludes 0 exactly when the unadjusted p < alpha; "
+        "[0, 1] metrics: every interval inside the range",
         "- other lm-eval aggregations (perplexity, ...): the run value is lm-eval's own aggregate; "
         "percentile bootstrap of the aggregate and a swap permutation test",
         f"- filters: {_filters(report)}",

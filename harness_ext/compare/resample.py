@@ -178,3 +178,53 @@ class PermutationTest:
         lo = np.where(k > 0, special.betaincinv(np.maximum(k, 1), n - k + 1, level / 2), 0.0)
         hi = np.where(k < n, special.betaincinv(k + 1, np.maximum(n - k, 1), 1 - level / 2), 1.0)
         return lo, hi
+
+
+def _sign_patterns(g: int, iterations: int, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+    if g <= EXACT_MAX_UNITS:
+        codes = np.arange(2**g)[:, None]
+        return 1 - 2 * ((codes >> np.arange(g)) & 1).astype(float), True
+    return rng.integers(0, 2, size=(iterations, g)).astype(float) * 2 - 1, False
+
+
+def sign_flip_interval(
+    dsums: np.ndarray, sizes: np.ndarray, alpha: float, iterations: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The unit sign-flip test inverted: every shift delta whose test of D_g - delta m_g is not rejected.
+
+    The same statistic as PermutationTest's mean test (|sum of unit differences|), so with exact
+    enumeration (<= 16 units) the interval excludes 0 exactly when that test rejects; an end the
+    data cannot bound (too few units for any p below alpha) is infinite.
+    """
+    g, total = len(sizes), float(sizes.sum())
+    signs, exact = _sign_patterns(g, iterations, rng)
+    b = signs @ sizes
+    lows, highs = [], []
+    for d in np.asarray(dsums, dtype=float).T:
+        a, big = signs @ d, float(d.sum())
+        theta = big / total
+
+        def rejected(delta: float, a=a, big=big) -> bool:
+            obs = abs(big - delta * total)
+            hits = float(np.sum(np.abs(a - delta * b) >= obs - 1e-9 * max(1.0, obs)))
+            p = hits / len(b) if exact else (hits + 1) / (len(b) + 1)
+            return p < alpha
+
+        step = max(float(np.max(np.abs(d / np.maximum(sizes, 1)))), 1e-9)
+        ends = []
+        for sign in (-1.0, 1.0):
+            near, far = theta, theta + sign * step
+            for _ in range(60):  # grow until rejected (or give up: the data cannot bound this end)
+                if rejected(far):
+                    break
+                near, far = far, theta + 2 * (far - theta)
+            else:
+                ends.append(sign * np.inf)
+                continue
+            for _ in range(60):
+                mid = (near + far) / 2
+                near, far = (near, mid) if rejected(mid) else (mid, far)
+            ends.append(near)
+        lows.append(ends[0])
+        highs.append(ends[1])
+    return np.array(lows), np.array(highs)

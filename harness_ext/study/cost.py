@@ -128,3 +128,11 @@ def total(cost: dict[str, dict[str, Any]], key: str) -> float | None:
     values = [c.get(key) for c in cost.values()]
     known = [float(v) for v in values if v is not None]
     return None if len(known) < len(values) else sum(known)
+
+
+def totals(cost: dict[str, dict[str, Any]] | None) -> dict[str, float | None]:
+    """A cell's nominal cost on each axis of the cost frontier: tokens, FLOPs, USD (None: unknown)."""
+    if not cost:
+        return {"tokens": None, "flops": None, "usd": None}
+    tokens = sum(int(c.get("prompt_tokens", 0)) + int(c.get("completion_tokens", 0)) for c in cost.values())
+    return {"tokens": float(tokens), "flops": total(cost, "flops"), "usd": total(cost, "usd")}

@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from harness_ext.compare import stats
+from harness_ext.compare import sections_md, stats
 from harness_ext.compare.api import Comparison, ComparisonReport, RunInfo, RunSummary, compare_runs
+from harness_ext.compare.generalize import Config
 from harness_ext.compare.runs import load_run
+from harness_ext.compare.sections import Sections, build_sections, primary_metric
+from harness_ext.errors import DQError
 from harness_ext.study import cost as costs
-
-PRIMARY = ("f1", "acc", "exact_match")  # DROP is read by F1, as in the paper
-PRIMARY_FILTERS = ("strict-match", "none")  # lm-eval gsm8k convention; older runs have only "none"
 
 
 def _solo_summaries(path: str, label: str, alpha: float) -> list[RunSummary]:
@@ -33,22 +33,8 @@ def _solo_summaries(path: str, label: str, alpha: float) -> list[RunSummary]:
         for metric, values in ts.metrics.items():
             clusters = np.asarray([str(c) for c in ts.clusters]) if ts.clusters is not None else None
             m = stats.mean_ci(values, alpha, clusters=clusters)
-            out.append(
-                RunSummary(
-                    label,
-                    task,
-                    metric,
-                    flt,
-                    m.n,
-                    m.statistic,
-                    m.ci_low,
-                    m.ci_high,
-                    m.method,
-                    m.stderr,
-                    m.clustered_stderr,
-                    m.n_clusters,
-                )
-            )
+            row = (label, task, metric, flt, m.n, m.statistic, m.ci_low, m.ci_high, m.method, m.stderr)
+            out.append(RunSummary(*row, m.clustered_stderr, m.n_clusters))
     return out
 
 
@@ -108,27 +94,8 @@ def build_report(study, cells: list[dict[str, Any]]) -> ComparisonReport:
             c["label"],
             RunInfo(c["label"], str(Path(c["output_dir"]).parents[2]), "two_stage", c["decomposer"], c["solver"]),
         )
-    return ComparisonReport(
-        list(runs.values()),
-        summaries,
-        comparisons,
-        study.alpha,
-        "holm",
-        study.iterations,
-        study.seed,
-        baseline=None,
-        notes=notes,
-    )
-
-
-def primary_metric(report: ComparisonReport, task: str) -> tuple[str, str] | None:
-    keys = list(dict.fromkeys((s.metric, s.filter) for s in report.summaries if s.task == task))
-    for name in PRIMARY:
-        for flt in (*PRIMARY_FILTERS, None):
-            for k in keys:
-                if k[0] == name and (flt is None or k[1] == flt):
-                    return k
-    return keys[0] if keys else None
+    alpha, iters, seed = study.alpha, study.iterations, study.seed
+    return ComparisonReport(list(runs.values()), summaries, comparisons, alpha, "holm", iters, seed, notes=notes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,8 +141,11 @@ def _pairs_table(report: ComparisonReport, task: str, metric: str, flt: str, alp
     return out
 
 
-def leaderboard_markdown(study, state: dict, report: ComparisonReport, plots: tuple[str, ...] | list[str] = ()) -> str:
+def leaderboard_markdown(
+    study, state: dict, report: ComparisonReport, plots: tuple[str, ...] | list[str] = (), sections=None
+) -> str:
     cells = state["cells"]
+    rank_of = {(t, r.label): r for t, rows in (sections.ranks.items() if sections else []) for r in rows}
     by_key = {(c["task"], c["label"]): c for c in cells if c["status"] == "ok"}
     # Δ vs none: each cell against the single-stage cell of its own solver (not any none/*)
     solver_of = {c["label"]: c.get("solver") for c in cells}
@@ -197,6 +167,9 @@ def leaderboard_markdown(study, state: dict, report: ComparisonReport, plots: tu
         "- tokens are prompt/completion per stage for the whole cell (nominal, cache or not); `(k new)` = "
         "completion tokens generated in this invocation; FLOPs ≈ 2 × parameters × tokens"
         + ("; USD from the study's price table ($/1k tokens)" if study.prices else ""),
+        "- # = rank by the point estimate, with its simultaneous 95% rank interval from a paired bootstrap of "
+        "all cells of the task (`=1`: tied with the best); overall ranking, cost frontier and generalization: "
+        "[generalization.md](generalization.md)",
         "",
     ]
     for task in study.tasks:
@@ -215,6 +188,8 @@ def leaderboard_markdown(study, state: dict, report: ComparisonReport, plots: tu
         ]
         for rank, s in enumerate(rows, 1):
             cell = by_key.get((task, s.label), {})
+            r = rank_of.get((task, s.label))
+            place = f"{rank} [{r.rank_low}–{r.rank_high}]{' =1' if r.tied_with_best else ''}" if r else str(rank)
             c = comp.get((task, metric, flt, s.label))
             delta = (
                 f"{c.diff:+.3f} [{c.ci_low:+.3f}, {c.ci_high:+.3f}]"
@@ -225,7 +200,7 @@ def leaderboard_markdown(study, state: dict, report: ComparisonReport, plots: tu
             cost = cell.get("cost") or {}
             usd = costs.total(cost, "usd") if cost else None
             lines.append(
-                f"| {rank} | {cell.get('decomposer', '?')} | {cell.get('solver', '?')} | {s.n} | "
+                f"| {place} | {cell.get('decomposer', '?')} | {cell.get('solver', '?')} | {s.n} | "
                 f"{s.mean:.3f} [{s.ci_low:.3f}, {s.ci_high:.3f}] | {delta} | {pval} | {_stage(cost.get('decomposer'))} | "
                 f"{_stage(cost.get('solver'))} | {_num(usd, '.2e')} | {_num(cell.get('wall_seconds'), '.0f')} |"
             )
@@ -310,39 +285,10 @@ def plot_heatmaps(study, report: ComparisonReport, out: Path) -> list[str]:
     return written
 
 
-def plot_accuracy_vs_cost(study, state: dict, report: ComparisonReport, out: Path) -> str | None:
-    plt = _pyplot()
-    by_key = {(c["task"], c["label"]): c for c in state["cells"] if c["status"] == "ok"}
-    keyed = [(t, k) for t in study.tasks if (k := primary_metric(report, t)) is not None]
-    if not keyed:
-        return None
-    fig, axes = plt.subplots(1, len(keyed), figsize=(4.6 * len(keyed), 4), squeeze=False)
-    for ax, (task, (metric, flt)) in zip(axes[0], keyed):
-        xlabel = "FLOPs (2 × params × tokens, both stages)"
-        for s in report.summaries:
-            if (s.task, s.metric, s.filter) != (task, metric, flt):
-                continue
-            cost = by_key[(task, s.label)]["cost"]
-            x = costs.total(cost, "flops")
-            if x is None:  # an API backend: fall back to tokens
-                x = sum(c["prompt_tokens"] + c["completion_tokens"] for c in cost.values())
-                xlabel = "tokens (both stages)"
-            ax.errorbar(
-                [x], [s.mean], yerr=[[max(0.0, s.mean - s.ci_low)], [max(0.0, s.ci_high - s.mean)]], fmt="o", capsize=3
-            )
-            ax.annotate(s.label, (x, s.mean), fontsize=7, xytext=(4, 3), textcoords="offset points")
-        ax.set_xscale("log")
-        ax.set_xlabel(xlabel, fontsize=8)
-        ax.set_ylabel(f"{metric} (95% CI)", fontsize=8)
-        ax.set_title(task, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(out / "accuracy_vs_cost.png", dpi=100)
-    plt.close(fig)
-    return "accuracy_vs_cost.png"
-
-
-def write_outputs(study, state: dict, out: Path) -> dict[str, Any]:
-    """leaderboard.md, comparisons.json, compare/ (dq compare's report) and plots/."""
+def write_outputs(
+    study, state: dict, out: Path, references=None, trained_on: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """leaderboard.md, generalization.md, sections.json, comparisons.json, compare/ and plots/."""
     from harness_ext.compare.report import write_report
 
     written: dict[str, Any] = {}
@@ -355,10 +301,17 @@ def write_outputs(study, state: dict, out: Path) -> dict[str, Any]:
     plots = out / "plots"
     plots.mkdir(exist_ok=True)
     written["plots"] = plot_heatmaps(study, report, plots)
-    scatter = plot_accuracy_vs_cost(study, state, report, plots)
-    if scatter:
-        written["plots"].append(scatter)
-    (out / "leaderboard.md").write_text(leaderboard_markdown(study, state, report, written["plots"]), encoding="utf-8")
+    sec: Sections | None = None
+    try:  # the leaderboard stands without the extra sections; study.json says why they are missing
+        sec = study_sections(study, state, report, references, trained_on)
+        title = f"Ranks, cost frontier and generalization: {study.name}"
+        written["sections"] = sections_md.write(sec, out, title, frontier_name="accuracy_vs_cost.png")
+        written["plots"] += [written["sections"][k] for k in ("frontier", "forest") if k in written["sections"]]
+    except Exception as exc:  # noqa: BLE001
+        written["sections"] = {"error": f"{type(exc).__name__}: {exc}"}
+        report.notes.append(f"no ranks / frontier / generalization: {type(exc).__name__}: {exc}")
+    board = leaderboard_markdown(study, state, report, written["plots"], sec)
+    (out / "leaderboard.md").write_text(board, encoding="utf-8")
     written.update(
         leaderboard=str(out / "leaderboard.md"),
         comparisons=str(out / "comparisons.json"),
@@ -367,3 +320,82 @@ def write_outputs(study, state: dict, out: Path) -> dict[str, Any]:
         n_significant=sum(c.significant for c in report.comparisons),
     )
     return written
+
+
+# --------------------------------------------------------------------------------------------
+# Ranks, frontier, generalization (compare/sections.py) for a study
+# --------------------------------------------------------------------------------------------
+
+
+def default_references(study) -> list[tuple[str, str]]:
+    """(by, reference) pairs a study reports: the first model decomposer and the first solver.
+
+    A study file has no key naming its reference (yet); the first model in each role is the
+    backbone in every study here. `python -m harness_ext.study.report` can name others.
+    """
+    out = []
+    dec = next((d for d in study.decomposers if d not in ("none", "oracle")), None)
+    if dec is not None and len(study.decomposers) > 1:
+        out.append(("decomposer", dec))
+    if len(study.solvers) > 1:
+        out.append(("solver", study.solvers[0]))
+    return out
+
+
+def study_sections(
+    study, state: dict, report: ComparisonReport, references=None, trained_on: dict[str, str] | None = None
+) -> Sections:
+    ok = [c for c in state["cells"] if c["status"] == "ok"]
+    configs = list({c["label"]: Config(c["label"], c["decomposer"], c["solver"]) for c in ok}.values())
+    paths: dict[str, dict[str, str | Path]] = defaultdict(dict)
+    for c in ok:
+        paths[c["task"]][c["label"]] = c["output_dir"]
+    spend = {(c["task"], c["label"]): costs.totals(c.get("cost")) for c in ok}
+    refs = default_references(study) if references is None else references
+    return build_sections(
+        report, configs, dict(paths), spend, refs, trained_on, min(study.iterations, 4000), study.seed
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rewrite a finished study's reports from its committed cells (no model runs).
+
+    python -m harness_ext.study.report DIR [--reference decomposer=smol ...] [--trained-on sd_t=TASK ...]
+    """
+    import argparse
+    import json
+    import sys
+
+    from harness_ext.argv import parse_argv
+    from harness_ext.io import write_json_atomic
+    from harness_ext.study.spec import load_study
+
+    p = argparse.ArgumentParser(prog="python -m harness_ext.study.report", description=main.__doc__)
+    p.add_argument("out", metavar="DIR", help="a dq study --out directory (holds study.json and cells/)")
+    p.add_argument("--reference", action="append", metavar="BY=NAME", help="e.g. decomposer=smol or solver=smol")
+    p.add_argument("--trained-on", action="append", default=[], metavar="ENTRY=TASK", help="mark a training task")
+    args = parse_argv(p, argv)
+    if isinstance(args, int):
+        return args
+    try:
+        state = json.loads((Path(args.out) / "study.json").read_text(encoding="utf-8"))
+        refs = [_pair_arg(r, "--reference") for r in args.reference] if args.reference else None
+        trained = dict(_pair_arg(t, "--trained-on") for t in args.trained_on)
+        state["report"] = write_outputs(load_study(state["study_file"]), state, Path(args.out), refs, trained)
+    except (DQError, OSError, KeyError, ValueError) as exc:
+        print(f"dq: error: {exc}", file=sys.stderr)
+        return 2
+    write_json_atomic(Path(args.out) / "study.json", state)
+    print(f"dq study report: rewrote {args.out}/leaderboard.md and {args.out}/generalization.md", file=sys.stderr)
+    return 0
+
+
+def _pair_arg(text: str, flag: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key or not value:
+        raise ValueError(f"{flag} expects NAME=VALUE, got {text!r}")
+    return key, value
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -19,6 +19,7 @@ from typing import Any
 from harness_ext.compare.api import ComparisonReport, compare_runs
 from harness_ext.compare.runs import Run, load_run
 from harness_ext.errors import DQError
+from harness_ext.view.sections import attach_ranks, collect_sections
 from harness_ext.view.sources import Source, find_source
 
 PREFERRED_FILTERS = ("strict-match", "none")  # what the leaderboard opens on when a task has several
@@ -275,13 +276,17 @@ def index_payload(col: Collection, task_stats: dict[tuple[int, str], dict], plot
             }
         )
     stats = [{"run": r, "task": t, **s} for (r, t), s in sorted(task_stats.items())]
+    sections = collect_sections(col)
+    rows = leaderboard(col)
+    attach_ranks(rows, sections, {r.id: r.source for r in col.runs})
     return clean(
         {
             "title": title,
             "sources": [{"kind": s.kind, "root": str(s.root)} for s in col.sources],
             "runs": [r.info() for r in col.runs],
             "tasks": tasks,
-            "leaderboard": leaderboard(col),
+            "leaderboard": rows,
+            "sections": sections,
             "comparisons": col.comparisons,
             "stats": stats,
             "plots": plots,

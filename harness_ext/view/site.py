@@ -20,7 +20,16 @@ from harness_ext.view.data import collect, index_payload
 from harness_ext.view.taskdata import Payload, task_payloads
 
 ASSETS = Path(__file__).parent / "assets"
-ASSET_FILES = ("index.html", "style.css", "dq.js", "leaderboard.js", "pair.js", "doc.js", "start.js")
+ASSET_FILES = (
+    "index.html",
+    "style.css",
+    "dq.js",
+    "leaderboard.js",
+    "pair.js",
+    "doc.js",
+    "generalization.js",
+    "start.js",
+)
 MARKER = "data/index.js"  # a directory holding this is a dq view site we may overwrite
 
 

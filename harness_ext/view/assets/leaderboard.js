@@ -28,6 +28,7 @@
     };
     const vsv = (k) => (r) => (r.vs ? r.vs[k] : null);
     return [
+      { key: "rank", label: "rank [95%]", num: true, value: (r) => (r.rank ? r.rank.statistic : null), render: (r) => (r.rank ? el("span", { class: r.rank.tied_with_best ? "tied-best" : null, title: r.rank.tied_with_best ? "rank interval includes 1: tied with the best" : "simultaneous 95% rank interval" }, r.rank.statistic + " [" + r.rank.rank_low + "–" + r.rank.rank_high + "]" + (r.rank.tied_with_best ? " =1" : "")) : "—"), title: "rank by the mean, with its simultaneous 95% interval from a paired bootstrap of every run on this task; =1: tied with the best" },
       { key: "label", label: "run", render: (r) => el("span", { class: r.is_baseline ? "baseline" : null, title: r.is_baseline ? "baseline" : null }, r.label) },
       { key: "decomposer", label: "decomposer", value: (r) => DQ.run(r.run).decomposer, render: (r) => DQ.run(r.run).decomposer || "—" },
       { key: "solver", label: "solver", value: (r) => DQ.run(r.run).solver, render: (r) => DQ.run(r.run).solver || "—" },
