@@ -74,7 +74,9 @@ def _record(path: Path, n: int, line: str) -> TraceRecord:
         if not isinstance(data, dict):
             raise TypeError(f"a JSON {type(data).__name__}, not an object")
         subs = data.get("subquestions") or []
-        if not isinstance(data.get("doc_hash"), str) or not all(isinstance(s, str) for s in subs):
+        if not isinstance(data.get("doc_hash"), str) or not (
+            isinstance(subs, list) and all(isinstance(s, str) for s in subs)
+        ):
             raise TypeError("doc_hash must be a string and subquestions a list of strings")
         return TraceRecord.from_json(data)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:

@@ -179,7 +179,8 @@ def parse_model_args(kwargs: dict[str, Any]) -> TwoStageConfig:
             raise _bad(f"decomposer={backend} takes no decomposer.* args (got {sorted(args[role])})")
         stage_args = {**forward, **args[role]} if backend not in VIRTUAL else {}
         if backend == REPLAY:
-            stage_args = _replay_args(args[role], gens[role])
+            stage_args = _replay_args(args[role])
+            gens[role] = {}  # generates nothing: decomposer_gen.* (as none/oracle take it) has no effect to record
         elif backend not in VIRTUAL:
             check_stage(role, backend, args[role], gens[role])
         specs[role] = StageSpec(role, backend, stage_args, gens[role])
@@ -190,15 +191,13 @@ def parse_model_args(kwargs: dict[str, Any]) -> TwoStageConfig:
     return config
 
 
-def _replay_args(args: dict[str, Any], gen: dict[str, Any]) -> dict[str, Any]:
+def _replay_args(args: dict[str, Any]) -> dict[str, Any]:
     """decomposer=replay takes one arg, the recorded run: it must hold traces. The spec's args
     add what the results file needs to name the recording exactly (rundir.describe_recording:
     resolved path, each task's traces file and sha256, the recorded decomposer)."""
     extra = sorted(set(args) - {"path"})
     if extra:
         raise _bad(f"decomposer=replay takes only decomposer.path (got {extra})")
-    if gen:
-        raise _bad(f"decomposer=replay generates nothing; drop decomposer_gen.* (got {sorted(gen)})")
     if not args.get("path"):
         raise _bad("decomposer=replay needs decomposer.path=<run folder, study cell folder or traces_*.jsonl>")
     from harness_ext.rundir import describe_recording
