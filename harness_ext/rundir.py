@@ -52,7 +52,10 @@ def traces_files(path: str | Path) -> dict[str, Path]:
         raise DQError(f"{p}: no such file or folder; give a two_stage run folder or a traces_*.jsonl file")
     found = sorted(p.glob(f"{TRACES}_*.jsonl")) or sorted(p.glob(f"*/{TRACES}_*.jsonl"))
     if not found:
-        raise DQError(f"{p}: no traces_*.jsonl here or one level down; was it a two_stage run with --output_path?")
+        study = " (a dq study folder: name one of its cells, DIR/cells/<cell>)" if (p / "cells").is_dir() else ""
+        raise DQError(
+            f"{p}: no traces_*.jsonl here or one level down{study}; was it a two_stage run with --output_path?"
+        )
     by_task: dict[str, list[Path]] = {}
     for f in found:
         by_task.setdefault(task_of(f), []).append(f)

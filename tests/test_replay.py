@@ -125,8 +125,8 @@ def test_traces_files_refuses_what_it_cannot_use(tmp_path):
     rec = TraceRecord("t", 0, "h", "static", [], [], None, "none", _view())
     with pytest.raises(DQError, match="no such file or folder"):
         traces_files(tmp_path / "nope")
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(DQError, match="no traces_"):
+    (tmp_path / "empty" / "cells").mkdir(parents=True)
+    with pytest.raises(DQError, match=r"no traces_.*a dq study folder: name one of its cells"):
         traces_files(tmp_path / "empty")
     results = tmp_path / "results_2026-01-01T00-00-00.json"
     results.write_text("{}")
@@ -165,6 +165,8 @@ def test_replay_model_args_are_checked(tmp_path):
     config = parse_model_args({"decomposer": "replay", "decomposer.path": str(rec), "solver": "hf", "batch_size": 2})
     assert config.decomposer.args["path"] == str(rec) and not config.decomposer.is_model
     assert "batch_size" not in config.decomposer.args and config.label == "replay/hf"
+    nested = parse_model_args({"decomposer": {"backend": "replay", "path": str(rec)}, "solver": {"backend": "hf"}})
+    assert nested.decomposer.args == config.decomposer.args  # the JSON form says the same
     for args, words in [
         ({"decomposer": "replay"}, "needs decomposer.path"),
         ({"decomposer": "replay", "decomposer.path": str(tmp_path / "nope")}, "no such file or folder"),
@@ -320,6 +322,8 @@ def test_replayed_decompositions_give_the_original_solver_run(recorded, tiny_mod
     run = recorded[source]
     if source == "oracle":
         assert any(t["subquestions"] for t in run_files(run, "traces"))  # the solve prompt is exercised
+    else:  # "no_decomposition" docs: the replay must give the solver the original single-stage prompt
+        assert any("no_decomposition" in t["flags"] for t in run_files(run, "traces"))
     path = run.parent if source == "hf" else next(run.glob("traces_*.jsonl"))  # --output_path, or one file
     lm = two_stage(tiny_model, "replay", **{"decomposer.path": str(path)})
     replayed = evaluate(lm, tmp_path / "replay")
