@@ -66,8 +66,14 @@ def traces_files(path: str | Path) -> dict[str, Path]:
             raise DQError(
                 f"{p}: traces of task {task} in {len(folders)} run folders ({', '.join(folders)}); point at one of them"
             )
-        out[task] = max(files, key=lambda f: (date_of(f), f.stat().st_mtime))
+        out[task] = max(files, key=_newest)
     return out
+
+
+def _newest(f: Path) -> tuple[bool, str, float]:
+    """Sort key: dated names by date (a renamed, undated file counts as older), then mtime."""
+    dated = bool(_DATE.fullmatch(date_of(f)))
+    return dated, date_of(f) if dated else "", f.stat().st_mtime
 
 
 def _record(path: Path, n: int, line: str) -> TraceRecord:

@@ -155,7 +155,9 @@ def test_an_undated_traces_file_names_its_task_by_its_records(tmp_path):
     rec = TraceRecord("gsm8k_dq", 0, "h", "static", [], [], None, "none", _view())
     renamed = _write(tmp_path / "traces_gsm8k_dq.jsonl", rec)  # not "gsm8k" (cut at the last '_')
     assert task_of(renamed) == "gsm8k_dq" and traces_files(renamed) == {"gsm8k_dq": renamed}
-    assert task_of(tmp_path / "traces_gsm8k_dq_2026-01-01T00-00-00.5.jsonl") == "gsm8k_dq"
+    dated = _write(tmp_path / "traces_gsm8k_dq_2026-01-01T00-00-00.5.jsonl", rec)
+    assert task_of(dated) == "gsm8k_dq"
+    assert traces_files(tmp_path) == {"gsm8k_dq": dated}  # beside a dated run, the renamed copy is not "newer"
 
 
 @pytest.mark.unit
@@ -284,6 +286,9 @@ def test_replay_errors_name_the_file_once(tmp_path):
     with pytest.raises(DQError, match=rf"doc 1 .*is not in .*{new.name}.*older traces of t.*{old.name}.*\(1 more docs"):
         _replayer(tmp_path).decompose(items)
     replayer = _replayer(old)
+    bare = ReplayDecomposer(str(old), replayer.prompter)  # a bare path works too (no hash to hold it to)
+    bare.decompose(ok := [Item("t", 0, DOCS[0], "ctx", {})])
+    assert ok[0].subquestions == ["a?"] and ok[0].replayed_from == str(old.resolve())
     old.write_text(old.read_text()[:-30])  # cut short (or rewritten) after the run named it
     with pytest.raises(DQError, match=f"{old.name} changed after this run named it"):
         replayer.decompose(items)

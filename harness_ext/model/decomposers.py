@@ -9,6 +9,7 @@ its own per-round questions and does not go through these classes.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Protocol
 
 from dq_tasks.constants import DEFAULT_CAP
@@ -107,9 +108,11 @@ class ReplayDecomposer:
 
     backend = REPLAY
 
-    def __init__(self, args: dict[str, Any], prompter: Prompter) -> None:
+    def __init__(self, args: dict[str, Any] | str | Path, prompter: Prompter) -> None:
         from harness_ext.rundir import traces_files
 
+        if not isinstance(args, dict):  # a bare path (no hashes to hold the files to)
+            args = {"path": str(args)}
         self.path, self.prompter = str(args["path"]), prompter
         self.files = traces_files(self.path)
         self.recorded: dict[str, dict[str, Any]] = dict(args.get("traces") or {})
