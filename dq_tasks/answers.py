@@ -9,13 +9,17 @@ from __future__ import annotations
 import ast
 import operator
 import re
+from dataclasses import dataclass
 from fractions import Fraction
 
-# A number: optional sign (not when glued to a preceding digit, so "5-3" is not "-3"),
-# thousands groups "1,450,000" or plain digits, optional decimals, optional exponent
-# ("e-06", " × 10^-6", "*10^{7}"), optional "/denominator".
+from dq_tasks.markers import first_sentence
+
+# A number: optional sign (not when glued to a preceding digit, so "5-3" is not "-3"; a sign
+# may be set apart by a currency symbol or a space: "-$1,234", "− 5"), thousands groups
+# "1,450,000" or plain digits, optional decimals, optional exponent ("e-06", " × 10^-6",
+# "*10^{7}"), optional "/denominator".
 _NUMBER = re.compile(
-    r"(?<![\d.])(?P<sign>[-−])?"
+    r"(?<![\d.])(?P<sign>[-−](?:[ \t]?[$€£][ \t]?|[ \t])?)?"
     r"(?P<int>\d{1,3}(?:,\d{3})+(?!\d)|\d+)?(?P<dec>\.\d+)?"
     r"(?:(?:[eE](?P<exp>[-+−]?\d+))|(?:\s?[×x*]\s?10\s?\^\s?\{?(?P<pow>[-+−]?\d+)\}?))?"
     r"(?:\s?/\s?(?P<den>\d+)(?![\d.]))?"
@@ -32,24 +36,43 @@ def unwrap(text: str) -> str:
     return _WRAPPERS.sub(" ", text).replace("}", " ").replace("\\$", "$").replace("\\%", "%")
 
 
-def _value(m: re.Match[str]) -> Fraction:
+@dataclass(frozen=True)
+class Number:
+    """One number in a text: where it starts and ends (sign included) and its exact value."""
+
+    start: int
+    end: int
+    value: Fraction
+
+
+def _value(m: re.Match[str], signed: bool) -> Fraction:
     value = Fraction((m.group("int") or "0").replace(",", "") + (m.group("dec") or ""))
     exponent = m.group("exp") or m.group("pow")
     if exponent and abs(int(exponent.replace("−", "-"))) <= 300:  # bounded: no 1e999999 blow-up
         value *= Fraction(10) ** int(exponent.replace("−", "-"))
     if m.group("den") and int(m.group("den")) != 0:
         value /= int(m.group("den"))
-    return -value if m.group("sign") else value
+    return -value if signed else value
 
 
-def number_matches(text: str) -> list[re.Match[str]]:
-    """Matches of real numbers in ``text`` (the pattern also matches empty strings and signs)."""
-    return [m for m in _NUMBER.finditer(text or "") if m.group("int") or m.group("dec")]
+def number_matches(text: str) -> list[Number]:
+    """The real numbers in ``text`` (the pattern also matches empty strings and signs). A sign
+    set apart from its digits after an operand ("5 - 3", "10 apples - $3") is the operator."""
+    found = []
+    for m in _NUMBER.finditer(text or ""):
+        if not (m.group("int") or m.group("dec")):
+            continue
+        sign = m.group("sign") or ""
+        before = text[: m.start()].rstrip()
+        binary = len(sign) > 1 and bool(before) and (before[-1].isalnum() or before[-1] in ")%]")
+        start = m.start() + len(sign) if binary else m.start()
+        found.append(Number(start, m.end(), _value(m, bool(sign) and not binary)))
+    return found
 
 
 def find_numbers(text: str) -> list[Fraction]:
     """All numbers in ``text`` in order, as exact fractions."""
-    return [_value(m) for m in number_matches(text)]
+    return [n.value for n in number_matches(text)]
 
 
 def parse_number(token: str) -> Fraction | None:
@@ -58,23 +81,56 @@ def parse_number(token: str) -> Fraction | None:
     return found[0] if len(found) == 1 else None
 
 
-# An arithmetic run at the start of an answer line: "16 + 2 = 18", "$3 × 4 = $12", "5 (eggs)".
+# An arithmetic run at the start of an answer: "16 + 2 = 18", "$3 × 4 = $12", "(2 + 3) * 6".
 _RUN = re.compile(r"[\s$€£%\d.,+\-−*/×÷x^eE()=]*")
+# A parenthetical that explains rather than computes: "(since 10 / 2 = 5)", "(= 9 × 2)", "(eggs)".
+_ASIDE = re.compile(r"\((?=[^()]*(?:[A-Za-z]{2}|=))[^()]*\)")
+# What a "so ..." clause after an expression concludes: "48 / 2, so 24", "3 × 8, which is 24".
+_SO = re.compile(
+    r"\b(?:so|thus|hence|therefore|which\s+(?:is|equals|gives|makes)|that\s+is|giving|making|equals|gives)\b",
+    re.IGNORECASE,
+)
 
 
-def leading_value(segment: str) -> Fraction | None:
-    """The number an answer line states: the result of a leading expression ("16 + 2 = 18" ->
-    18, "16 + 2" -> 18), else its first number ("18 eggs" -> 18)."""
-    text = unwrap(segment).lstrip(" :*$\t")
-    first = number_matches(text)
-    if not first or text[: first[0].start()].strip("( "):  # "(2 + 3) * 6" starts an expression
+def stated_value(line: str) -> Fraction | None:
+    """The number an answer line states, read to the end of its first sentence: the value the
+    line concludes with. An expression counts by its result: its last "= value" ("16 + 2 = 18"
+    -> 18), the number a "so ..." clause concludes ("48 / 2, so 24" -> 24), else its value
+    ("16 + 2" -> 18); otherwise the first number ("18 eggs" -> 18)."""
+    clause = _ASIDE.sub(" ", first_sentence(unwrap(line)))
+    numbers = number_matches(clause)
+    if not numbers:
         return None
-    run = _RUN.match(text)
-    expression = run.group(0) if run else ""
-    if "=" in expression:
-        after = find_numbers(expression.rsplit("=", 1)[1])
-        return after[0] if after else _value(first[0])
-    return _evaluate(expression) or _value(first[0])
+    led_by_number = leads_with_number(clause)
+    if "=" in clause:
+        left, right = clause.rsplit("=", 1)
+        after = number_matches(right)
+        if after:
+            return _either(_evaluate(_leading_run(right)), after[0].value)
+        return _either(_evaluate(_leading_run(left.rsplit("=", 1)[-1])), number_matches(left)[-1].value)
+    run = _leading_run(clause) if led_by_number else ""
+    if len(number_matches(run)) >= 2:
+        so = list(_SO.finditer(clause, len(run.rstrip(" ,"))))
+        concluded = number_matches(clause[so[-1].end() :]) if so else []
+        return concluded[0].value if concluded else _either(_evaluate(run), numbers[0].value)
+    return numbers[0].value
+
+
+def leads_with_number(line: str) -> bool:
+    """Whether an answer line starts with its number ("18 eggs", "$-5", "(2 + 3) * 6")."""
+    clause = first_sentence(unwrap(line))
+    numbers = number_matches(clause)
+    return bool(numbers) and not clause[: numbers[0].start].strip(" :*\t$€£(")
+
+
+def _either(value: Fraction | None, fallback: Fraction) -> Fraction:
+    return fallback if value is None else value
+
+
+def _leading_run(text: str) -> str:
+    stripped = text.lstrip(" :*\t")
+    run = _RUN.match(stripped)
+    return run.group(0) if run else ""
 
 
 def _evaluate(expression: str) -> Fraction | None:
@@ -84,9 +140,9 @@ def _evaluate(expression: str) -> Fraction | None:
         return None
     parts, last = [], 0
     for i, m in enumerate(matches):
-        parts.append(expression[last : m.start()])
+        parts.append(expression[last : m.start])
         parts.append(f"_n[{i}]")
-        last = m.end()
+        last = m.end
     source = "".join(parts) + expression[last:]
     source = source.translate(str.maketrans("×x÷−$%", "**/-  "))
     source = source.strip().rstrip(".,").strip()
@@ -94,8 +150,7 @@ def _evaluate(expression: str) -> Fraction | None:
         tree = ast.parse(source, mode="eval").body
     except SyntaxError:
         return None
-    values = [_value(m) for m in matches]
-    return _walk(tree, values)
+    return _walk(tree, [m.value for m in matches])
 
 
 def _walk(node: ast.AST, values: list[Fraction]) -> Fraction | None:

@@ -37,14 +37,14 @@ NUMBER_REPLIES = [
     ("THE ANSWER IS: 18 eggs", "18", "18"),
     ("Janet sells 16 - 3 - 4 = 9 eggs.\nShe makes 9 * 2 = $18.\nThe answer is: 18", "18", "18"),
     ("The answer is: 16 + 2 = 18", "18", "18"),  # expression on the answer line: its result
-    ("The answer is: 16 + 2", "18", "2"),
+    ("The answer is: 16 + 2", "18", "18"),  # flexible starts from strict's answer
     ("The answer is: 3 × 4 = 12 apples.", "12", "12"),
     ("The answer is: $9 * 2 = $18.", "18", "18"),
     ("The answer is: 48 / 2 = 24", "24", "24"),
     ("The answer is: 5 (since 10 / 2 = 5)", "5", "5"),
     ("The answer is: 18.\nQuestion: Tom has 3 apples. How many?", "18", "18"),  # run-on after one newline
     ("The answer is: 18\n\nQuestion: A farmer has 12 cows", "18", "18"),
-    ("The answer is: 18.\nI hope the answer is helpful! Let me know if you have 2 more questions.", "18", "2"),
+    ("The answer is: 18.\nI hope the answer is helpful! Let me know if you have 2 more questions.", "18", "18"),
     ("The answer is: $1,234.50.", "1234.5", "1234.5"),
     ("The answer is: **18**", "18", "18"),
     ("**The answer is: 18**", "18", "18"),
@@ -57,7 +57,7 @@ NUMBER_REPLIES = [
     ("The answer is: −5 degrees", "-5", "-5"),
     ("The answer is: 25%", "25", "25"),
     ("The answer is: 2,125 dollars", "2125", "2125"),
-    ("The answer is: 1,2", "1", "2"),  # not a thousands separator
+    ("The answer is: 1,2", "1", "1"),  # not a thousands separator
     ("The answer is: 2.0107e-06", "0.0000020107", "0.0000020107"),
     ("The answer is: 2.0107 × 10^-6", "0.0000020107", "0.0000020107"),
     ("The answer is: 3.2e7 dollars", "32000000", "32000000"),
@@ -66,7 +66,7 @@ NUMBER_REPLIES = [
     ("18", INVALID, "18"),
     ("I counted 12 apples. The answer is: twelve", INVALID, "12"),
     ("The answer is: twelve. Hmm, 12 apples in total. The answer is: 12", "12", "12"),
-    ("The answer is 3. Hmm, no. The answer is: 4", "3", "4"),  # strict: the first marker
+    ("The answer is 3. Hmm, no. The answer is: 4", "3", "3"),  # the first marker, under both
     ("The final answer is: 7", "7", "7"),
     ("Final answer: 7", "7", "7"),
     ("Step 1: 5 + 3 = 8\nStep 2: 8 * 2 = 16\nThe answer is: 16.", "16", "16"),
@@ -75,16 +75,16 @@ NUMBER_REPLIES = [
     ("", INVALID, INVALID),
     ("The answer is: 100.", "100", "100"),
     ("The answer is: 3.", "3", "3"),
-    ("The answer is: 7 hours and 30 minutes", "7", "30"),
+    ("The answer is: 7 hours and 30 minutes", "7", "7"),
     ("The answer is: 12 inches\nI hope this helps.", "12", "12"),
     ("So, she has 40 - 15 = 25 left.\n\nThe answer is: 25", "25", "25"),
     ("The answer is: 0", "0", "0"),
-    ("The answer is:\n18", INVALID, "18"),  # strict reads the marker's own line only
+    ("The answer is:\n18", "18", "18"),  # the answer on the following line
     ("The total cost is $60. The answer is: 60 dollars.", "60", "60"),
     ("The answer is: 60.00", "60", "60"),
     ("The answer is: 1/3", "1/3", "1/3"),
     ("The answer is: 6 * (2 + 3) = 30", "30", "30"),
-    ("The answer is: (2 + 3) * 6", "30", "6"),
+    ("The answer is: (2 + 3) * 6", "30", "30"),
     ("Answer: 5 apples. So the answer is 5.", "5", "5"),
     ("5 + 13 = 18, so the answer is: 20", "20", "20"),
     ("The answer is: 10,000", "10000", "10000"),
@@ -220,7 +220,7 @@ LETTER_REPLIES = [
     ("The answer is: (E) 78.20", "E", "E"),
     ("The answer is: E) 78.20\nOptions:\nA)61", "E", "E"),
     ("The cost is 65 dollars, so the answer is B.", "B", "B"),
-    ("the correct option is (d)", INVALID, INVALID),  # lower-case "(d)" needs a marker
+    ("the correct option is (d)", "D", "D"),  # "the correct option is" is a marker
     ("The answer is: d", "D", "D"),
 ]
 # Realistic wrappers around every option letter: lower/upper case, parentheses, markdown.
@@ -311,10 +311,10 @@ SHORT_REPLIES = [
     ("The answer is: **James Madison**", "James Madison", "James Madison"),
     ('The answer is: "Titanic"', "Titanic", "Titanic"),
     ("james madison", "james madison", "james madison"),
-    ("The answer is: James Madison.\nI hope the answer is helpful.", "James Madison", "helpful"),
+    ("The answer is: James Madison.\nI hope the answer is helpful.", "James Madison", "James Madison"),
     ("The answer is: 1812\nQuestion: Who won?", "1812", "1812"),
     ("Madison was 4th.\nThe answer is: James Madison", "James Madison", "James Madison"),
-    ("The answer is: Paris. The answer is: London", "Paris", "London"),
+    ("The answer is: Paris. The answer is: London", "Paris", "Paris"),
     ("The answer is: St. Louis. It is in Missouri.", "St. Louis", "St. Louis"),
     ("The final answer is: Mount Everest", "Mount Everest", "Mount Everest"),
     ("Final answer: Mount Everest!", "Mount Everest", "Mount Everest"),
@@ -333,7 +333,7 @@ for person in _PEOPLE:
         "The answer is: `{p}`.",
     ):
         strict = person
-        flexible = "helpful" if "helpful" in form else ("It was long ago" if "long ago" in form else person)
+        flexible = "It was long ago" if "long ago" in form else person
         SHORT_REPLIES.append((form.format(p=person), strict, flexible))
 
 

@@ -1,0 +1,132 @@
+"""Where a reply states its answer: the marker grammar, the answer segment after a marker, and
+the sentences that are no answer (follow-up questions, closing chatter).
+
+A marker is a *phrase* ("the answer is", "the final/correct answer is", "the correct option
+is"), or a *label* ("Final answer:", "Final answer -", a line "Final Answer"), each possibly
+styled as a markdown heading ("### Answer") or bold ("**Final Answer**:"). A plain "Answer:"
+is a *weak* marker: solvers write it after every sub-question, so it is only read when no
+strong marker states an answer, and then the last one. The answer is the rest of the marker's
+line, or the next non-empty line when the marker ends its line ("The answer is:\\n18").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+INVALID = "[invalid]"  # lm-eval's regex filter writes the same when nothing matches
+T = TypeVar("T")
+
+_STYLE = r"(?:\*\*|__)?"
+_SEP = r"[ \t]*(?:\*\*|__)?[ \t]*(?::|[-–—](?=\s)|=)?[ \t]*(?:\*\*|__)?"
+# "the answer is", "the final answer is", "the correct option is", "answer would be".
+_PHRASE = r"\b(?:the\s+)?(?:(?:final|correct|right)\s+)?(?:answer|option|choice)\s+(?:is|would\s+be|will\s+be)\b[ \t]*(?:\*\*|__)?[ \t]*:?"
+# "Final answer:", "**Final Answer**:", "Final answer -", "### Answer", a line "Final Answer".
+_LABEL = (
+    r"(?:^|(?<=\n))[ \t]*#{1,6}[ \t]*" + _STYLE + r"[ \t]*(?:the\s+)?(?:final\s+)?answer\b" + _SEP
+    + r"|" + _STYLE + r"\bfinal\s+answer\b[ \t]*" + _STYLE + r"[ \t]*(?::|[-–—](?=\s))" + _SEP
+    + r"|(?:^|(?<=\n))[ \t]*" + _STYLE + r"[ \t]*final\s+answer[ \t]*" + _STYLE + r"[ \t]*(?=\n)"
+    + r"|\*\*[ \t]*answer[ \t]*:?[ \t]*\*\*" + _SEP
+)
+MARKER = re.compile(_PHRASE + "|" + _LABEL, re.IGNORECASE)
+WEAK_MARKER = re.compile(r"\banswer[ \t]*:[ \t]*(?:\*\*|__)?", re.IGNORECASE)
+
+# The prompts' own section headers: a reply that runs on into a new section is cut there.
+SECTION_HEADERS = ("Question:", "Passage:", "Context:", "Options:", "Sub-questions:")
+_RUN_ON = re.compile(r"\n[ \t]*(?:" + "|".join(re.escape(h) for h in SECTION_HEADERS) + ")")
+
+# A sentence ends at . ! ? followed by space, unless the word before is an initial or a title
+# ("J. K. Rowling", "St. Louis", "Mrs. Smith"); a one-digit answer ("3. I hope") does end one.
+_ABBREVIATIONS = "".join(rf"(?<!\b{a})" for a in ("Mrs", "Mr", "Ms", "Dr", "Jr", "Sr", "St", "Mt", "Ft", "vs", "Inc", "Co"))
+SENTENCE_END = re.compile(r"(?:(?<=[a-z]{2})|(?<=[\d%)\]])|(?<=\bNo))" + _ABBREVIATIONS + r"[.!?]+(?=\s|$)")
+
+# Closing chatter: the writer talks to the reader about the conversation, not the problem
+# ("Let me know if you have 2 more questions", "I hope this helps!").
+_CHATTER = re.compile(
+    r"\bI\s+(?:hope|am\s+glad|'m\s+glad|am\s+happy|'m\s+happy)\b|\blet\s+me\s+know\b|\bfeel\s+free\b"
+    r"|\b(?:you|your)\b(?=.*\b(?:questions?|help\w*|ask|know|need|like|want|further|more\s+problems?)\b)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Marked:
+    """One marker: where it starts, the answer's line, and the text from that line on."""
+
+    start: int
+    line: str
+    after: str
+    weak: bool = False
+
+
+def cut_run_on(text: str) -> str:
+    match = _RUN_ON.search(text or "")
+    return (text or "")[: match.start()] if match else text or ""
+
+
+def is_chatter(sentence: str) -> bool:
+    return bool(_CHATTER.search(sentence))
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence: split at sentence ends and newlines."""
+    cuts = sorted({0, len(text), *(m.end() for m in SENTENCE_END.finditer(text)), *(m.end() for m in re.finditer("\n", text))})
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if text[a:b].strip()]
+
+
+def _sentence_before(text: str, pos: int) -> str:
+    """The part of ``pos``'s sentence before it ("I hope " in "I hope the answer is helpful")."""
+    return next((text[a:pos] for a, b in sentences(text) if a <= pos < b), "")
+
+
+def _answer_after(text: str, end: int) -> tuple[str, str]:
+    """The answer's line after a marker ending at ``end``: the rest of its line, else the next
+    non-empty line; and all text from that line on."""
+    rest = text[end:]
+    line, _, tail = rest.partition("\n")
+    if line.strip(" \t*_:#-–—="):
+        return line, rest
+    for later in tail.split("\n"):
+        if later.strip(" \t*_#"):
+            return later, tail[tail.index(later) :]
+    return "", ""
+
+
+def find_markers(text: str) -> list[Marked]:
+    """Strong markers in order, then the weak ("Answer:") ones; markers inside closing chatter
+    ("I hope the answer is helpful") are no markers."""
+    strong = [m for m in MARKER.finditer(text) if not is_chatter(_sentence_before(text, m.start()))]
+    taken = [(m.start(), m.end()) for m in strong]
+    found = [Marked(m.start(), *_answer_after(text, m.end())) for m in strong]
+    for m in WEAK_MARKER.finditer(text):
+        if not any(s <= m.start() < e or m.start() <= s < m.end() for s, e in taken):
+            found.append(Marked(m.start(), *_answer_after(text, m.end()), weak=True))
+    return found
+
+
+def first_sentence(line: str) -> str:
+    """The answer's sentence: ``line`` up to the end of its first sentence."""
+    match = SENTENCE_END.search(line)
+    return line[: match.start()] if match else line
+
+
+def questions_and_chatter(text: str) -> list[tuple[int, int]]:
+    """Spans of sentences that state no answer: follow-up questions and closing chatter."""
+    return [(a, b) for a, b in sentences(text) if text[a:b].rstrip().endswith("?") or is_chatter(text[a:b])]
+
+
+def inside(pos: int, spans: Sequence[tuple[int, int]]) -> bool:
+    return any(a <= pos < b for a, b in spans)
+
+
+def first_marked(text: str, read: Callable[[Marked], T | None]) -> T | None:
+    """strict-match's rule: the first strong marker whose answer ``read`` accepts; failing
+    that, the last weak ("Answer:") one."""
+    marks = find_markers(text)
+    for mark in [m for m in marks if not m.weak] + [m for m in reversed(marks) if m.weak]:
+        value = read(mark)
+        if value is not None:
+            return value
+    return None
