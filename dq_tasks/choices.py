@@ -79,22 +79,38 @@ def _ascending_prefix(letters: str) -> str:
     return letters[:n]
 
 
+# A sentence that concludes (its option is the answer) and one that rules an option out.
+_CONCLUDES = re.compile(r"\b(?:hence|therefore|thus|so|correct|right|answer|matches|must\s+be|it\s+is)\b", re.IGNORECASE)
+_RULES_OUT = re.compile(r"\b(?:wrong|incorrect|not|too|rule\w*\s+out|cannot|mistakes?|trap|only\s+if)\b|n't\b", re.IGNORECASE)
+
+
+def _mention(m: re.Match[str]) -> str:
+    return next(g for g in m.groups() if g).upper()
+
+
 def flexible_letter(text: str, options: Sequence[str] = ()) -> str:
-    """strict's letter; else the last line stating an option ("(C) 12.5 hours", then talk of
-    other options does not override it); else the last option mentioned anywhere; else the
-    option whose value the last line states."""
+    """strict's letter; else the last stated option: a line that is just an option ("(C) 12.5
+    hours") or an option in a concluding sentence ("Hence, A) is correct"), so talk of other
+    options ("(A) is too small") does not override it; else the last option mentioned; else
+    the option whose value the last line states."""
     strict = strict_letter(text, options)
     if strict != INVALID:
         return strict
-    stated = _stated_options(text, options)
-    if stated:
-        return stated[-1][1]
     skip = questions_and_chatter(text)
     mentions = [m for m in _LETTER_ANYWHERE.finditer(text) if not inside(m.start(), skip)]
+    lines = text.split("\n")
+    offsets = [sum(len(x) + 1 for x in lines[:i]) for i in range(len(lines))]
+    stated = [(offsets[i], letter) for i, letter in _stated_options(text, options)]
+    for m in mentions:
+        sentence = next((text[a:b] for a, b in sentences(text) if a <= m.start() < b), "")
+        if _CONCLUDES.search(sentence) and not _RULES_OUT.search(sentence):
+            stated.append((m.start(), _mention(m)))
+    if stated:
+        return max(stated)[1]
     if mentions:
-        return next(g for g in mentions[-1].groups() if g).upper()
-    lines = [ln for ln in text.split("\n") if ln.strip()]
-    return (_letter_by_value(lines[-1], options) if lines else None) or INVALID
+        return _mention(mentions[-1])
+    nonempty = [ln for ln in lines if ln.strip()]
+    return (_letter_by_value(nonempty[-1], options) if nonempty else None) or INVALID
 
 
 # --------------------------------------------------------------------------- yes / no
@@ -108,7 +124,7 @@ _CONNECTIVES = re.compile(
     re.IGNORECASE,
 )
 _END = r"(?=\s*(?:[,.!;:)*\"'\n]|$))"
-_AFFIRM = r"(?:of\s+course|definitely|certainly|absolutely|surely|sure|indeed|probably|likely|clearly|obviously|undoubtedly)"
+_AFFIRM = r"(?:of\s+course|definitely|certainly|absolutely|surely|sure|indeed|(?:most|very|quite)\s+likely|probably|likely|clearly|obviously|undoubtedly)"
 # The opening of a sentence that answers: a yes/no word, an affirming adverb ("Of course"),
 # the same negated ("Definitely not", "Of course not"), or a plain negation ("Not at all").
 _LEAD = re.compile(
@@ -167,8 +183,8 @@ def flexible_yes_no(text: str) -> str:
     plain = unwrap(text)
     skip = questions_and_chatter(plain)
     kept = [(a, b) for a, b in sentences(plain) if not inside(a, skip)]
-    leads = [p for a, b in kept if (p := lead_polarity(plain[a:b]))]
-    if leads:
-        return leads[-1]
+    leads = [(a, p) for a, b in kept if (p := lead_polarity(plain[a:b]))]
+    if leads:  # a reply that opens with its answer keeps it; else its last concluding answer
+        return leads[0][1] if leads[0][0] == kept[0][0] else leads[-1][1]
     words = [w for a, b in kept for w in _words(plain[a:b])]
     return words[-1][1] if words else INVALID

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from dq_tasks.answers import canonical, leads_with_number, number_matches, stated_value, unwrap
+from dq_tasks.answers import Number, canonical, leads_with_number, number_matches, stated_value, unwrap
 from dq_tasks.choices import flexible_letter, flexible_yes_no, strict_letter, strict_yes_no
 from dq_tasks.markers import (
     INVALID,
@@ -30,6 +30,7 @@ from dq_tasks.markers import (
     first_sentence,
     inside,
     questions_and_chatter,
+    sentences,
 )
 
 FilterName = Literal["strict-match", "flexible-extract"]
@@ -63,27 +64,33 @@ _NONE_ANSWER = re.compile(r"^\W*none\b(?!\s+of\b)", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------- numbers
-# A list enumerator: "1." / "2)" / "Step 3:" at a line start or after a sentence end.
+# A list enumerator: "1." / "2)" / "Step 3:" at a line start or after a sentence end, or inline
+# before a capitalised item ("... 228 wheels 2. The total ..."); a "1." at the very end is one too.
 _ENUMERATOR = re.compile(
-    r"(?:^|(?<=\n)|(?<=[.!?:]\s))[ \t]*(?:[-*][ \t]*)?(?:\*\*)?(?:step[ \t]*)?(\d{1,2})(?:[.)]|(?<=\d):)(?=[ \t]+\S)",
+    r"(?:(?:^|(?<=\n)|(?<=[.!?:]\s))[ \t]*(?:[-*][ \t]*)?(?:\*\*)?(?:step[ \t]*)?(\d{1,2})(?:[.)]|(?<=\d):)(?=[ \t]+\S|[ \t]*$)"
+    r"|(?<=\s)(\d{1,2})[.)](?=[ \t]+[A-Z]))",
     re.IGNORECASE,
 )
+
+
+def _index(m: re.Match[str]) -> int:
+    return int(m.group(1) or m.group(2))
 
 
 def enumerators(text: str) -> list[re.Match[str]]:
     """Enumerators of a list counted 1, 2, 3, ... ("3. I hope" alone is an answer, not a list)."""
     found: list[re.Match[str]] = []
     for m in _ENUMERATOR.finditer(text):
-        if int(m.group(1)) == (int(found[-1].group(1)) + 1 if found else 1):
+        if _index(m) == (_index(found[-1]) + 1 if found else 1):
             found.append(m)
-        elif int(m.group(1)) == 1:
+        elif _index(m) == 1 and m.group(1):
             found = [m]
     return found
 
 
 def _list_conclusion(after: str) -> str | None:
-    """When a numbered list begins right after the marker, its last item's line (the value the
-    list concludes with); None when the answer is not such a list."""
+    """When a numbered list begins right after the marker, its last item (the list concludes
+    with that item's value); None when the answer is not such a list."""
     block = after.split("\n\n", 1)[0]
     items = enumerators(block)
     if not items or block[: items[0].start()].strip(" \t*:_"):
@@ -91,8 +98,11 @@ def _list_conclusion(after: str) -> str | None:
     first_item = block[items[0].end() : items[1].start() if len(items) > 1 else None]
     if len(items) == 1 and "step" not in items[0].group(0).lower() and not number_matches(unwrap(first_item)):
         return None  # "1. I hope this helps": the answer 1
-    last = block[items[-1].end() :]
-    return last.split("\n", 1)[0]
+    last = block[items[-1].end() :].split("\n", 1)[0]
+    # The item's value: its last sentence that computes ("= 16"), else its first sentence.
+    parts = [last[a:b] for a, b in sentences(last)]
+    computing = [p for p in parts if "=" in p]
+    return computing[-1] if computing else last
 
 
 def _number_at(mark: Marked, allow_none: bool) -> str | None:
@@ -145,7 +155,17 @@ def flexible_number(text: str, allow_none: bool = False) -> str:
         nones += [len(plain)] if _NONE_ANSWER.match(plain.strip().rsplit("\n", 1)[-1]) else []
         if nones and (not numbers or nones[-1] > numbers[-1].start):
             return UNANSWERABLE
-    return canonical(numbers[-1].value) if numbers else INVALID
+    return canonical(_concluded(plain, numbers).value) if numbers else INVALID
+
+
+def _concluded(plain: str, numbers: list[Number]) -> Number:
+    """The last sentence's answer: the result after its last "=" ("40 / 5 = 8 rows of 5
+    stars" -> 8), else its last number."""
+    last = numbers[-1]
+    start, end = next(((a, b) for a, b in sentences(plain) if a <= last.start < b), (0, len(plain)))
+    eq = plain.rfind("=", start, last.start + 1)
+    after = [n for n in numbers if start <= n.start < end and n.start > eq] if eq >= 0 else []
+    return after[0] if after else last
 
 
 # --------------------------------------------------------------------------- short spans
@@ -178,7 +198,7 @@ def flexible_span(text: str) -> str:
     marked = first_marked(text, _span_at)
     if marked is not None:
         return marked
-    answers = [part for part in map(_answer_part, _lines(text)) if part]
+    answers = [part for part in map(_answer_part, _lines(text)) if any(ch.isalnum() for ch in part)]
     return clean_span(answers[-1]) if answers else ""
 
 

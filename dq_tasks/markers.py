@@ -45,7 +45,8 @@ SENTENCE_END = re.compile(r"(?:(?<=[a-z]{2})|(?<=[\d%)\]])|(?<=\bNo))" + _ABBREV
 # Closing chatter: the writer talks to the reader about the conversation, not the problem
 # ("Let me know if you have 2 more questions", "I hope this helps!").
 _CHATTER = re.compile(
-    r"\bI\s+(?:hope|am\s+glad|'m\s+glad|am\s+happy|'m\s+happy)\b|\blet\s+me\s+know\b|\bfeel\s+free\b"
+    r"\b(?:I\s+)?hope\s+(?:this|that|it|you)\b|\b(?:I\s+)?(?:am|'m)\s+(?:glad|happy)\b|\blet\s+me\s+know\b"
+    r"|\bfeel\s+free\b|\b(?:happy|glad)\s+to\s+help\b|\bgood\s+luck\b"
     r"|\b(?:you|your)\b(?=.*\b(?:questions?|help\w*|ask|know|need|like|want|further|more\s+problems?)\b)",
     re.IGNORECASE,
 )
