@@ -38,9 +38,10 @@ SECTION_HEADERS = ("Question:", "Passage:", "Context:", "Options:", "Sub-questio
 _RUN_ON = re.compile(r"\n[ \t]*(?:" + "|".join(re.escape(h) for h in SECTION_HEADERS) + ")")
 
 # A sentence ends at . ! ? followed by space, unless the word before is an initial or a title
-# ("J. K. Rowling", "St. Louis", "Mrs. Smith"); a one-digit answer ("3. I hope") does end one.
+# ("J. K. Rowling", "St. Louis", "Mrs. Smith"); a one-digit answer ("3. I hope") does end one,
+# and so does "**Demak**." once unwrapped to "Demak ." (the space is the bold marker's).
 _ABBREVIATIONS = "".join(rf"(?<!\b{a})" for a in ("Mrs", "Mr", "Ms", "Dr", "Jr", "Sr", "St", "Mt", "Ft", "vs", "Inc", "Co"))
-SENTENCE_END = re.compile(r"(?:(?<=[a-z]{2})|(?<=[\d%)\]])|(?<=\bNo))" + _ABBREVIATIONS + r"[.!?]+(?=\s|$)")
+SENTENCE_END = re.compile(r"(?:(?<=[a-z]{2})|(?<=[\d%)\]])|(?<=\bNo))" + _ABBREVIATIONS + r"[ \t]*[.!?]+(?=\s|$)")
 
 # Closing chatter: the writer talks to the reader about the conversation, not the problem
 # ("Let me know if you have 2 more questions", "I hope this helps!").

@@ -10,7 +10,7 @@ from functools import cache
 
 from dq_tasks.extract import FILTERS, extract
 from dq_tasks.loaders import load_docs
-from tests.grading_corpus import letters, numeric, spans, yes_no
+from tests.grading_corpus import heldout, letters, numeric, spans, yes_no
 from tests.grading_corpus.core import FAMILIES, SEED, Case, agrees, build
 
 PER_BUILDER = {"numeric": 30, "letter": 38, "yes_no": 40, "span": 40}
@@ -30,6 +30,10 @@ def corpus() -> tuple[Case, ...]:
     cases += build(load_docs("strategyqa_dq"), yes_no.BUILDERS, PER_BUILDER["yes_no"], SEED + 4)
     cases += build(drop, spans.BUILDERS, PER_BUILDER["span"] - 10, SEED + 5)
     cases += build(load_docs("bamboogle_dq"), spans.BUILDERS, 10, SEED + 6)
+    cases += build(gsm8k, [heldout.numeric], 60, SEED + 7)
+    cases += build(load_docs("aqua_dq"), [heldout.letter], 60, SEED + 8)
+    cases += build(load_docs("strategyqa_dq"), [heldout.yes_no], 60, SEED + 9)
+    cases += build(drop, [heldout.span], 60, SEED + 10)
     return tuple(cases)
 
 

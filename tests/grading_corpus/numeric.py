@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterable
 
 from tests.grading_corpus.core import Case, money, num, question_numbers, solution_lines
@@ -123,6 +124,8 @@ def expression(doc: dict, rng: random.Random) -> Iterable[Case]:
 def numbered_list(doc: dict, rng: random.Random) -> Iterable[Case]:
     lines = solution_lines(doc)
     v = gold(doc)
+    if not lines or not re.search(rf"(?<![\d.]){v}(?!\d|\.\d)", lines[-1].replace(",", "")):
+        return  # the list must conclude with the answer in digits for the label to be stated
     items = "\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1))
     inline = " ".join(f"{i}. {line}" for i, line in enumerate(lines, 1))
     form = rng.choice((f"The answer is:\n{items}", f"The answer is: {inline}", f"**Final Answer:**\n{items}"))

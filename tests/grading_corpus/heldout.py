@@ -1,0 +1,91 @@
+"""Held-out templates: written after the filters were fixed and run once before any further
+change, so their first agreement figure (dq_tasks/TASKS.md) is not tuned to them."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+
+from dq_tasks.extract import INVALID
+from tests.grading_corpus.core import Case, num, solution_lines
+
+
+def _numeric(cls: str, reply: str, label: str, marker: bool) -> Case:
+    return Case("numeric", f"held-out: {cls}", reply, label, marker, "number")
+
+
+def numeric(doc: dict, rng: random.Random) -> Iterable[Case]:
+    g = int(float(doc["answers"][0]))
+    steps = solution_lines(doc)
+    work = "\n".join(f"- {s}" for s in steps)
+    k = rng.choice((2, 3, 7))
+    form, marker = rng.choice(
+        (
+            (f"{work}\n\n**Answer: {g}**", True),
+            (f"{work}\n\nThe answer is: **{g:,}** (in total).", True),
+            (f"Let me calculate.\n{work}\nSo, the final answer is: {g}.\n\nIs there anything else? I can help with {k} more.", True),
+            (f"{work}\n\n#### Final Answer\n**{g}**", True),
+            (f"{work}\nThe answer is {g - k} + {k} = {g}.", True),
+            (f"{work}\nThus the answer is: ${g}.00", True),
+            (f"{work}\nAnswer: {g}", True),
+            (f"{work}\nIn total, there are {g}.", False),
+            (f"{work}\nSo the result is {g}. Hope this helps, and good luck with your {k} other homework problems!", False),
+            (f"**Solution**\n{work}\n**Result:** {g}", False),
+        )
+    )
+    yield _numeric("numeric", form, num(g), marker)
+
+
+def letter(doc: dict, rng: random.Random) -> Iterable[Case]:
+    gold = doc["answers"][0]
+    other = rng.choice([x for x in "ABCDE" if x != gold])
+    text = next((o[2:] for o in doc["options"] if o[:1] == gold), "")
+    form, marker = rng.choice(
+        (
+            (f"The answer is: **({gold})** {text}", True),
+            (f"After checking each choice, the correct answer is option **{gold}**.", True),
+            (f"Answer: ({gold})\n\nExplanation: ({other}) is a common wrong choice.", True),
+            (f"### Final Answer\n({gold}) {text}\n\nNote: option ({other}) would need a different rate.", True),
+            (f"**{gold}) {text}**\n\nThe rest, like {other}), do not satisfy the equation.", False),
+            (f"Checking the options, only {gold}) {text} works, so I choose {gold}.", False),
+            (f"The answer is {gold}) because {text} satisfies the condition, and {other}) does not.", True),
+            (f"Final answer: {gold.lower()}", True),
+        )
+    )
+    yield Case("letter", "held-out: letter", form, gold, marker, "letter", {"options": list(doc["options"]), "answers": doc["answers"]})
+
+
+def yes_no(doc: dict, rng: random.Random) -> Iterable[Case]:
+    gold = doc["answers"][0]
+    fact = (doc.get("facts") or ["That is the case."])[0]
+    yes = gold == "yes"
+    form, label, marker = rng.choice(
+        (
+            (f"**Answer:** {'Yes' if yes else 'No'}\n\n**Reasoning:** {fact}", gold, True),
+            (f"{fact} Therefore, the answer is {'yes' if yes else 'no'}.", gold, True),
+            (f"{'Yes' if yes else 'No'}, because {fact[0].lower() + fact[1:]}", gold, False),
+            (f"{'Sure.' if yes else 'Nope.'} {fact}", gold, False),
+            (f"The answer is: {'True' if yes else 'False'}\n{fact} No other facts are needed.", gold, True),
+            (f"{fact}\nSo my answer is {'yes' if yes else 'no'}.", gold, True),
+            (f"I would say {'yes' if yes else 'no'}. {fact}", gold, False),
+            (f"{fact}\nIt's hard to say: yes or no.", INVALID, False),
+        )
+    )
+    yield Case("yes_no", "held-out: yes/no", form, label, marker, "yes_no")
+
+
+def span(doc: dict, rng: random.Random) -> Iterable[Case]:
+    gold = str(doc["answers"][0])
+    form, marker = rng.choice(
+        (
+            (f"**Answer:** {gold}", True),
+            (f"Based on the passage, the answer is **{gold}**. Let me know if you need anything else!", True),
+            (f"The answer is: {gold}\n\nExplanation: the passage says so directly.", True),
+            (f"### Final Answer\n{gold}\n\nI hope this is what you were looking for.", True),
+            (f"{gold}.", False),
+            (f"{gold}\n\nHope this helps!", False),
+            (f"Final answer: {gold}. Thanks for the question!", True),
+            (f"The final answer is {gold}. I hope this helps you!", True),
+        )
+    )
+    yield Case("span", "held-out: span", form, gold, marker, "span", {"answers": doc["answers"]})
