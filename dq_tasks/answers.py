@@ -98,6 +98,10 @@ def stated_value(line: str) -> Fraction | None:
     -> 18), the number a "so ..." clause concludes ("48 / 2, so 24" -> 24), else its value
     ("16 + 2" -> 18); otherwise the first number ("18 eggs" -> 18)."""
     clause = _ASIDE.sub(" ", first_sentence(unwrap(line)))
+    if clause.rstrip()[-1:] in tuple("+-−*/×÷("):  # cut off mid-expression: "Kai has 2 + " says
+        left, _, right = clause.rpartition("=")  # nothing, "x = 5 +" neither; "9 * 2 = 18 +" says 18
+        done = number_matches(right) if re.search(r"[+\-−*/×÷^]", left) and number_matches(left) else []
+        clause = f"{left}={right[: done[0].end]}" if done else ""
     numbers = number_matches(clause)
     if not numbers:
         return None

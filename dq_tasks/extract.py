@@ -67,36 +67,41 @@ _NONE_ANSWER = re.compile(r"^\W*none\b(?!\s+of\b)", re.IGNORECASE)
 # A list enumerator: "1." / "2)" / "Step 3:" at a line start or after a sentence end, or inline
 # before a capitalised item ("... 228 wheels 2. The total ..."); a "1." at the very end is one too.
 _ENUMERATOR = re.compile(
-    r"(?:(?:^|(?<=\n)|(?<=[.!?:]\s))[ \t]*(?:[-*][ \t]*)?(?:\*\*)?(?:step[ \t]*)?(\d{1,2})(?:[.)]|(?<=\d):)(?=[ \t]+\S|[ \t]*$)"
-    r"|(?<=\s)(\d{1,2})[.)](?=[ \t]+[A-Z]))",
+    r"(?:^|(?<=\n)|(?<=[.!?:]\s))[ \t]*(?:[-*][ \t]*)?(?:\*\*)?"
+    r"(?:step[ \t]*(\d{1,2})[.):]?|(\d{1,2})[.)](?=[ \t]+\S|[ \t]*$))"
+    r"|(?<=\s)(\d{1,2})[.)](?=[ \t]+[A-Z])",
     re.IGNORECASE,
 )
 
 
 def _index(m: re.Match[str]) -> int:
-    return int(m.group(1) or m.group(2))
+    return int(m.group(1) or m.group(2) or m.group(3))
 
 
-def enumerators(text: str) -> list[re.Match[str]]:
-    """Enumerators of a list counted 1, 2, 3, ... ("3. I hope" alone is an answer, not a list)."""
+def enumerators(text: str, first_list: bool = False) -> list[re.Match[str]]:
+    """Enumerators of lists counted 1, 2, 3, ... ("3. I hope" alone is an answer, not a list);
+    ``first_list``: only the first list's."""
     found: list[re.Match[str]] = []
     for m in _ENUMERATOR.finditer(text):
         if _index(m) == (_index(found[-1]) + 1 if found else 1):
             found.append(m)
-        elif _index(m) == 1 and m.group(1):
-            found = [m]
+        elif _index(m) == 1 and not m.group(3):
+            if first_list and found:
+                break
+            found = [*found, m] if not first_list else [m]
     return found
 
 
-def _list_conclusion(after: str) -> str | None:
+def _list_conclusion(after: str, weak: bool) -> str | None:
     """When a numbered list begins right after the marker, its last item (the list concludes
-    with that item's value); None when the answer is not such a list."""
+    with that item's value); None when the answer is not such a list. After a weak marker
+    ("Answer: 1. Max has ...", the solvers' sub-answer lists) a "1." is always a list."""
     block = after.split("\n\n", 1)[0]
-    items = enumerators(block)
+    items = enumerators(block, first_list=True)
     if not items or block[: items[0].start()].strip(" \t*:_"):
         return None
     first_item = block[items[0].end() : items[1].start() if len(items) > 1 else None]
-    if len(items) == 1 and "step" not in items[0].group(0).lower() and not number_matches(unwrap(first_item)):
+    if len(items) == 1 and not (weak or items[0].group(1)) and not number_matches(unwrap(first_item)):
         return None  # "1. I hope this helps": the answer 1
     last = block[items[-1].end() :].split("\n", 1)[0]
     # The item's value: its last sentence that computes ("= 16"), else its first sentence.
@@ -105,8 +110,14 @@ def _list_conclusion(after: str) -> str | None:
     return computing[-1] if computing else last
 
 
+# "Answer: 2. How many pens does Ola have?": the enumerator of a listed question, no answer.
+_LISTED_QUESTION = re.compile(r"^[\s*]*\d{1,2}[.)]\s+[^.!?\n]*\?")
+
+
 def _number_at(mark: Marked, allow_none: bool) -> str | None:
-    listed = _list_conclusion(mark.after)
+    if _LISTED_QUESTION.match(mark.line):
+        return None
+    listed = _list_conclusion(mark.after, mark.weak)
     line = listed if listed is not None else mark.line
     value = stated_value(line)
     if allow_none and (value is None or not leads_with_number(line)):
@@ -120,8 +131,9 @@ def strict_number(text: str, allow_none: bool = False) -> str:
     return first_marked(text, lambda m: _number_at(m, allow_none)) or INVALID
 
 
-# The expression a cut-off reply ends in ("... = 5 + "): its operands are no answer.
-_TAIL_RUN = re.compile(r"[\d\s.,$€£%+\-−*/×÷^()=]*$")
+# A reply cut off inside an expression ("... Then total = 5 + "): the unfinished part of its last
+# sentence holds no answer. Only a result that an operator-bearing left side completed before
+# it ("9 * 2 = 18 + ") still counts.
 _OPERATOR = re.compile(r"[+\-−*/×÷^]")
 
 
@@ -129,14 +141,13 @@ def _unfinished_tail(plain: str) -> tuple[int, int] | None:
     stripped = plain.rstrip()
     if not stripped or stripped[-1] not in "+-−*/×÷=(":
         return None
-    run = _TAIL_RUN.search(stripped)
-    start = run.start() if run else len(stripped)
+    start = next((a for a, b in reversed(sentences(stripped))), 0)
     dangling = stripped[start:].rstrip("=( \t")
     eq = dangling.rfind("=")
     if eq >= 0:
         lhs, rhs = dangling[:eq], dangling[eq + 1 :]
         first = number_matches(rhs)
-        completed_result = bool(_OPERATOR.search(lhs)) and number_matches(lhs)
+        completed_result = bool(_OPERATOR.search(lhs)) and bool(number_matches(lhs))
         start += eq + 1 + (first[0].end if completed_result and first else 0)
     return (start, len(plain))
 

@@ -453,3 +453,84 @@ def test_drop_multi_span_matches_lm_eval_builtin() -> None:
     for pred in (["Tom", "Jerry"], ["Tom"], ["Jerry", "Spike", "Tom"], ["Tom and Jerry"]):
         theirs = lm_drop.process_results({"answers": golds}, pred)
         assert drop_em_f1(pred, golds) == (theirs["em"], theirs["f1"])
+
+
+# --------------------------------------------------------------------------- issue 26 classes
+OPTIONS_H = ["A)10 hours", "B)11 hours", "C)12.5 hours", "D)13 hours", "E)14 hours"]
+# (family, reply, strict-match, flexible-extract)
+ROUND3 = [
+    # the marker: next line, heading, bold, dash
+    ("number", "**Final Answer**: 18", "18", "18"),
+    ("number", "### Answer\n18 eggs", "18", "18"),
+    ("number", "Final answer - 18", "18", "18"),
+    ("number", "**Final answer:** $18", "18", "18"),
+    ("number", "The answer is:\n\n**18**", "18", "18"),
+    ("number", "Final Answer\n42", "42", "42"),
+    ("number", "**Answer:** 7", "7", "7"),
+    # an expression after the marker ends in its result
+    ("number", "The answer is: 12 * 3 = 36 - 6 = 30.", "30", "30"),
+    ("number", "The answer is: 48 / 2, so 24 cookies.", "24", "24"),
+    ("number", "The answer is 3 × 8, which is 24.", "24", "24"),
+    ("number", "The answer is: 5 - 5", "0", "0"),
+    ("number", "The answer is: 16 + 2 =", "18", "18"),
+    # a numbered list after the marker is not "1"
+    ("number", "The answer is:\n1. Ted has 9 - 4 = 5 cups.\n2. Ola has 5 + 3 = 8 cups.", "8", "8"),
+    ("number", "The answer is: 1. Max has 4 + 3 = 7 pens. 2. Sam has 7 + 2 = 9 pens.", "9", "9"),
+    ("number", "The answer is: 1. I hope this helps!", "1", "1"),
+    # signs set apart by a currency symbol or a space
+    ("number", "The answer is: -$1,234.", "-1234", "-1234"),
+    ("number", "The answer is − 5 degrees", "-5", "-5"),
+    ("number", "The answer is: -$1,234,567.50 dollars.", "-1234567.5", "-1234567.5"),
+    ("number", "It fell 12 - 5 = 7 degrees.", INVALID, "7"),  # a binary minus stays one
+    # flexible: the stated answer stays; chatter, enumerators, cut-offs and questions are no answer
+    ("number", "The answer is: 18. Let me know if you have 2 more questions.", "18", "18"),
+    ("number", "She sells 9 eggs. 9 * 2 = 18 dollars. Then total = 5 + ", INVALID, "18"),
+    ("number", "1. She has 16 eggs.\n2. She eats 3.\n3. She sells 16 - 3 = 13.\n4. ", INVALID, "13"),
+    ("number", "She makes 9 * 2 = 18. Do you want me to solve 2 more problems?", INVALID, "18"),
+    ("number", "9 * 2 = 18 + ", INVALID, "18"),
+    ("number", "40 / 5 = 8 rows of 5 stars.", INVALID, "8"),
+    # GSM-Plus critical thinking: "cannot be answered" as a class; a number with "none" elsewhere stays
+    ("number_or_none", "The answer is: It cannot be determined since the price is not given.", "None", "None"),
+    ("number_or_none", "We are not told how many eggs she eats, so the problem cannot be solved.", INVALID, "None"),
+    ("number_or_none", "The information about the price is missing.", INVALID, "None"),
+    ("number_or_none", "The answer is: Unknown", "None", "None"),
+    ("number_or_none", "The answer is: 12. None of the info is missing.", "12", "12"),
+    ("number_or_none", "None of the apples are rotten. She has 12 apples.", INVALID, "12"),
+    # multiple choice
+    ("letter", "Answer: B", "B", "B"),
+    ("letter", "The correct answer is B.", "B", "B"),
+    ("letter", "(C) 12.5 hours\n\nOption (A) is too short and (B) is also wrong.", INVALID, "C"),
+    ("letter", "The answer is: 25 * 0.5 = 12.5 hours", "C", "C"),
+    ("letter", "The answer is (C). Note (A) is wrong.", "C", "C"),
+    ("letter", "A) 10 hours\nB) 11 hours\nC) 12.5 hours\nD) 13 hours\nE) 14 hours\nIt takes 12.5 hours, so (C)", INVALID, "C"),
+    ("letter", "C. 12.5 hours\nHence, A) is correct.", INVALID, "A"),
+    # yes/no: the stated answer wins; idioms and negations
+    ("yes_no", "Definitely not. Penguins are true birds.", INVALID, "no"),
+    ("yes_no", "Of course! It's true that no one doubts it.", INVALID, "yes"),
+    ("yes_no", "No. It is true that they swim. True, there are exceptions.", INVALID, "no"),
+    ("yes_no", "The answer is: Definitely not.", "no", "no"),
+    ("yes_no", "The answer is: Of course", "yes", "yes"),
+    ("yes_no", "Hamsters are mammals, so no. It is true that they are cute.", INVALID, "no"),
+    ("yes_no", "The answer is: Aristotle did not use a laptop.", "no", "no"),
+    ("yes_no", "Not at all.", INVALID, "no"),
+    ("yes_no", "No one knows for sure.", INVALID, INVALID),  # "no" as a determiner
+    # short spans: one-character answers and polite trailing sentences
+    ("span", "The answer is: 3. I hope this helps!", "3", "3"),
+    ("span", "3\nI hope this helps!", "3", "3"),
+    ("span", "The answer is: Eagles.\nLet me know if you need anything else!", "Eagles", "Eagles"),
+    ("span", "Based on the passage, the answer is **Demak**. Let me know if you need anything else!", "Demak", "Demak"),
+    ("span", "Answer: Paris", "Paris", "Paris"),
+    ("span", "The answer is: J. K. Rowling. She wrote it.", "J. K. Rowling", "J. K. Rowling"),
+]
+
+
+@pytest.mark.parametrize("family, reply, strict, flexible", ROUND3)
+def test_issue_26_classes(family, reply: str, strict: str, flexible: str) -> None:
+    assert both(reply, family, {"options": OPTIONS_H}) == (strict, flexible)
+
+
+def test_polite_sentence_changes_no_span_score() -> None:
+    doc = {"answers": ["3"], "answer_spans": [["3"]]}
+    for reply in ("The answer is: 3", "The answer is: 3. I hope this helps!", "3\nHope that helps! 😊"):
+        for name in (S, F):
+            assert scoring.score_reply(doc, reply, "drop", name) == {"em": 1.0, "f1": 1.0}, (reply, name)
