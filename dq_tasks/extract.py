@@ -131,9 +131,9 @@ def strict_number(text: str, allow_none: bool = False) -> str:
     return first_marked(text, lambda m: _number_at(m, allow_none)) or INVALID
 
 
-# A reply cut off inside an expression ("... Then total = 5 + "): the unfinished part of its last
-# sentence holds no answer. Only a result that an operator-bearing left side completed before
-# it ("9 * 2 = 18 + ") still counts.
+# A reply cut off inside an expression ("... Then total = 5 + ", "4 balloons = 4 balloons x 2 ="):
+# its last sentence holds no answer, except a result that an operator-bearing left side
+# completed before the cut ("9 * 2 = 18 + " still says 18).
 _OPERATOR = re.compile(r"[+\-−*/×÷^]")
 
 
@@ -144,11 +144,9 @@ def _unfinished_tail(plain: str) -> tuple[int, int] | None:
     start = next((a for a, b in reversed(sentences(stripped))), 0)
     dangling = stripped[start:].rstrip("=( \t")
     eq = dangling.rfind("=")
-    if eq >= 0:
-        lhs, rhs = dangling[:eq], dangling[eq + 1 :]
-        first = number_matches(rhs)
-        completed_result = bool(_OPERATOR.search(lhs)) and bool(number_matches(lhs))
-        start += eq + 1 + (first[0].end if completed_result and first else 0)
+    if eq >= 0 and _OPERATOR.search(dangling[:eq]) and number_matches(dangling[:eq]):
+        first = number_matches(dangling[eq + 1 :])
+        start += eq + 1 + (first[0].end if first else 0)
     return (start, len(plain))
 
 
