@@ -80,8 +80,12 @@ def _ascending_prefix(letters: str) -> str:
 
 
 # A sentence that concludes (its option is the answer) and one that rules an option out.
-_CONCLUDES = re.compile(r"\b(?:hence|therefore|thus|so|correct|right|answer|matches|must\s+be|it\s+is)\b", re.IGNORECASE)
-_RULES_OUT = re.compile(r"\b(?:wrong|incorrect|not|too|rule\w*\s+out|cannot|mistakes?|trap|only\s+if)\b|n't\b", re.IGNORECASE)
+_CONCLUDES = re.compile(
+    r"\b(?:hence|therefore|thus|so|correct|right|answer|matches|must\s+be|it\s+is)\b", re.IGNORECASE
+)
+_RULES_OUT = re.compile(
+    r"\b(?:wrong|incorrect|not|too|rule\w*\s+out|cannot|mistakes?|trap|only\s+if)\b|n't\b", re.IGNORECASE
+)
 
 
 def _mention(m: re.Match[str]) -> str:
@@ -154,7 +158,10 @@ def lead_polarity(sentence: str) -> str | None:
 def _words(text: str) -> list[tuple[int, str]]:
     """yes/no/true/false used as an answer ("so no.", "it is true."), not "no one", "true that"."""
     masked = _NOT_AN_ANSWER.sub(lambda m: " " * len(m.group(0)), text)
-    return [(m.start(), "yes" if (m.group(1) or m.group(2)).lower() in ("yes", "true") else "no") for m in _WORD.finditer(masked)]
+    return [
+        (m.start(), "yes" if (m.group(1) or m.group(2)).lower() in ("yes", "true") else "no")
+        for m in _WORD.finditer(masked)
+    ]
 
 
 def _yes_no_at(mark: Marked) -> str | None:

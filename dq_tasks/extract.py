@@ -15,7 +15,7 @@ follow-up question or closing chatter. Both first cut a run-on reply at a new pr
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Literal
 
 from dq_tasks.answers import Number, canonical, leads_with_number, number_matches, stated_value, unwrap

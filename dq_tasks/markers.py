@@ -25,10 +25,23 @@ _SEP = r"[ \t]*(?:\*\*|__)?[ \t]*(?::|[-–—](?=\s)|=)?[ \t]*(?:\*\*|__)?"
 _PHRASE = r"\b(?:the\s+)?(?:(?:final|correct|right)\s+)?(?:answer|option|choice)\s+(?:is|would\s+be|will\s+be)\b[ \t]*(?:\*\*|__)?[ \t]*:?"
 # "Final answer:", "**Final Answer**:", "Final answer -", "### Answer", a line "Final Answer".
 _LABEL = (
-    r"(?:^|(?<=\n))[ \t]*#{1,6}[ \t]*" + _STYLE + r"[ \t]*(?:the\s+)?(?:final\s+)?answer\b" + _SEP
-    + r"|" + _STYLE + r"\bfinal\s+answer\b[ \t]*" + _STYLE + r"[ \t]*(?::|[-–—](?=\s))" + _SEP
-    + r"|(?:^|(?<=\n))[ \t]*" + _STYLE + r"[ \t]*final\s+answer[ \t]*" + _STYLE + r"[ \t]*(?=\n)"
-    + r"|\*\*[ \t]*answer[ \t]*:?[ \t]*\*\*" + _SEP
+    r"(?:^|(?<=\n))[ \t]*#{1,6}[ \t]*"
+    + _STYLE
+    + r"[ \t]*(?:the\s+)?(?:final\s+)?answer\b"
+    + _SEP
+    + r"|"
+    + _STYLE
+    + r"\bfinal\s+answer\b[ \t]*"
+    + _STYLE
+    + r"[ \t]*(?::|[-–—](?=\s))"
+    + _SEP
+    + r"|(?:^|(?<=\n))[ \t]*"
+    + _STYLE
+    + r"[ \t]*final\s+answer[ \t]*"
+    + _STYLE
+    + r"[ \t]*(?=\n)"
+    + r"|\*\*[ \t]*answer[ \t]*:?[ \t]*\*\*"
+    + _SEP
 )
 MARKER = re.compile(_PHRASE + "|" + _LABEL, re.IGNORECASE)
 WEAK_MARKER = re.compile(r"\banswer[ \t]*:[ \t]*(?:\*\*|__)?", re.IGNORECASE)
@@ -40,7 +53,9 @@ _RUN_ON = re.compile(r"\n[ \t]*(?:" + "|".join(re.escape(h) for h in SECTION_HEA
 # A sentence ends at . ! ? followed by space, unless the word before is an initial or a title
 # ("J. K. Rowling", "St. Louis", "Mrs. Smith"); a one-digit answer ("3. I hope") does end one,
 # and so does "**Demak**." once unwrapped to "Demak ." (the space is the bold marker's).
-_ABBREVIATIONS = "".join(rf"(?<!\b{a})" for a in ("Mrs", "Mr", "Ms", "Dr", "Jr", "Sr", "St", "Mt", "Ft", "vs", "Inc", "Co"))
+_ABBREVIATIONS = "".join(
+    rf"(?<!\b{a})" for a in ("Mrs", "Mr", "Ms", "Dr", "Jr", "Sr", "St", "Mt", "Ft", "vs", "Inc", "Co")
+)
 SENTENCE_END = re.compile(r"(?:(?<=[a-z]{2})|(?<=[\d%)\]])|(?<=\bNo))" + _ABBREVIATIONS + r"[ \t]*[.!?]+(?=\s|$)")
 
 # Closing chatter: the writer talks to the reader about the conversation, not the problem
@@ -74,7 +89,9 @@ def is_chatter(sentence: str) -> bool:
 
 def sentences(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence: split at sentence ends and newlines."""
-    cuts = sorted({0, len(text), *(m.end() for m in SENTENCE_END.finditer(text)), *(m.end() for m in re.finditer("\n", text))})
+    cuts = sorted(
+        {0, len(text), *(m.end() for m in SENTENCE_END.finditer(text)), *(m.end() for m in re.finditer("\n", text))}
+    )
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if text[a:b].strip()]
 
 

@@ -161,7 +161,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     missing = [str(d) for d in args.run_dirs if not d.is_dir()]
     if missing:
-        print(f"dq: error: not a folder: {', '.join(missing)}; pass run folders that hold results_*.json", file=sys.stderr)
+        print(
+            f"dq: error: not a folder: {', '.join(missing)}; pass run folders that hold results_*.json", file=sys.stderr
+        )
         return 2
     manager = task_manager()
     for run_dir in args.run_dirs:
@@ -171,7 +173,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"skipped {results_path}: {report.skipped}")
                 continue
             for change in report.changes:
-                what = f"{change.lines} sample lines" if change.lines else "; ".join(f"{k}: {a} -> {b}" for k, (a, b) in change.metrics.items())
+                what = (
+                    f"{change.lines} sample lines"
+                    if change.lines
+                    else "; ".join(f"{k}: {a} -> {b}" for k, (a, b) in change.metrics.items())
+                )
                 print(f"{'would change' if args.dry_run else 'changed'} {change.path}: {what}")
             if not report.changes:
                 print(f"unchanged {results_path}")

@@ -502,7 +502,12 @@ ROUND3 = [
     ("letter", "(C) 12.5 hours\n\nOption (A) is too short and (B) is also wrong.", INVALID, "C"),
     ("letter", "The answer is: 25 * 0.5 = 12.5 hours", "C", "C"),
     ("letter", "The answer is (C). Note (A) is wrong.", "C", "C"),
-    ("letter", "A) 10 hours\nB) 11 hours\nC) 12.5 hours\nD) 13 hours\nE) 14 hours\nIt takes 12.5 hours, so (C)", INVALID, "C"),
+    (
+        "letter",
+        "A) 10 hours\nB) 11 hours\nC) 12.5 hours\nD) 13 hours\nE) 14 hours\nIt takes 12.5 hours, so (C)",
+        INVALID,
+        "C",
+    ),
     ("letter", "C. 12.5 hours\nHence, A) is correct.", INVALID, "A"),
     # yes/no: the stated answer wins; idioms and negations
     ("yes_no", "Definitely not. Penguins are true birds.", INVALID, "no"),

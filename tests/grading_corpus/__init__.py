@@ -59,7 +59,10 @@ def agreement(cases: tuple[Case, ...], extractor: Extractor = extract) -> dict[t
 
 def report(cases: tuple[Case, ...], extractor: Extractor = extract) -> str:
     table = agreement(cases, extractor)
-    rows = ["| family | replies (with marker) | strict-match, all | flexible-extract, all | strict-match, marker | flexible-extract, marker |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| family | replies (with marker) | strict-match, all | flexible-extract, all | strict-match, marker | flexible-extract, marker |",
+        "|---|---|---|---|---|---|",
+    ]
     for family in FAMILIES:
         n = sum(c.family == family for c in cases)
         m = sum(c.family == family and c.marker for c in cases)

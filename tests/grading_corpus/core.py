@@ -19,7 +19,7 @@ from fractions import Fraction
 
 from dq_tasks.answers import canonical, parse_number
 from dq_tasks.drop_eval import normalize_answer
-from dq_tasks.extract import INVALID, UNANSWERABLE, Family, FilterName
+from dq_tasks.extract import INVALID, UNANSWERABLE, Family
 
 SEED = 20261201
 FAMILIES = ("numeric", "letter", "yes_no", "span")
@@ -52,7 +52,9 @@ def agrees(case: Case, answer: str) -> bool:
 
 
 def num(value: Fraction | int | float) -> str:
-    return canonical(Fraction(value).limit_denominator(10**6)) if isinstance(value, float) else canonical(Fraction(value))
+    return (
+        canonical(Fraction(value).limit_denominator(10**6)) if isinstance(value, float) else canonical(Fraction(value))
+    )
 
 
 def money(value: int) -> str:

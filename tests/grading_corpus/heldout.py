@@ -23,13 +23,19 @@ def numeric(doc: dict, rng: random.Random) -> Iterable[Case]:
         (
             (f"{work}\n\n**Answer: {g}**", True),
             (f"{work}\n\nThe answer is: **{g:,}** (in total).", True),
-            (f"Let me calculate.\n{work}\nSo, the final answer is: {g}.\n\nIs there anything else? I can help with {k} more.", True),
+            (
+                f"Let me calculate.\n{work}\nSo, the final answer is: {g}.\n\nIs there anything else? I can help with {k} more.",
+                True,
+            ),
             (f"{work}\n\n#### Final Answer\n**{g}**", True),
             (f"{work}\nThe answer is {g - k} + {k} = {g}.", True),
             (f"{work}\nThus the answer is: ${g}.00", True),
             (f"{work}\nAnswer: {g}", True),
             (f"{work}\nIn total, there are {g}.", False),
-            (f"{work}\nSo the result is {g}. Hope this helps, and good luck with your {k} other homework problems!", False),
+            (
+                f"{work}\nSo the result is {g}. Hope this helps, and good luck with your {k} other homework problems!",
+                False,
+            ),
             (f"**Solution**\n{work}\n**Result:** {g}", False),
         )
     )
@@ -52,7 +58,15 @@ def letter(doc: dict, rng: random.Random) -> Iterable[Case]:
             (f"Final answer: {gold.lower()}", True),
         )
     )
-    yield Case("letter", "held-out: letter", form, gold, marker, "letter", {"options": list(doc["options"]), "answers": doc["answers"]})
+    yield Case(
+        "letter",
+        "held-out: letter",
+        form,
+        gold,
+        marker,
+        "letter",
+        {"options": list(doc["options"]), "answers": doc["answers"]},
+    )
 
 
 def yes_no(doc: dict, rng: random.Random) -> Iterable[Case]:

@@ -42,7 +42,9 @@ def case(cls: str, doc: dict, reply: str, label: str, marker: bool = True) -> Ca
 def weak_answer(doc: dict, rng: random.Random) -> Iterable[Case]:
     letter = pick(doc, rng)
     form = rng.choice(("Answer: {l}", "Answer: ({l})", "Answer: {l}) {v}", "Answer: {l}.", "Correct answer: {l}"))
-    yield case("letter: 'Answer: B'", doc, f"{reasoning(doc, rng)}\n{form.format(l=letter, v=value(doc, letter))}", letter)
+    yield case(
+        "letter: 'Answer: B'", doc, f"{reasoning(doc, rng)}\n{form.format(l=letter, v=value(doc, letter))}", letter
+    )
 
 
 def correct_answer_is(doc: dict, rng: random.Random) -> Iterable[Case]:
@@ -132,7 +134,15 @@ def marker_then_discussion(doc: dict, rng: random.Random) -> Iterable[Case]:
 
 def styled_marker(doc: dict, rng: random.Random) -> Iterable[Case]:
     letter = pick(doc, rng)
-    form = rng.choice(("**Final Answer:** ({l})", "### Answer\n{l}", "Final answer - {l}", "**Answer:** {l}) {v}", "### Final Answer\n\n**({l}) {v}**"))
+    form = rng.choice(
+        (
+            "**Final Answer:** ({l})",
+            "### Answer\n{l}",
+            "Final answer - {l}",
+            "**Answer:** {l}) {v}",
+            "### Final Answer\n\n**({l}) {v}**",
+        )
+    )
     reply = f"{reasoning(doc, rng)}\n\n{form.format(l=letter, v=value(doc, letter))}"
     yield case("marker: heading/bold/dash", doc, reply, letter)
 
@@ -140,7 +150,13 @@ def styled_marker(doc: dict, rng: random.Random) -> Iterable[Case]:
 def no_marker_end(doc: dict, rng: random.Random) -> Iterable[Case]:
     letter = pick(doc, rng)
     form = rng.choice(("So the answer must be option {l}.", "Hence, {l}) is correct.", "This matches ({l}).", "{l}"))
-    yield case("letter: no marker, stated at the end", doc, f"{reasoning(doc, rng)}\n{form.format(l=letter)}", letter, marker=False)
+    yield case(
+        "letter: no marker, stated at the end",
+        doc,
+        f"{reasoning(doc, rng)}\n{form.format(l=letter)}",
+        letter,
+        marker=False,
+    )
 
 
 def restated_options(doc: dict, rng: random.Random) -> Iterable[Case]:

@@ -251,7 +251,13 @@ def number_mentions_none(doc: dict, rng: random.Random) -> Iterable[Case]:
             f"None of them are broken, so she has {v}.",
         )
     )
-    yield case("gsm-plus: number with 'none' elsewhere", f"{body(doc, rng)}\n{form}", num(v), "The answer is" in form, "number_or_none")
+    yield case(
+        "gsm-plus: number with 'none' elsewhere",
+        f"{body(doc, rng)}\n{form}",
+        num(v),
+        "The answer is" in form,
+        "number_or_none",
+    )
 
 
 BUILDERS = [

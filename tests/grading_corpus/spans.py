@@ -7,7 +7,12 @@ from collections.abc import Iterable
 
 from tests.grading_corpus.core import Case
 
-POLITE = ("I hope this helps!", "Let me know if you have any other questions.", "Hope that helps! 😊", "Feel free to ask if you need more help.")
+POLITE = (
+    "I hope this helps!",
+    "Let me know if you have any other questions.",
+    "Hope that helps! 😊",
+    "Feel free to ask if you need more help.",
+)
 
 
 def gold(doc: dict) -> str:
@@ -29,13 +34,29 @@ def case(cls: str, doc: dict, reply: str, label: str, marker: bool = True) -> Ca
 
 def plain_marker(doc: dict, rng: random.Random) -> Iterable[Case]:
     g = gold(doc)
-    form = rng.choice(("The answer is: {g}", "The answer is {g}.", "The answer is: **{g}**", "So the answer is: {g}", "The answer is: \"{g}\"", "The answer is: {g}\nQuestion: Who else?"))
+    form = rng.choice(
+        (
+            "The answer is: {g}",
+            "The answer is {g}.",
+            "The answer is: **{g}**",
+            "So the answer is: {g}",
+            'The answer is: "{g}"',
+            "The answer is: {g}\nQuestion: Who else?",
+        )
+    )
     yield case("earlier: plain marker", doc, f"{evidence(doc, rng)}\n{form.format(g=g)}", g)
 
 
 def one_character(doc: dict, rng: random.Random) -> Iterable[Case]:
     g = str(rng.randint(1, 9))
-    after = rng.choice(("The {t} scored first.", "This is stated in the passage.", "That is the count.", "In total, the passage lists them."))
+    after = rng.choice(
+        (
+            "The {t} scored first.",
+            "This is stated in the passage.",
+            "That is the count.",
+            "In total, the passage lists them.",
+        )
+    )
     form = rng.choice(("The answer is: {g}. {a}", "The answer is {g}. {a}", "Final answer: {g}. {a}", "{g}. {a}"))
     reply = f"{evidence(doc, rng)}\n{form.format(g=g, a=after.format(t='team'))}"
     yield case("span: one-character answer, then a sentence", doc, reply, g, marker=not form.startswith("{g}"))
@@ -51,7 +72,15 @@ def polite(doc: dict, rng: random.Random) -> Iterable[Case]:
 
 def styled_marker(doc: dict, rng: random.Random) -> Iterable[Case]:
     g = gold(doc)
-    form = rng.choice(("**Final Answer**: {g}", "### Answer\n{g}", "Final answer - {g}", "**Answer:** {g}", "## Final Answer\n\n**{g}**"))
+    form = rng.choice(
+        (
+            "**Final Answer**: {g}",
+            "### Answer\n{g}",
+            "Final answer - {g}",
+            "**Answer:** {g}",
+            "## Final Answer\n\n**{g}**",
+        )
+    )
     yield case("marker: heading/bold/dash", doc, f"{evidence(doc, rng)}\n\n{form.format(g=g)}", g)
 
 
@@ -80,4 +109,13 @@ def bare_then_explanation(doc: dict, rng: random.Random) -> Iterable[Case]:
     yield case("span: bare answer, then explanation", doc, f"{g}\n{evidence(doc, rng)}", g, marker=False)
 
 
-BUILDERS = [plain_marker, one_character, polite, styled_marker, next_line, weak_marker, numbers_in_chatter, bare_then_explanation]
+BUILDERS = [
+    plain_marker,
+    one_character,
+    polite,
+    styled_marker,
+    next_line,
+    weak_marker,
+    numbers_in_chatter,
+    bare_then_explanation,
+]

@@ -38,7 +38,15 @@ def case(cls: str, reply: str, label: str, marker: bool = True) -> Case:
 
 def plain_marker(doc: dict, rng: random.Random) -> Iterable[Case]:
     label = pick(doc, rng)
-    form = rng.choice(("The answer is: {w}", "The answer is {w}.", "So the answer is: **{w}**", "The final answer is: {w}", "Thus, the answer is {w}."))
+    form = rng.choice(
+        (
+            "The answer is: {w}",
+            "The answer is {w}.",
+            "So the answer is: **{w}**",
+            "The final answer is: {w}",
+            "Thus, the answer is {w}.",
+        )
+    )
     yield case("earlier: plain marker", f"{facts(doc, rng)}\n{form.format(w=word(label, rng))}", label)
 
 
@@ -60,8 +68,24 @@ def idioms(doc: dict, rng: random.Random) -> Iterable[Case]:
     label = pick(doc, rng)
     lead = rng.choice(
         {
-            "yes": ("Of course!", "Of course.", "Definitely.", "Absolutely!", "Certainly.", "Of course, ", "Most likely."),
-            "no": ("Definitely not.", "Of course not.", "Absolutely not!", "Certainly not.", "Not at all.", "No way.", "Probably not."),
+            "yes": (
+                "Of course!",
+                "Of course.",
+                "Definitely.",
+                "Absolutely!",
+                "Certainly.",
+                "Of course, ",
+                "Most likely.",
+            ),
+            "no": (
+                "Definitely not.",
+                "Of course not.",
+                "Absolutely not!",
+                "Certainly not.",
+                "Not at all.",
+                "No way.",
+                "Probably not.",
+            ),
         }[label]
     )
     f = facts(doc, rng)
@@ -73,24 +97,55 @@ def idioms(doc: dict, rng: random.Random) -> Iterable[Case]:
 def conclusion(doc: dict, rng: random.Random) -> Iterable[Case]:
     label = pick(doc, rng)
     end = rng.choice(("So, {w}.", "Therefore, {w}.", "so the answer would be {w}.", "Thus {w}."))
-    yield case("yes/no: justification then conclusion", f"{facts(doc, rng)}\n{end.format(w=word(label, rng).lower())}", label, marker="answer" in end)
+    yield case(
+        "yes/no: justification then conclusion",
+        f"{facts(doc, rng)}\n{end.format(w=word(label, rng).lower())}",
+        label,
+        marker="answer" in end,
+    )
 
 
 def styled_marker(doc: dict, rng: random.Random) -> Iterable[Case]:
     label = pick(doc, rng)
-    form = rng.choice(("**Answer:** {w}", "### Answer\n{w}", "**Final Answer**: {w}.", "Final answer - {w}", "The answer is:\n{w}"))
+    form = rng.choice(
+        ("**Answer:** {w}", "### Answer\n{w}", "**Final Answer**: {w}.", "Final answer - {w}", "The answer is:\n{w}")
+    )
     yield case("marker: heading/bold/dash", f"{facts(doc, rng)}\n\n{form.format(w=word(label, rng))}", label)
 
 
 def non_answer(doc: dict, rng: random.Random) -> Iterable[Case]:
-    form = rng.choice(("The answer is: yes or no", "The answer is: Yes/No", "The answer is: neither yes nor no", "I am not sure. It could be yes or no."))
+    form = rng.choice(
+        (
+            "The answer is: yes or no",
+            "The answer is: Yes/No",
+            "The answer is: neither yes nor no",
+            "I am not sure. It could be yes or no.",
+        )
+    )
     yield case("earlier: no answer stated", f"{facts(doc, rng)}\n{form}", INVALID, marker="answer" in form)
 
 
 def chatter(doc: dict, rng: random.Random) -> Iterable[Case]:
     label = pick(doc, rng)
-    bye = rng.choice(("Do you have any other questions? No problem if not!", "Let me know if you need more help, no pressure!", "I hope this helps!"))
-    yield case("flexible: closing chatter after marker", f"{facts(doc, rng)}\nThe answer is {word(label, rng)}.\n{bye}", label)
+    bye = rng.choice(
+        (
+            "Do you have any other questions? No problem if not!",
+            "Let me know if you need more help, no pressure!",
+            "I hope this helps!",
+        )
+    )
+    yield case(
+        "flexible: closing chatter after marker", f"{facts(doc, rng)}\nThe answer is {word(label, rng)}.\n{bye}", label
+    )
 
 
-BUILDERS = [plain_marker, marker_then_justification, leading_answer, idioms, conclusion, styled_marker, non_answer, chatter]
+BUILDERS = [
+    plain_marker,
+    marker_then_justification,
+    leading_answer,
+    idioms,
+    conclusion,
+    styled_marker,
+    non_answer,
+    chatter,
+]
