@@ -21,7 +21,13 @@ _LETTER_HEAD = re.compile(
     re.IGNORECASE,
 )
 _LETTER_ANYWHERE = re.compile(
-    r"\(([A-E])\)|\b([A-E])\)|\b(?:option|choice)\s*\(?([A-Ea-e])\b|\\boxed\{([A-E])\}|\*\*([A-E])\*\*"
+    r"\(([A-E])\)|\b([A-E])\)|\b(?i:option|choice)\s*\(?([A-Ea-e])\b|\\boxed\{([A-E])\}|\*\*([A-E])\*\*"
+)
+# A bare capital letter used as an option ("I choose C.", "C is it"), read in concluding sentences.
+# Only after a choosing verb or a copula: "to B" in "his approach to B" is a place.
+_BARE_LETTER = re.compile(
+    r"(?:^|\b(?:choose|pick|select|with|is|be)\s+)([A-E])\b(?=\s*(?:[.,;:!)]|$)|\s+(?:is|would|should|must)\b)",
+    re.IGNORECASE | re.MULTILINE,
 )
 # A line that states an option: the letter, then at most the option's own text.
 _OPTION_LINE = re.compile(r"^[\s\-*>#]*(?:(?:option|choice)\s*)?(?:\(([A-Ea-e])\)|([A-E])\)|([A-E])(?:[.:]|\s*$))(.*)$")
@@ -81,7 +87,8 @@ def _ascending_prefix(letters: str) -> str:
 
 # A sentence that concludes (its option is the answer) and one that rules an option out.
 _CONCLUDES = re.compile(
-    r"\b(?:hence|therefore|thus|so|correct|right|answer|matches|must\s+be|it\s+is)\b", re.IGNORECASE
+    r"\b(?:hence|therefore|thus|so|correct|right|answer|matches|must\s+be|it\s+is|choose|pick|select|go\s+with)\b",
+    re.IGNORECASE,
 )
 _RULES_OUT = re.compile(
     r"\b(?:wrong|incorrect|not|too|rule\w*\s+out|cannot|mistakes?|trap|only\s+if)\b|n't\b", re.IGNORECASE
@@ -105,7 +112,8 @@ def flexible_letter(text: str, options: Sequence[str] = ()) -> str:
     lines = text.split("\n")
     offsets = [sum(len(x) + 1 for x in lines[:i]) for i in range(len(lines))]
     stated = [(offsets[i], letter) for i, letter in _stated_options(text, options)]
-    for m in mentions:
+    bare = [m for m in _BARE_LETTER.finditer(text) if not inside(m.start(), skip)]
+    for m in [*mentions, *bare]:
         sentence = next((text[a:b] for a, b in sentences(text) if a <= m.start() < b), "")
         if _CONCLUDES.search(sentence) and not _RULES_OUT.search(sentence):
             stated.append((m.start(), _mention(m)))

@@ -178,9 +178,16 @@ def _concluded(plain: str, numbers: list[Number]) -> Number:
 
 
 # --------------------------------------------------------------------------- short spans
+# An explanation after the span: "Kyle Orton, because the passage says so", ", which ...".
+_EXPLANATION = re.compile(r"(?:,\s*|\s+)because\b|,\s*(?:since|as|which|who|where|when)\b", re.IGNORECASE)
+
+
 def clean_span(text: str) -> str:
-    span = first_sentence(unwrap(text))
-    return span.strip().strip("*\"'`").strip().rstrip(".!").strip()
+    span = _EXPLANATION.split(first_sentence(unwrap(text)), 1)[0]
+    previous = None
+    while previous != span:  # '"91.5".' -> 91.5
+        previous, span = span, span.strip().strip("*\"'`“”").rstrip(".!").strip()
+    return span
 
 
 def _lines(text: str) -> list[str]:

@@ -21,29 +21,32 @@ T = TypeVar("T")
 
 _STYLE = r"(?:\*\*|__)?"
 _SEP = r"[ \t]*(?:\*\*|__)?[ \t]*(?::|[-–—](?=\s)|=)?[ \t]*(?:\*\*|__)?"
-# "the answer is", "the final answer is", "the correct option is", "answer would be".
-_PHRASE = r"\b(?:the\s+)?(?:(?:final|correct|right)\s+)?(?:answer|option|choice)\s+(?:is|would\s+be|will\s+be)\b[ \t]*(?:\*\*|__)?[ \t]*:?"
-# "Final answer:", "**Final Answer**:", "Final answer -", "### Answer", a line "Final Answer".
+_HEAD = r"(?:^|(?<=\n))[ \t]*"
+# "the answer is", "the final answer is", "the correct option is", "answer would/should be".
+_PHRASE = (
+    r"\b(?:the\s+)?(?:(?:final|correct|right)\s+)?(?:answer|option|choice)\s+"
+    r"(?:is|would\s+be|will\s+be|should\s+be|must\s+be)\b[ \t]*(?:\*\*|__)?[ \t]*:?"
+)
+# "Final answer:", "**Final Answer**:", "Final answer -", "Final answer = 9", "### Answer", a
+# line "Final Answer"; and the notations that state an answer: "\boxed{18}", GSM8K's "#### 18".
 _LABEL = (
-    r"(?:^|(?<=\n))[ \t]*#{1,6}[ \t]*"
-    + _STYLE
-    + r"[ \t]*(?:the\s+)?(?:final\s+)?answer\b"
-    + _SEP
-    + r"|"
-    + _STYLE
-    + r"\bfinal\s+answer\b[ \t]*"
-    + _STYLE
-    + r"[ \t]*(?::|[-–—](?=\s))"
-    + _SEP
-    + r"|(?:^|(?<=\n))[ \t]*"
-    + _STYLE
-    + r"[ \t]*final\s+answer[ \t]*"
-    + _STYLE
-    + r"[ \t]*(?=\n)"
-    + r"|\*\*[ \t]*answer[ \t]*:?[ \t]*\*\*"
-    + _SEP
+    rf"{_HEAD}#{{1,6}}[ \t]*{_STYLE}[ \t]*(?:the\s+)?(?:final\s+)?answer\b{_SEP}"
+    rf"|{_STYLE}\bfinal\s+answer\b[ \t]*{_STYLE}[ \t]*(?::|=|[-–—](?=\s)){_SEP}"
+    rf"|{_HEAD}{_STYLE}[ \t]*final\s+answer[ \t]*{_STYLE}[ \t]*(?=\n)"
+    rf"|\*\*[ \t]*answer[ \t]*:?[ \t]*\*\*{_SEP}"
+    r"|\\boxed\{"
+    rf"|{_HEAD}####[ \t]+(?=[-−$€£]?\d)"
 )
 MARKER = re.compile(_PHRASE + "|" + _LABEL, re.IGNORECASE)
+# The same phrase after the answer: "So, 1200 is the answer.", "B is the correct answer.",
+# "45.6 — that's my final answer."
+REVERSE_MARKER = re.compile(
+    r"[ \t]*(?:\bis\s+(?:the|my)|[-–—,]?\s*(?:that's|that\s+is|this\s+is)\s+(?:the|my))\s+"
+    r"(?:(?:final|correct|right)\s+)?(?:answer|option|choice)\b",
+    re.IGNORECASE,
+)
+_CONNECTIVE = re.compile(r"^[\s*_]*(?:(?:so|thus|hence|therefore|then|and|i\s+think|overall)\b[\s,:]*)*", re.IGNORECASE)
+_PRONOUN = re.compile(r"^(?:this|that|it|which|what|there|here)$", re.IGNORECASE)
 WEAK_MARKER = re.compile(r"\banswer[ \t]*:[ \t]*(?:\*\*|__)?", re.IGNORECASE)
 
 # The prompts' own section headers: a reply that runs on into a new section is cut there.
@@ -114,11 +117,18 @@ def _answer_after(text: str, end: int) -> tuple[str, str]:
 
 
 def find_markers(text: str) -> list[Marked]:
-    """Strong markers in order, then the weak ("Answer:") ones; markers inside closing chatter
-    ("I hope the answer is helpful") are no markers."""
+    """Strong markers in order (a reversed one, "18 is the answer", counts where its sentence
+    starts), then the weak ("Answer:") ones; markers inside closing chatter ("I hope the
+    answer is helpful") are no markers."""
     strong = [m for m in MARKER.finditer(text) if not is_chatter(_sentence_before(text, m.start()))]
     taken = [(m.start(), m.end()) for m in strong]
     found = [Marked(m.start(), *_answer_after(text, m.end())) for m in strong]
+    for m in REVERSE_MARKER.finditer(text):
+        before = _sentence_before(text, m.start())
+        answer = _CONNECTIVE.sub("", before).strip()
+        if answer and not _PRONOUN.match(answer) and not is_chatter(before) and not MARKER.search(before):
+            found.append(Marked(m.start() - len(before), answer, answer))
+    found.sort(key=lambda mark: mark.start)
     for m in WEAK_MARKER.finditer(text):
         if not any(s <= m.start() < e or m.start() <= s < m.end() for s, e in taken):
             found.append(Marked(m.start(), *_answer_after(text, m.end()), weak=True))

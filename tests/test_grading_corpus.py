@@ -21,8 +21,8 @@ S, F = "strict-match", "flexible-extract"
 # without a marker, which strict reads as [invalid] by design).
 FLOORS = {
     ("numeric", S, "all"): 0.65, ("numeric", F, "all"): 0.90, ("numeric", S, "marker"): 0.90, ("numeric", F, "marker"): 0.90,
-    ("letter", S, "all"): 0.65, ("letter", F, "all"): 0.98, ("letter", S, "marker"): 0.98, ("letter", F, "marker"): 0.98,
-    ("yes_no", S, "all"): 0.68, ("yes_no", F, "all"): 0.98, ("yes_no", S, "marker"): 0.98, ("yes_no", F, "marker"): 0.98,
+    ("letter", S, "all"): 0.60, ("letter", F, "all"): 0.98, ("letter", S, "marker"): 0.98, ("letter", F, "marker"): 0.98,
+    ("yes_no", S, "all"): 0.62, ("yes_no", F, "all"): 0.98, ("yes_no", S, "marker"): 0.98, ("yes_no", F, "marker"): 0.98,
     ("span", S, "all"): 0.95, ("span", F, "all"): 0.87, ("span", S, "marker"): 0.98, ("span", F, "marker"): 0.98,
 }  # fmt: skip
 # Classes a filter is not meant to read: replies without a marker (strict), a bare answer then

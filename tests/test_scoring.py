@@ -526,6 +526,24 @@ ROUND3 = [
     ("span", "Based on the passage, the answer is **Demak**. Let me know if you need anything else!", "Demak", "Demak"),
     ("span", "Answer: Paris", "Paris", "Paris"),
     ("span", "The answer is: J. K. Rowling. She wrote it.", "J. K. Rowling", "J. K. Rowling"),
+    # answer-stating notations and reversed markers (second held-out batch)
+    ("number", "Each monitor costs 600/2=300 dollars.\n\\[\n\\boxed{300}\n\\]", "300", "300"),
+    ("number", "Seth had 32 x 2 = 64 stickers.\n#### 64", "64", "64"),
+    ("number", "#### Step 1\nShe has 5 + 3 = 8.", INVALID, "8"),  # a heading, not GSM8K's "####"
+    ("number", "So, 1200 is the answer.", "1200", "1200"),
+    ("number", "Final answer = 31", "31", "31"),
+    ("number", "The answer should be 16.", "16", "16"),
+    ("letter", "B is the correct answer.", "B", "B"),
+    ("letter", "The answer must be A.", "A", "A"),
+    ("letter", "I choose C.", INVALID, "C"),
+    ("letter", "Option B is correct, since 11 hours fits. Option C does not.", INVALID, "B"),
+    ("letter", "On his approach to B, so he drove 2 hours. (C) 12.5 hours", INVALID, "C"),
+    ("yes_no", "Rumi was a poet.\n\\boxed{No}", "no", "no"),
+    ("span", "Kyle Orton is the answer.", "Kyle Orton", "Kyle Orton"),
+    ("span", "45.6 — that's my final answer.", "45.6", "45.6"),
+    ("span", "The answer is Kyle Orton, because the passage says so.", "Kyle Orton", "Kyle Orton"),
+    ("span", 'The correct answer is "91.5".', "91.5", "91.5"),
+    ("span", "This is the answer.\nParis", "This is the answer", "Paris"),  # a pronoun is no answer
 ]
 
 

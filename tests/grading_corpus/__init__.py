@@ -34,6 +34,10 @@ def corpus() -> tuple[Case, ...]:
     cases += build(load_docs("aqua_dq"), [heldout.letter], 60, SEED + 8)
     cases += build(load_docs("strategyqa_dq"), [heldout.yes_no], 60, SEED + 9)
     cases += build(drop, [heldout.span], 60, SEED + 10)
+    cases += build(gsm8k, [heldout.numeric2], 60, SEED + 11)
+    cases += build(load_docs("aqua_dq"), [heldout.letter2], 60, SEED + 12)
+    cases += build(load_docs("strategyqa_dq"), [heldout.yes_no2], 60, SEED + 13)
+    cases += build(drop, [heldout.span2], 60, SEED + 14)
     return tuple(cases)
 
 

@@ -103,3 +103,81 @@ def span(doc: dict, rng: random.Random) -> Iterable[Case]:
         )
     )
     yield Case("span", "held-out: span", form, gold, marker, "span", {"answers": doc["answers"]})
+
+
+# --------------------------------------------------------------------------- second held-out batch
+# Written after the first batch's fixes; its first figures are recorded in dq_tasks/TASKS.md.
+def numeric2(doc: dict, rng: random.Random) -> Iterable[Case]:
+    g = int(float(doc["answers"][0]))
+    steps = solution_lines(doc)
+    work = " ".join(steps)
+    form, marker = rng.choice(
+        (
+            (f"{work}\n\\[\n\\boxed{{{g}}}\n\\]", True),
+            (f"{work}\n#### {g}", True),
+            (f"{work}\nSo, {g} is the answer.", True),
+            (f"{work}\nFinal answer = {g}", True),
+            (f"Okay! {work} The answer should be {g}.", True),
+            (f"{work}\n\n**The answer is {g:,} dollars.**", True),
+            (f"{work}\nTherefore, the answer is {g} (because the steps above add up).", True),
+            (f"{work}\n**Final result:** {g}", False),
+            (f"{work} Thus she ends up with a total of {g} in the end!", False),
+            (f"{work}\nThe answer is:\n\n$$ {g} $$", True),
+        )
+    )
+    yield Case("numeric", "held-out 2: numeric", form, num(g), marker, "number")
+
+
+def letter2(doc: dict, rng: random.Random) -> Iterable[Case]:
+    gold = doc["answers"][0]
+    other = rng.choice([x for x in "ABCDE" if x != gold])
+    text = next((o[2:] for o in doc["options"] if o[:1] == gold), "")
+    form, marker = rng.choice(
+        (
+            (f"{gold} is the correct answer.", True),
+            (f"Option {gold} is correct, since {text} fits. Option {other} does not.", False),
+            (f"I choose {gold}.", False),
+            (f"The answer must be {gold}.", True),
+            (f"\\boxed{{{gold}}}", True),
+            (f"The answer is option ({gold}) {text}, not ({other}).", True),
+            (f"**{gold}**\n\nWhy: the others, like {other}, are too big.", False),
+            (f"So I'll go with ({gold}).", False),
+        )
+    )
+    yield Case("letter", "held-out 2: letter", form, gold, marker, "letter", {"options": list(doc["options"]), "answers": doc["answers"]})
+
+
+def yes_no2(doc: dict, rng: random.Random) -> Iterable[Case]:
+    gold = doc["answers"][0]
+    fact = (doc.get("facts") or ["That is the case."])[0]
+    yes = gold == "yes"
+    form, label, marker = rng.choice(
+        (
+            (f"{fact}\n\\boxed{{{'Yes' if yes else 'No'}}}", gold, True),
+            (f"Yep! {fact}" if yes else f"Nah. {fact}", gold, False),
+            (f"{fact} So that's a {'yes' if yes else 'no'}.", gold, False),
+            (f"{'Correct' if yes else 'Incorrect'}. {fact}", gold, False),
+            (f"{fact}\n\nAnswer: **{'YES' if yes else 'NO'}**", gold, True),
+            (f"My answer: {'yes' if yes else 'no'}. {fact}", gold, True),
+            (f"{fact} Therefore: {'yes' if yes else 'no'}!", gold, False),
+            (f"{'Yes, it is true.' if yes else 'No, that is false.'} {fact}", gold, False),
+        )
+    )
+    yield Case("yes_no", "held-out 2: yes/no", form, label, marker, "yes_no")
+
+
+def span2(doc: dict, rng: random.Random) -> Iterable[Case]:
+    gold = str(doc["answers"][0])
+    form, marker = rng.choice(
+        (
+            (f"The answer is {gold}, because the passage says so.", True),
+            (f"\\boxed{{{gold}}}", True),
+            (f"{gold} is the answer.", True),
+            (f"Answer: {gold}\nReason: it is stated in the second paragraph.", True),
+            (f"The correct answer is \"{gold}\".", True),
+            (f"**Answer**\n{gold}", True),
+            (f"The answer is: {gold}.\n\nLet me know if you have more questions! 😊", True),
+            (f"{gold} — that's my final answer.", False),
+        )
+    )
+    yield Case("span", "held-out 2: span", form, gold, marker, "span", {"answers": doc["answers"]})
