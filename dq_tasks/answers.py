@@ -17,13 +17,16 @@ from dq_tasks.markers import first_sentence
 # A number: optional sign (not when glued to a preceding digit, so "5-3" is not "-3"; a sign
 # may be set apart by a currency symbol or a space: "-$1,234", "− 5"), thousands groups
 # "1,450,000" or plain digits, optional decimals, optional exponent ("e-06", " × 10^-6",
-# "*10^{7}"), optional "/denominator".
+# "*10^{7}"), optional "/denominator", optional scale word ("$1.5 million").
 _NUMBER = re.compile(
     r"(?<![\d.])(?P<sign>[-−](?:[ \t]?[$€£][ \t]?|[ \t])?)?"
     r"(?P<int>\d{1,3}(?:,\d{3})+(?!\d)|\d+)?(?P<dec>\.\d+)?"
     r"(?:(?:[eE](?P<exp>[-+−]?\d+))|(?:\s?[×x*]\s?10\s?\^\s?\{?(?P<pow>[-+−]?\d+)\}?))?"
     r"(?:\s?/\s?(?P<den>\d+)(?![\d.]))?"
+    r"(?:[ \t]+(?P<scale>thousand|million|billion|trillion)\b)?",
+    re.IGNORECASE,
 )
+_SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
 # LaTeX / markdown wrappers small models put around the answer.
 _FRAC = re.compile(r"\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}")
 _WRAPPERS = re.compile(r"\\boxed\{|\\text\{|\\textbf\{|\\mathbf\{|\\\(|\\\)|\\\[|\\\]|\*\*|__|`")
@@ -52,6 +55,8 @@ def _value(m: re.Match[str], signed: bool) -> Fraction:
         value *= Fraction(10) ** int(exponent.replace("−", "-"))
     if m.group("den") and int(m.group("den")) != 0:
         value /= int(m.group("den"))
+    if m.group("scale"):
+        value *= _SCALES[m.group("scale").lower()]
     return -value if signed else value
 
 
@@ -97,14 +102,14 @@ def stated_value(line: str) -> Fraction | None:
     line concludes with. An expression counts by its result: its last "= value" ("16 + 2 = 18"
     -> 18), the number a "so ..." clause concludes ("48 / 2, so 24" -> 24), else its value
     ("16 + 2" -> 18); otherwise the first number ("18 eggs" -> 18)."""
-    clause = _ASIDE.sub(" ", first_sentence(unwrap(line)))
+    clause = _MIXED.sub(_mixed, _ASIDE.sub(" ", first_sentence(unwrap(line))))
     if clause.rstrip()[-1:] in tuple("+-−*/×÷("):  # cut off mid-expression: "Kai has 2 + " says
         left, _, right = clause.rpartition("=")  # nothing, "x = 5 +" neither; "9 * 2 = 18 +" says 18
         done = number_matches(right) if re.search(r"[+\-−*/×÷^]", left) and number_matches(left) else []
         clause = f"{left}={right[: done[0].end]}" if done else ""
     numbers = number_matches(clause)
     if not numbers:
-        return None
+        return word_value(clause)
     led_by_number = leads_with_number(clause)
     if "=" in clause:
         left, right = clause.rsplit("=", 1)
@@ -118,6 +123,46 @@ def stated_value(line: str) -> Fraction | None:
         concluded = number_matches(clause[so[-1].end() :]) if so else []
         return concluded[0].value if concluded else _either(_evaluate(run), numbers[0].value)
     return numbers[0].value
+
+
+# A mixed number, "2 1/2" (a proper fraction after a whole number), is one value.
+_MIXED = re.compile(r"(?<![\d.,/])(\d{1,3})[ \t]+(\d{1,2})[ \t]?/[ \t]?(\d{1,2})(?![\d.,/])")
+
+
+def _mixed(m: re.Match[str]) -> str:
+    whole, num, den = (int(g) for g in m.groups())
+    return canonical(whole + Fraction(num, den)) if 0 < num < den else m.group(0)
+
+
+_UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_WORD = re.compile(r"[a-z]+")
+_PRONOUN_ONE = re.compile(r"\b(?:the|this|that|which|each|every|any|no|another)\s+one\b|\bone\s+(?:of|who|that|with)\b")
+
+
+def word_value(clause: str) -> Fraction | None:
+    """A number written in words, the first run of them in the clause ("twelve", "twenty-five",
+    "one hundred and five"); None when there is none."""
+    total = current = 0
+    seen = False
+    clause = _PRONOUN_ONE.sub(" ", clause.lower())  # "the one with more" is no number
+    for word in _WORD.findall(clause.replace("-", " ")):
+        if word in _UNITS:
+            current += _UNITS.index(word)
+        elif word in _TENS:
+            current += 10 * (_TENS.index(word) + 2)
+        elif word == "hundred" and seen:
+            current *= 100
+        elif word in _SCALES and seen:
+            total, current = total + current * _SCALES[word], 0
+        elif word == "and" and seen:
+            continue
+        elif seen:
+            break
+        else:
+            continue
+        seen = True
+    return Fraction(total + current) if seen else None
 
 
 def leads_with_number(line: str) -> bool:

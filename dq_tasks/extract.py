@@ -60,7 +60,7 @@ _UNANSWERABLE = re.compile(
     r"|\b(?:unknown|undetermined|indeterminate|undeterminable|unanswerable|not\s+determinable)\b",
     re.IGNORECASE,
 )
-_NONE_ANSWER = re.compile(r"^\W*none\b(?!\s+of\b)", re.IGNORECASE)
+_NONE_ANSWER = re.compile(r"^\W*(?:none\b(?!\s+of\b)|n/a\b)", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------- numbers

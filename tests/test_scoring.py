@@ -64,7 +64,7 @@ NUMBER_REPLIES = [
     ("The answer is: 1.5E+3", "1500", "1500"),
     ("It takes 3.5 hours.", INVALID, "3.5"),  # no marker: strict finds nothing
     ("18", INVALID, "18"),
-    ("I counted 12 apples. The answer is: twelve", INVALID, "12"),
+    ("I counted 12 apples. The answer is: twelve", "12", "12"),  # a number in words after the marker
     ("The answer is: twelve. Hmm, 12 apples in total. The answer is: 12", "12", "12"),
     ("The answer is 3. Hmm, no. The answer is: 4", "3", "3"),  # the first marker, under both
     ("The final answer is: 7", "7", "7"),
@@ -544,6 +544,14 @@ ROUND3 = [
     ("span", "The answer is Kyle Orton, because the passage says so.", "Kyle Orton", "Kyle Orton"),
     ("span", 'The correct answer is "91.5".', "91.5", "91.5"),
     ("span", "This is the answer.\nParis", "This is the answer", "Paris"),  # a pronoun is no answer
+    # numbers in words, scale words, mixed numbers; "N/A" as GSM-Plus's "None"
+    ("number", "The answer is twenty-five apples.", "25", "25"),
+    ("number", "The answer is one hundred and five.", "105", "105"),
+    ("number", "The answer is: the one with more.", INVALID, INVALID),
+    ("number", "The answer is $1.5 million.", "1500000", "1500000"),
+    ("number", "It costs 3 thousand dollars.", INVALID, "3000"),
+    ("number", "The answer is 2 1/2 hours.", "2.5", "2.5"),
+    ("number_or_none", "The answer is: N/A", "None", "None"),
 ]
 
 

@@ -144,7 +144,15 @@ def letter2(doc: dict, rng: random.Random) -> Iterable[Case]:
             (f"So I'll go with ({gold}).", False),
         )
     )
-    yield Case("letter", "held-out 2: letter", form, gold, marker, "letter", {"options": list(doc["options"]), "answers": doc["answers"]})
+    yield Case(
+        "letter",
+        "held-out 2: letter",
+        form,
+        gold,
+        marker,
+        "letter",
+        {"options": list(doc["options"]), "answers": doc["answers"]},
+    )
 
 
 def yes_no2(doc: dict, rng: random.Random) -> Iterable[Case]:
@@ -174,7 +182,7 @@ def span2(doc: dict, rng: random.Random) -> Iterable[Case]:
             (f"\\boxed{{{gold}}}", True),
             (f"{gold} is the answer.", True),
             (f"Answer: {gold}\nReason: it is stated in the second paragraph.", True),
-            (f"The correct answer is \"{gold}\".", True),
+            (f'The correct answer is "{gold}".', True),
             (f"**Answer**\n{gold}", True),
             (f"The answer is: {gold}.\n\nLet me know if you have more questions! 😊", True),
             (f"{gold} — that's my final answer.", False),

@@ -205,13 +205,35 @@ def earlier_formats(doc: dict, rng: random.Random) -> Iterable[Case]:
     yield case("earlier: number formats", f"{body(doc, rng)}\n{form}", num(label))
 
 
+WORDS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def in_words(n: int) -> str:
+    if n < 20:
+        return WORDS[n]
+    if n < 100:
+        return TENS[n // 10 - 2] + ("" if n % 10 == 0 else "-" + WORDS[n % 10])
+    rest = n % 100
+    return WORDS[n // 100] + " hundred" + ("" if rest == 0 else " and " + in_words(rest))
+
+
+def words_and_scales(doc: dict, rng: random.Random) -> Iterable[Case]:
+    v = gold(doc)
+    choices = [(f"The answer is {v / 10**6:g} million.", v)] if v >= 10**6 and v % 10**5 == 0 else []
+    if 0 < v < 1000:
+        choices += [(f"The answer is {in_words(v)}.", v), (f"The answer is: {in_words(v)} dollars", v)]
+    choices += [(f"The answer is {v} 1/2 hours.", v + 0.5), (f"The answer is ${v:,} thousand.", v * 1000)]
+    form, label = rng.choice(choices)
+    yield case("marker: numbers in words, scales, mixed numbers", f"{body(doc, rng)}\n{form}", num(label))
+
+
 def hard(doc: dict, rng: random.Random) -> Iterable[Case]:
     """Replies a careful grader reads that these filters do not (kept for an honest figure)."""
     v = gold(doc)
     form, label, marker = rng.choice(
         (
             (f"The answer is {v + 1}. Wait, I made a mistake: the answer is {v}.", v, True),
-            ("The answer is: twelve", 12, True),
             (f"She needs {v} in total, not {v + 5}.", v, False),
         )
     )
@@ -271,5 +293,6 @@ BUILDERS = [
     no_marker,
     no_marker_list_end,
     earlier_formats,
+    words_and_scales,
     hard,
 ]
