@@ -112,6 +112,7 @@ def _list_conclusion(after: str, weak: bool) -> str | None:
 
 # "Answer: 2. How many pens does Ola have?": the enumerator of a listed question, no answer.
 _LISTED_QUESTION = re.compile(r"^[\s*]*\d{1,2}[.)]\s+[^.!?\n]*\?")
+_LISTED_QUESTIONS = re.compile(r"(?:^|(?<=\n)|(?<=[.!?:]\s))[ \t]*\d{1,2}[.)][ \t]+[^.!?\n]*\?")
 
 
 def _number_at(mark: Marked, allow_none: bool) -> str | None:
@@ -156,6 +157,7 @@ def flexible_number(text: str, allow_none: bool = False) -> str:
         return strict
     plain = unwrap(text)
     skip = questions_and_chatter(plain) + [(m.start(), m.end()) for m in enumerators(plain)]
+    skip += [(m.start(), m.end()) for m in _LISTED_QUESTIONS.finditer(plain)]
     if (tail := _unfinished_tail(plain)) is not None:
         skip.append(tail)
     numbers = [n for n in number_matches(plain) if not inside(n.start, skip) and not inside(n.end - 1, skip)]

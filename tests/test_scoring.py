@@ -552,6 +552,21 @@ ROUND3 = [
     ("number", "It costs 3 thousand dollars.", INVALID, "3000"),
     ("number", "The answer is 2 1/2 hours.", "2.5", "2.5"),
     ("number_or_none", "The answer is: N/A", "None", "None"),
+    # the committed runs' solver replies: a listed question after "Answer:" is no answer
+    (
+        "number",
+        "1. Max has 5 + 3 = 8 pens. 2. How many pens does Ola have?\nAnswer: 2. How many pens does Ola have?",
+        INVALID,
+        "8",
+    ),
+    ("number", "1. Sam has 8 - 3 = 5 beads. 2. How many beads does Wen have?\nAnswer: 3", "3", "3"),
+    (
+        "number",
+        "1. 4 balloons = 4 balloons x 1 = 4 balloons\n2. 4 balloons = 4 balloons x 2 = 8 balloons\n3. 4 balloons = 4 balloons x 2 =",
+        INVALID,
+        "8",
+    ),
+    ("number", "Step 1: Rosa has 2 books.\nStep 2: Kai has 2 + 1 = 3 books.\nStep 3:", INVALID, "3"),
 ]
 
 
