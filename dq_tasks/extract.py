@@ -210,13 +210,29 @@ def strict_span(text: str) -> str:
     return clean_span(lines[0]) if lines else ""
 
 
+# A reply that opens with a bare short answer ("Paris\nThe capital of France is ..."): a few
+# words, no label ("Step 1:", "**Solution:**"), no opener ("Sure!", "Let me think.").
+_OPENER = re.compile(
+    r"^\W*(?:sure|okay|ok|well|alright|hmm+|great|here|there|this|that|it|let|i|we|so|to|first|step|solution|explanation)\b",
+    re.IGNORECASE,
+)
+
+
+def _bare_answer(line: str) -> bool:
+    span = clean_span(line)
+    return 0 < len(span.split()) <= 6 and not line.rstrip(" *").endswith(":") and not _OPENER.match(span)
+
+
 def flexible_span(text: str) -> str:
-    """strict's answer when a marker states one; else the last line that is no follow-up
-    question or closing chatter ("I hope this helps!")."""
+    """strict's answer when a marker states one, or when the reply opens with a bare short
+    answer (then flexible reads it too, so never lower than strict); else the last line that is
+    no follow-up question or closing chatter ("I hope this helps!")."""
     marked = first_marked(text, _span_at)
     if marked is not None:
         return marked
     answers = [part for part in map(_answer_part, _lines(text)) if any(ch.isalnum() for ch in part)]
+    if answers and _bare_answer(answers[0]):
+        return clean_span(answers[0])
     return clean_span(answers[-1]) if answers else ""
 
 

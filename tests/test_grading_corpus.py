@@ -25,9 +25,8 @@ FLOORS = {
     ("yes_no", S, "all"): 0.62, ("yes_no", F, "all"): 0.98, ("yes_no", S, "marker"): 0.98, ("yes_no", F, "marker"): 0.98,
     ("span", S, "all"): 0.95, ("span", F, "all"): 0.87, ("span", S, "marker"): 0.98, ("span", F, "marker"): 0.98,
 }  # fmt: skip
-# Classes a filter is not meant to read: replies without a marker (strict), a bare answer then
-# an explanation line (flexible reads the last line, documented), and the "hard" replies.
-NOT_EXACT = ("hard:", "span: bare answer, then explanation")
+# Classes a filter is not meant to read: replies without a marker (strict) and the "hard" ones.
+NOT_EXACT = ("hard:",)
 
 
 @pytest.fixture(scope="module")
