@@ -97,17 +97,26 @@ def _list_conclusion(after: str, weak: bool) -> str | None:
     with that item's value); None when the answer is not such a list. After a weak marker
     ("Answer: 1. Max has ...", the solvers' sub-answer lists) a "1." is always a list."""
     block = after.split("\n\n", 1)[0]
+    bullets = _BULLETS.match(block)
+    if bullets and bullets.group(0).count("\n") >= 1:  # "- She sells 9 eggs\n- She earns 9 * 2 = $18"
+        return _item_value(bullets.group(0).rstrip("\n").rsplit("\n", 1)[-1])
     items = enumerators(block, first_list=True)
     if not items or block[: items[0].start()].strip(" \t*:_"):
         return None
     first_item = block[items[0].end() : items[1].start() if len(items) > 1 else None]
     if len(items) == 1 and not (weak or items[0].group(1)) and not number_matches(unwrap(first_item)):
         return None  # "1. I hope this helps": the answer 1
-    last = block[items[-1].end() :].split("\n", 1)[0]
-    # The item's value: its last sentence that computes ("= 16"), else its first sentence.
-    parts = [last[a:b] for a, b in sentences(last)]
+    return _item_value(block[items[-1].end() :].split("\n", 1)[0])
+
+
+_BULLETS = re.compile(r"(?:[ \t]*[-*•][ \t]+[^\n]*(?:\n|$))+")
+
+
+def _item_value(item: str) -> str:
+    """A list item's answer: its last sentence that computes ("= 16"), else its first sentence."""
+    parts = [item[a:b] for a, b in sentences(item)]
     computing = [p for p in parts if "=" in p]
-    return computing[-1] if computing else last
+    return computing[-1] if computing else item
 
 
 # "Answer: 2. How many pens does Ola have?": the enumerator of a listed question, no answer.
@@ -184,8 +193,12 @@ def _concluded(plain: str, numbers: list[Number]) -> Number:
 _EXPLANATION = re.compile(r"(?:,\s*|\s+)because\b|,\s*(?:since|as|which|who|where|when)\b", re.IGNORECASE)
 
 
+_TRAILING_ASIDE = re.compile(r"\s*\([^()]*\)\s*$")
+
+
 def clean_span(text: str) -> str:
     span = _EXPLANATION.split(first_sentence(unwrap(text)), 1)[0]
+    span = _TRAILING_ASIDE.sub("", span) or span  # "David Dinkins (1990–1993)" -> David Dinkins
     previous = None
     while previous != span:  # '"91.5".' -> 91.5
         previous, span = span, span.strip().strip("*\"'`“”").rstrip(".!").strip()

@@ -103,6 +103,9 @@ def _sentence_before(text: str, pos: int) -> str:
     return next((text[a:pos] for a, b in sentences(text) if a <= pos < b), "")
 
 
+_BULLET = re.compile(r"^[ \t]*[-*•][ \t]+")
+
+
 def _answer_after(text: str, end: int) -> tuple[str, str]:
     """The answer's line after a marker ending at ``end``: the rest of its line, else the next
     non-empty line; and all text from that line on."""
@@ -111,8 +114,8 @@ def _answer_after(text: str, end: int) -> tuple[str, str]:
     if line.strip(" \t*_:#-–—="):
         return line, rest
     for later in tail.split("\n"):
-        if later.strip(" \t*_#"):
-            return later, tail[tail.index(later) :]
+        if later.strip(" \t*_#"):  # a line of its own may be a bullet: "- 18" is 18, "-18" is -18
+            return _BULLET.sub("", later, count=1), tail[tail.index(later) :]
     return "", ""
 
 

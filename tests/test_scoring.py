@@ -567,6 +567,11 @@ ROUND3 = [
         "8",
     ),
     ("number", "Step 1: Rosa has 2 books.\nStep 2: Kai has 2 + 1 = 3 books.\nStep 3:", INVALID, "3"),
+    # bullets: a bulleted list after the marker counts by its last item; "- 18" on its own line is 18
+    ("number", "The answer is:\n- She sells 9 eggs\n- She earns 9 * 2 = $18", "18", "18"),
+    ("number", "The answer is:\n- 18", "18", "18"),
+    ("number", "The answer is:\n-18", "-18", "-18"),
+    ("span", "The answer is David Dinkins (1990–1993).", "David Dinkins", "David Dinkins"),
 ]
 
 
