@@ -2,11 +2,13 @@
 the sentences that are no answer (follow-up questions, closing chatter).
 
 A marker is a *phrase* ("the answer is", "the final/correct answer is", "the correct option
-is"), or a *label* ("Final answer:", "Final answer -", a line "Final Answer"), each possibly
-styled as a markdown heading ("### Answer") or bold ("**Final Answer**:"). A plain "Answer:"
-is a *weak* marker: solvers write it after every sub-question, so it is only read when no
-strong marker states an answer, and then the last one. The answer is the rest of the marker's
-line, or the next non-empty line when the marker ends its line ("The answer is:\\n18").
+is", "the answer should be"), a *label* ("Final answer:", "Final answer -", "Final answer =",
+a line "Final Answer"), possibly styled as a markdown heading ("### Answer") or bold ("**Final
+Answer**:"), a notation that states an answer ("\\boxed{18}", GSM8K's "#### 18"), or the phrase
+after the answer ("1200 is the answer", "45.6 — that's my final answer"). A plain "Answer:" is a
+*weak* marker: solvers write it after every sub-question, so it is only read when no strong
+marker states an answer, and then the last one. The answer is the rest of the marker's line,
+or the next non-empty line when the marker ends its line ("The answer is:\\n18").
 """
 
 from __future__ import annotations
@@ -28,16 +30,17 @@ _PHRASE = (
     r"(?:is|would\s+be|will\s+be|should\s+be|must\s+be)\b[ \t]*(?:\*\*|__)?[ \t]*:?"
 )
 # "Final answer:", "**Final Answer**:", "Final answer -", "Final answer = 9", "### Answer", a
-# line "Final Answer"; and the notations that state an answer: "\boxed{18}", GSM8K's "#### 18".
+# line "Final Answer".
 _LABEL = (
     rf"{_HEAD}#{{1,6}}[ \t]*{_STYLE}[ \t]*(?:the\s+)?(?:final\s+)?answer\b{_SEP}"
     rf"|{_STYLE}\bfinal\s+answer\b[ \t]*{_STYLE}[ \t]*(?::|=|[-–—](?=\s)){_SEP}"
     rf"|{_HEAD}{_STYLE}[ \t]*final\s+answer[ \t]*{_STYLE}[ \t]*(?=\n)"
     rf"|\*\*[ \t]*answer[ \t]*:?[ \t]*\*\*{_SEP}"
-    r"|\\boxed\{"
-    rf"|{_HEAD}####[ \t]+(?=[-−$€£]?\d)"
 )
+# The phrases and labels (what harness_ext.distill rewrites with a gold answer) ...
 MARKER = re.compile(_PHRASE + "|" + _LABEL, re.IGNORECASE)
+# ... and the notations that state an answer.
+NOTATION = re.compile(rf"\\boxed\{{|{_HEAD}####[ \t]+(?=[-−$€£]?\d)")
 # The same phrase after the answer: "So, 1200 is the answer.", "B is the correct answer.",
 # "45.6 — that's my final answer."
 REVERSE_MARKER = re.compile(
@@ -123,7 +126,8 @@ def find_markers(text: str) -> list[Marked]:
     """Strong markers in order (a reversed one, "18 is the answer", counts where its sentence
     starts), then the weak ("Answer:") ones; markers inside closing chatter ("I hope the
     answer is helpful") are no markers."""
-    strong = [m for m in MARKER.finditer(text) if not is_chatter(_sentence_before(text, m.start()))]
+    matches = sorted([*MARKER.finditer(text), *NOTATION.finditer(text)], key=lambda m: m.start())
+    strong = [m for m in matches if not is_chatter(_sentence_before(text, m.start()))]
     taken = [(m.start(), m.end()) for m in strong]
     found = [Marked(m.start(), *_answer_after(text, m.end())) for m in strong]
     for m in REVERSE_MARKER.finditer(text):
