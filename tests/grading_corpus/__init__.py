@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 
 from dq_tasks.extract import FILTERS, extract
 from dq_tasks.loaders import load_docs
@@ -16,7 +15,6 @@ from tests.grading_corpus.core import FAMILIES, SEED, Case, agrees, build
 PER_BUILDER = {"numeric": 30, "letter": 38, "yes_no": 40, "span": 40}
 
 
-@cache
 def corpus() -> tuple[Case, ...]:
     gsm8k = load_docs("gsm8k_dq")
     plus = load_docs("gsmplus_dq")
