@@ -51,16 +51,17 @@ _KNOW = r"(?:determin|calculat|comput|answer|find|know|solv|say|tell|figur|work|
 _UNANSWERABLE = re.compile(
     r"\b(?:can\s?not|can't|could\s?n[o']t|unable\s+to|impossible\s+to|not\s+possible\s+to|no\s+way\s+to)"
     rf"\s+(?:be\s+)?(?:\w+\s+)?{_KNOW}"
-    r"|\b(?:not\s+enough|insufficient|missing|incomplete|lack(?:s|ing)?(?:\s+of)?|no|without(?:\s+enough)?)\s+"
+    r"|(?:\bnot\s+enough|n't\s+enough|\binsufficient|\bmissing|\bincomplete|\black(?:s|ing)?(?:\s+of)?|\bno|\bwithout(?:\s+enough)?)\s+"
     r"(?:\w+\s+){0,2}(?:information|info|data|details?)\b"
     r"|\b(?:information|info|data|details?)\s+(?:\w+\s+){0,3}(?:is|are)\s+(?:not\s+\w+|missing|insufficient|lacking|unknown|incomplete)"
     r"|\b(?:is|are|was|were)\s+not\s+(?:given|provided|specified|stated|mentioned|told|known|included)\b"
     r"|\b(?:isn't|aren't|wasn't|weren't|never)\s+(?:given|provided|specified|stated|mentioned|told|known)\b"
     r"|\b(?:does|do|did)\s*(?:not|n't)\s+(?:say|tell|give|provide|specify|mention|state|include|indicate|know)\b"
-    r"|\b(?:unknown|undetermined|indeterminate|undeterminable|unanswerable|not\s+determinable)\b",
+    r"|\b(?:unknown|undetermined|indeterminate|undeterminable|unanswerable|not\s+determinable|not\s+solvable)\b"
+    r"|\bno\s+(?:possible\s+)?(?:solution|answer)\b",
     re.IGNORECASE,
 )
-_NONE_ANSWER = re.compile(r"^\W*(?:none\b(?!\s+of\b)|n/a\b)", re.IGNORECASE)
+_NONE_ANSWER = re.compile(r"^\W*(?:none\b(?!\s+of\b)|none\s+of\s+the\s+above\b|n/a\b)", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------- numbers

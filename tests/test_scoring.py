@@ -552,6 +552,19 @@ ROUND3 = [
     ("number", "It costs 3 thousand dollars.", INVALID, "3000"),
     ("number", "The answer is 2 1/2 hours.", "2.5", "2.5"),
     ("number_or_none", "The answer is: N/A", "None", "None"),
+    (
+        "number_or_none",
+        "We are given 2, 3.\nThe answer is: None of the above; there isn't enough data.",
+        "None",
+        "None",
+    ),
+    (
+        "number_or_none",
+        "We are given 5, 2.\nSince we don't know the price, this problem has no solution.",
+        INVALID,
+        "None",
+    ),
+    ("number_or_none", "None of the cookies were eaten, so she has 12.\n**Answer:** 12", "12", "12"),
     # the committed runs' solver replies: a listed question after "Answer:" is no answer
     (
         "number",

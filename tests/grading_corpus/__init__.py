@@ -36,6 +36,8 @@ def corpus() -> tuple[Case, ...]:
     cases += build(load_docs("aqua_dq"), [heldout.letter2], 60, SEED + 12)
     cases += build(load_docs("strategyqa_dq"), [heldout.yes_no2], 60, SEED + 13)
     cases += build(drop, [heldout.span2], 60, SEED + 14)
+    cases += build(critical, [heldout.unanswerable3], 40, SEED + 15)
+    cases += build(answerable, [heldout.none_mention3], 20, SEED + 16)
     return tuple(cases)
 
 

@@ -7,7 +7,7 @@ import random
 from collections.abc import Iterable
 
 from dq_tasks.extract import INVALID
-from tests.grading_corpus.core import Case, num, solution_lines
+from tests.grading_corpus.core import Case, num, question_numbers, solution_lines
 
 
 def _numeric(cls: str, reply: str, label: str, marker: bool) -> Case:
@@ -189,3 +189,36 @@ def span2(doc: dict, rng: random.Random) -> Iterable[Case]:
         )
     )
     yield Case("span", "held-out 2: span", form, gold, marker, "span", {"answers": doc["answers"]})
+
+
+# --------------------------------------------------------------------------- third held-out batch
+# GSM-Plus critical thinking and numbers next to "none", written after the second batch's fixes.
+def unanswerable3(doc: dict, rng: random.Random) -> Iterable[Case]:
+    form, label, marker = rng.choice(
+        (
+            ("The question doesn't tell us how many were sold, so we can't find the total.", "None", False),
+            ("**Answer:** Not enough information is given.", "None", True),
+            ("Since we don't know the price of each item, this problem has no solution.", "None", False),
+            ("The answer is: It is impossible to say without knowing the original amount.", "None", True),
+            ("We would need to know the number of days. Without it, the total is undetermined.", "None", False),
+            ("Final answer: The problem is missing a key number, so it cannot be answered.", "None", True),
+            ("The answer is: None of the above; there isn't enough data to compute it.", "None", True),
+            ("Final answer: N/A (the question lacks the needed information)", "None", True),
+        )
+    )
+    numbers = ", ".join(str(n) for n in question_numbers(doc["question"])[:3])
+    reply = f"We are given {numbers}.\n{form}" if numbers else form
+    yield Case("numeric", "held-out 3: cannot be answered", reply, label, marker, "number_or_none")
+
+
+def none_mention3(doc: dict, rng: random.Random) -> Iterable[Case]:
+    g = int(float(doc["answers"][0]))
+    form, marker = rng.choice(
+        (
+            (f"No information is missing here. The answer is {g}.", True),
+            (f"Nothing is unknown: every number is given, so the total is {g}.", False),
+            (f"None of the cookies were eaten, so she still has all {g}.\n**Answer:** {g}", True),
+            (f"The answer is: {g}. (No data is missing.)", True),
+        )
+    )
+    yield Case("numeric", "held-out 3: number with 'none' elsewhere", form, num(g), marker, "number_or_none")
