@@ -23,10 +23,12 @@ _NUMBER = re.compile(
     r"(?P<int>\d{1,3}(?:,\d{3})+(?!\d)|\d+)?(?P<dec>\.\d+)?"
     r"(?:(?:[eE](?P<exp>[-+−]?\d+))|(?:\s?[×x*]\s?10\s?\^\s?\{?(?P<pow>[-+−]?\d+)\}?))?"
     r"(?:\s?/\s?(?P<den>\d+)(?![\d.]))?"
-    r"(?:[ \t]+(?P<scale>thousand|million|billion|trillion)\b)?",
+    r"(?:[ \t](?P<scale>thousand|million|billion|trillion)\b)?",
     re.IGNORECASE,
 )
 _SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
+_MAX_DIGITS = 300
+_MAX_BITS = 4000  # an expression's value stays printable (Python refuses str() past 4300 digits)
 # LaTeX / markdown wrappers small models put around the answer.
 _FRAC = re.compile(r"\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}")
 _WRAPPERS = re.compile(r"\\boxed\{|\\text\{|\\textbf\{|\\mathbf\{|\\\(|\\\)|\\\[|\\\]|\*\*|__|`")
@@ -65,8 +67,8 @@ def number_matches(text: str) -> list[Number]:
     set apart from its digits after an operand ("5 - 3", "10 apples - $3") is the operator."""
     found = []
     for m in _NUMBER.finditer(text or ""):
-        if not (m.group("int") or m.group("dec")):
-            continue
+        if not (m.group("int") or m.group("dec")) or len(m.group(0)) > _MAX_DIGITS:
+            continue  # no number, or a run of digits no answer has (and int() refuses past 4300)
         sign = m.group("sign") or ""
         before = text[: m.start()].rstrip()
         binary = len(sign) > 1 and bool(before) and (before[-1].isalnum() or before[-1] in ")%]")
@@ -213,7 +215,8 @@ def _walk(node: ast.AST, values: list[Fraction]) -> Fraction | None:
         left, right = _walk(node.left, values), _walk(node.right, values)
         if left is None or right is None or (isinstance(node.op, ast.Div) and right == 0):
             return None
-        return _OPS[type(node.op)](left, right)
+        value = _OPS[type(node.op)](left, right)
+        return value if max(value.numerator.bit_length(), value.denominator.bit_length()) <= _MAX_BITS else None
     return None
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from dq_tasks.answers import find_numbers, stated_value, unwrap
-from dq_tasks.markers import INVALID, Marked, first_marked, inside, questions_and_chatter, sentences
+from dq_tasks.markers import INVALID, Marked, first_marked, inside, questions_and_chatter, sentence_start, sentences
 
 # --------------------------------------------------------------------------- letters (AQuA)
 _LETTER_HEAD = re.compile(
@@ -113,8 +113,10 @@ def flexible_letter(text: str, options: Sequence[str] = ()) -> str:
     offsets = [sum(len(x) + 1 for x in lines[:i]) for i in range(len(lines))]
     stated = [(offsets[i], letter) for i, letter in _stated_options(text, options)]
     bare = [m for m in _BARE_LETTER.finditer(text) if not inside(m.start(), skip)]
+    spans = sentences(text)
     for m in [*mentions, *bare]:
-        sentence = next((text[a:b] for a, b in sentences(text) if a <= m.start() < b), "")
+        start = sentence_start(spans, m.start())
+        sentence = text[start : next((b for a, b in spans if a == start), len(text))]
         if _CONCLUDES.search(sentence) and not _RULES_OUT.search(sentence):
             stated.append((m.start(), _mention(m)))
     if stated:

@@ -13,6 +13,7 @@ or the next non-empty line when the marker ends its line ("The answer is:\\n18")
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,20 +22,22 @@ from typing import TypeVar
 INVALID = "[invalid]"  # lm-eval's regex filter writes the same when nothing matches
 T = TypeVar("T")
 
-_STYLE = r"(?:\*\*|__)?"
-_SEP = r"[ \t]*(?:\*\*|__)?[ \t]*(?::|[-–—](?=\s)|=)?[ \t]*(?:\*\*|__)?"
+# Optional markdown emphasis, then spaces: each run of spaces is matched by one [ \t]* only, so a
+# reply of 10,000 spaces costs linear time (two adjacent [ \t]* would backtrack quadratically).
+_STYLE = r"(?:(?:\*\*|__)[ \t]*)?"
+_SEP = r"[ \t]*" + _STYLE + r"(?:(?::|[-–—](?=\s)|=)[ \t]*)?" + _STYLE
 _HEAD = r"(?:^|(?<=\n))[ \t]*"
 # "the answer is", "the final answer is", "the correct option is", "answer would/should be".
 _PHRASE = (
     r"\b(?:the\s+)?(?:(?:final|correct|right)\s+)?(?:answer|option|choice)\s+"
-    r"(?:is|would\s+be|will\s+be|should\s+be|must\s+be)\b[ \t]*(?:\*\*|__)?[ \t]*:?"
+    r"(?:is|would\s+be|will\s+be|should\s+be|must\s+be)\b[ \t]*" + _STYLE + ":?"
 )
 # "Final answer:", "**Final Answer**:", "Final answer -", "Final answer = 9", "### Answer", a
 # line "Final Answer".
 _LABEL = (
-    rf"{_HEAD}#{{1,6}}[ \t]*{_STYLE}[ \t]*(?:the\s+)?(?:final\s+)?answer\b{_SEP}"
-    rf"|{_STYLE}\bfinal\s+answer\b[ \t]*{_STYLE}[ \t]*(?::|=|[-–—](?=\s)){_SEP}"
-    rf"|{_HEAD}{_STYLE}[ \t]*final\s+answer[ \t]*{_STYLE}[ \t]*(?=\n)"
+    rf"{_HEAD}#{{1,6}}[ \t]*{_STYLE}(?:the\s+)?(?:final\s+)?answer\b{_SEP}"
+    rf"|{_STYLE}\bfinal\s+answer\b[ \t]*{_STYLE}(?::|=|[-–—](?=\s)){_SEP}"
+    rf"|{_HEAD}{_STYLE}final\s+answer[ \t]*{_STYLE}(?=\n)"
     rf"|\*\*[ \t]*answer[ \t]*:?[ \t]*\*\*{_SEP}"
 )
 # The phrases and labels (what harness_ext.distill rewrites with a gold answer) ...
@@ -44,7 +47,7 @@ NOTATION = re.compile(rf"\\boxed\{{|{_HEAD}####[ \t]+(?=[-−$€£]?\d)")
 # The same phrase after the answer: "So, 1200 is the answer.", "B is the correct answer.",
 # "45.6 — that's my final answer."
 REVERSE_MARKER = re.compile(
-    r"[ \t]*(?:\bis\s+(?:the|my)|[-–—,]?\s*(?:that's|that\s+is|this\s+is)\s+(?:the|my))\s+"
+    r"(?:\bis\s+(?:the|my)|(?:[-–—,][ \t]*|\b)(?:that's|that\s+is|this\s+is)\s+(?:the|my))\s+"
     r"(?:(?:final|correct|right)\s+)?(?:answer|option|choice)\b",
     re.IGNORECASE,
 )
@@ -101,9 +104,10 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if text[a:b].strip()]
 
 
-def _sentence_before(text: str, pos: int) -> str:
-    """The part of ``pos``'s sentence before it ("I hope " in "I hope the answer is helpful")."""
-    return next((text[a:pos] for a, b in sentences(text) if a <= pos < b), "")
+def sentence_start(spans: Sequence[tuple[int, int]], pos: int) -> int:
+    """Where the sentence holding ``pos`` starts, given ``sentences(text)`` (binary search)."""
+    i = bisect.bisect_right([a for a, _ in spans], pos) - 1
+    return spans[i][0] if i >= 0 else 0
 
 
 _BULLET = re.compile(r"^[ \t]*[-*•][ \t]+")
@@ -126,15 +130,20 @@ def find_markers(text: str) -> list[Marked]:
     """Strong markers in order (a reversed one, "18 is the answer", counts where its sentence
     starts), then the weak ("Answer:") ones; markers inside closing chatter ("I hope the
     answer is helpful") are no markers."""
+    spans = sentences(text)
+
+    def before(pos: int) -> str:  # "I hope " in "I hope the answer is helpful"
+        return text[sentence_start(spans, pos) : pos]
+
     matches = sorted([*MARKER.finditer(text), *NOTATION.finditer(text)], key=lambda m: m.start())
-    strong = [m for m in matches if not is_chatter(_sentence_before(text, m.start()))]
+    strong = [m for m in matches if not is_chatter(before(m.start()))]
     taken = [(m.start(), m.end()) for m in strong]
     found = [Marked(m.start(), *_answer_after(text, m.end())) for m in strong]
     for m in REVERSE_MARKER.finditer(text):
-        before = _sentence_before(text, m.start())
-        answer = _CONNECTIVE.sub("", before).strip()
-        if answer and not _PRONOUN.match(answer) and not is_chatter(before) and not MARKER.search(before):
-            found.append(Marked(m.start() - len(before), answer, answer))
+        head = before(m.start())
+        answer = _CONNECTIVE.sub("", head).strip()
+        if answer and not _PRONOUN.match(answer) and not is_chatter(head) and not MARKER.search(head):
+            found.append(Marked(m.start() - len(head), answer, answer))
     found.sort(key=lambda mark: mark.start)
     for m in WEAK_MARKER.finditer(text):
         if not any(s <= m.start() < e or m.start() <= s < m.end() for s, e in taken):

@@ -598,3 +598,15 @@ def test_polite_sentence_changes_no_span_score() -> None:
     for reply in ("The answer is: 3", "The answer is: 3. I hope this helps!", "3\nHope that helps! 😊"):
         for name in (S, F):
             assert scoring.score_reply(doc, reply, "drop", name) == {"em": 1.0, "f1": 1.0}, (reply, name)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["1" * 5000, "The answer is " + "9" * 5000, "The answer is: " + " * ".join(["9" * 290] * 20), " " * 5000 + "x",
+     "answer" + " " * 5000, "(" * 3000 + "5" + ")" * 3000, "The answer is 5. " * 300, "2 + " * 800],
+)  # fmt: skip
+def test_degenerate_replies_read_without_error(reply: str) -> None:
+    """Huge digit runs (int() refuses past 4300 digits), huge products, long whitespace runs."""
+    for family in ("number", "number_or_none", "letter", "yes_no", "span"):
+        for name in (S, F):
+            assert isinstance(extract(reply, family, name, {"options": OPTIONS}), str)
