@@ -1,175 +1,259 @@
 """Answer extraction: the two lm-eval filters every dq task reports.
 
-``strict-match`` reads the answer right after the *first* "The answer is" marker that is
-followed by an answer of the task's kind (as lm-eval's gsm8k reads the first "#### <number>");
-for numbers, an expression on that line counts by its result ("16 + 2 = 18" -> 18).
-``flexible-extract`` takes the *last* candidate anywhere in the reply (lm-eval's gsm8k takes
-the last number). Both first cut a run-on reply at a new prompt section ("\\nQuestion:"), the
-same headers the task YAMLs list as stop sequences. Nothing here looks at the gold.
+``strict-match`` reads the answer right after the *first* marker that is followed by an answer
+of the task's kind (as lm-eval's gsm8k reads the first "#### <number>"); the marker grammar is
+in ``dq_tasks/markers.py`` (headings, bold, "Final answer -", the answer on the next line). For
+numbers the answer is the value its line concludes with ("16 + 2 = 18" -> 18), and a numbered
+list that begins right after the marker counts by its last item, not as "1".
+``flexible-extract`` starts from strict's answer when the reply states one (so it never scores
+a reply lower, and closing chatter cannot replace it); otherwise it takes the last *completed*
+candidate: no list enumerator, no operand of an expression cut off mid-way, nothing inside a
+follow-up question or closing chatter. Both first cut a run-on reply at a new prompt section
+("\\nQuestion:"). Nothing here looks at the gold.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Literal
 
-from dq_tasks.answers import canonical, find_numbers, leading_value, number_matches, unwrap
+from dq_tasks.answers import Number, canonical, leads_with_number, number_matches, stated_value, unwrap
+from dq_tasks.choices import flexible_letter, flexible_yes_no, strict_letter, strict_yes_no
+from dq_tasks.markers import (
+    INVALID,
+    MARKER,
+    SECTION_HEADERS,
+    Marked,
+    cut_run_on,
+    first_marked,
+    first_sentence,
+    inside,
+    questions_and_chatter,
+    sentences,
+)
 
 FilterName = Literal["strict-match", "flexible-extract"]
 Family = Literal["number", "number_or_none", "letter", "yes_no", "span"]
 FILTERS: tuple[FilterName, ...] = ("strict-match", "flexible-extract")
-INVALID = "[invalid]"  # lm-eval's regex filter writes the same when nothing matches
 UNANSWERABLE = "None"  # GSM-Plus's gold for its "critical thinking" items
 
-# "The answer is:" (colon optional, any case) or "Final answer:". A bare "Answer:" is not a
-# marker: solvers write it after every sub-question.
-MARKER = re.compile(r"\bthe\s+(?:final\s+)?answer\s+is\s*:?|\bfinal\s+answer\s*:", re.IGNORECASE)
-# The prompts' own section headers: a reply that runs on into a new section is cut there.
-SECTION_HEADERS = ("Question:", "Passage:", "Context:", "Options:", "Sub-questions:")
-_RUN_ON = re.compile(r"\n[ \t]*(?:" + "|".join(re.escape(h) for h in SECTION_HEADERS) + ")")
+__all__ = ["MARKER", "SECTION_HEADERS", "INVALID", "UNANSWERABLE", "FILTERS", "extract", "cut_run_on"]
 
 
-def cut_run_on(text: str) -> str:
-    match = _RUN_ON.search(text or "")
-    return (text or "")[: match.start()] if match else text or ""
+# --------------------------------------------------------------------------- unanswerable
+# GSM-Plus critical thinking: a clear statement that the problem cannot be answered as posed.
+# A grammar of that statement, not a list of replies: an inability ("cannot / impossible to /
+# unable to" + a verb of finding out), missing information ("not enough / insufficient /
+# missing / no" + information), something not given ("is not given", "does not say"), or an
+# unknown. GSM-Plus's own evaluation (extract_pred_ans_none) counts the same replies as "None".
+_KNOW = r"(?:determin|calculat|comput|answer|find|know|solv|say|tell|figur|work|deduc|infer|establish|giv|get|sure)\w*"
+_UNANSWERABLE = re.compile(
+    r"\b(?:can\s?not|can't|could\s?n[o']t|unable\s+to|impossible\s+to|not\s+possible\s+to|no\s+way\s+to)"
+    rf"\s+(?:be\s+)?(?:\w+\s+)?{_KNOW}"
+    r"|(?:\bnot\s+enough|n't\s+enough|\binsufficient|\bmissing|\bincomplete|\black(?:s|ing)?(?:\s+of)?|\bno|\bwithout(?:\s+enough)?)\s+"
+    r"(?:\w+\s+){0,2}(?:information|info|data|details?)\b"
+    r"|\b(?:information|info|data|details?)\s+(?:\w+\s+){0,3}(?:is|are)\s+(?:not\s+\w+|missing|insufficient|lacking|unknown|incomplete)"
+    r"|\b(?:is|are|was|were)\s+not\s+(?:given|provided|specified|stated|mentioned|told|known|included)\b"
+    r"|\b(?:isn't|aren't|wasn't|weren't|never)\s+(?:given|provided|specified|stated|mentioned|told|known)\b"
+    r"|\b(?:does|do|did)\s*(?:not|n't)\s+(?:say|tell|give|provide|specify|mention|state|include|indicate|know)\b"
+    r"|\b(?:unknown|undetermined|indeterminate|undeterminable|unanswerable|not\s+determinable|not\s+solvable)\b"
+    r"|\bno\s+(?:possible\s+)?(?:solution|answer)\b",
+    re.IGNORECASE,
+)
+_NONE_ANSWER = re.compile(r"^\W*(?:none\b(?!\s+of\b)|none\s+of\s+the\s+above\b|n/a\b)", re.IGNORECASE)
 
 
-def marker_lines(text: str) -> list[str]:
-    """The rest of the line after each marker, in order."""
-    return [text[m.end() :].split("\n", 1)[0] for m in MARKER.finditer(text)]
+# --------------------------------------------------------------------------- numbers
+# A list enumerator: "1." / "2)" / "Step 3:" at a line start or after a sentence end, or inline
+# before a capitalised item ("... 228 wheels 2. The total ..."); a "1." at the very end is one too.
+_ENUMERATOR = re.compile(
+    r"(?:^|(?<=\n)|(?<=[.!?:]\s))[ \t]*(?:[-*][ \t]*)?(?:\*\*)?"
+    r"(?:step[ \t]*(\d{1,2})[.):]?|(\d{1,2})[.)](?=[ \t]+\S|[ \t]*$))"
+    r"|(?<=\s)(\d{1,2})[.)](?=[ \t]+[A-Z])",
+    re.IGNORECASE,
+)
+
+
+def _index(m: re.Match[str]) -> int:
+    return int(m.group(1) or m.group(2) or m.group(3))
+
+
+def enumerators(text: str, first_list: bool = False) -> list[re.Match[str]]:
+    """Enumerators of lists counted 1, 2, 3, ... ("3. I hope" alone is an answer, not a list);
+    ``first_list``: only the first list's."""
+    found: list[re.Match[str]] = []
+    for m in _ENUMERATOR.finditer(text):
+        if _index(m) == (_index(found[-1]) + 1 if found else 1):
+            found.append(m)
+        elif _index(m) == 1 and not m.group(3):
+            if first_list and found:
+                break
+            found = [*found, m] if not first_list else [m]
+    return found
+
+
+def _list_conclusion(after: str, weak: bool) -> str | None:
+    """When a numbered list begins right after the marker, its last item (the list concludes
+    with that item's value); None when the answer is not such a list. After a weak marker
+    ("Answer: 1. Max has ...", the solvers' sub-answer lists) a "1." is always a list."""
+    block = after.split("\n\n", 1)[0]
+    bullets = _BULLETS.match(block)
+    if bullets and bullets.group(0).count("\n") >= 1:  # "- She sells 9 eggs\n- She earns 9 * 2 = $18"
+        return _item_value(bullets.group(0).rstrip("\n").rsplit("\n", 1)[-1])
+    items = enumerators(block, first_list=True)
+    if not items or block[: items[0].start()].strip(" \t*:_"):
+        return None
+    first_item = block[items[0].end() : items[1].start() if len(items) > 1 else None]
+    if len(items) == 1 and not (weak or items[0].group(1)) and not number_matches(unwrap(first_item)):
+        return None  # "1. I hope this helps": the answer 1
+    return _item_value(block[items[-1].end() :].split("\n", 1)[0])
+
+
+_BULLETS = re.compile(r"(?:[ \t]*[-*•][ \t]+[^\n]*(?:\n|$))+")
+
+
+def _item_value(item: str) -> str:
+    """A list item's answer: its last sentence that computes ("= 16"), else its first sentence."""
+    parts = [item[a:b] for a, b in sentences(item)]
+    computing = [p for p in parts if "=" in p]
+    return computing[-1] if computing else item
+
+
+# "Answer: 2. How many pens does Ola have?": the enumerator of a listed question, no answer.
+_LISTED_QUESTION = re.compile(r"^[\s*]*\d{1,2}[.)]\s+[^.!?\n]*\?")
+_LISTED_QUESTIONS = re.compile(r"(?:^|(?<=\n)|(?<=[.!?:]\s))[ \t]*\d{1,2}[.)][ \t]+[^.!?\n]*\?")
+
+
+def _number_at(mark: Marked, allow_none: bool) -> str | None:
+    if _LISTED_QUESTION.match(mark.line):
+        return None
+    listed = _list_conclusion(mark.after, mark.weak)
+    line = listed if listed is not None else mark.line
+    value = stated_value(line)
+    if allow_none and (value is None or not leads_with_number(line)):
+        clause = first_sentence(unwrap(line))
+        if _NONE_ANSWER.match(clause) or _UNANSWERABLE.search(unwrap(line)):
+            return UNANSWERABLE
+    return canonical(value) if value is not None else None
+
+
+def strict_number(text: str, allow_none: bool = False) -> str:
+    return first_marked(text, lambda m: _number_at(m, allow_none)) or INVALID
+
+
+# A reply cut off inside an expression ("... Then total = 5 + ", "4 balloons = 4 balloons x 2 ="):
+# its last sentence holds no answer, except a result that an operator-bearing left side
+# completed before the cut ("9 * 2 = 18 + " still says 18).
+_OPERATOR = re.compile(r"[+\-−*/×÷^]")
+
+
+def _unfinished_tail(plain: str) -> tuple[int, int] | None:
+    stripped = plain.rstrip()
+    if not stripped or stripped[-1] not in "+-−*/×÷=(":
+        return None
+    start = next((a for a, b in reversed(sentences(stripped))), 0)
+    dangling = stripped[start:].rstrip("=( \t")
+    eq = dangling.rfind("=")
+    if eq >= 0 and _OPERATOR.search(dangling[:eq]) and number_matches(dangling[:eq]):
+        first = number_matches(dangling[eq + 1 :])
+        start += eq + 1 + (first[0].end if first else 0)
+    return (start, len(plain))
+
+
+def flexible_number(text: str, allow_none: bool = False) -> str:
+    strict = strict_number(text, allow_none)
+    if strict != INVALID:
+        return strict
+    plain = unwrap(text)
+    skip = questions_and_chatter(plain) + [(m.start(), m.end()) for m in enumerators(plain)]
+    skip += [(m.start(), m.end()) for m in _LISTED_QUESTIONS.finditer(plain)]
+    if (tail := _unfinished_tail(plain)) is not None:
+        skip.append(tail)
+    numbers = [n for n in number_matches(plain) if not inside(n.start, skip) and not inside(n.end - 1, skip)]
+    if allow_none:
+        nones = [m.start() for m in _UNANSWERABLE.finditer(plain) if not inside(m.start(), skip)]
+        nones += [len(plain)] if _NONE_ANSWER.match(plain.strip().rsplit("\n", 1)[-1]) else []
+        if nones and (not numbers or nones[-1] > numbers[-1].start):
+            return UNANSWERABLE
+    return canonical(_concluded(plain, numbers).value) if numbers else INVALID
+
+
+def _concluded(plain: str, numbers: list[Number]) -> Number:
+    """The last sentence's answer: the result after its last "=" ("40 / 5 = 8 rows of 5
+    stars" -> 8), else its last number."""
+    last = numbers[-1]
+    start, end = next(((a, b) for a, b in sentences(plain) if a <= last.start < b), (0, len(plain)))
+    eq = plain.rfind("=", start, last.start + 1)
+    after = [n for n in numbers if start <= n.start < end and n.start > eq] if eq >= 0 else []
+    return after[0] if after else last
+
+
+# --------------------------------------------------------------------------- short spans
+# An explanation after the span: "Kyle Orton, because the passage says so", ", which ...".
+_EXPLANATION = re.compile(r"(?:,\s*|\s+)because\b|,\s*(?:since|as|which|who|where|when)\b", re.IGNORECASE)
+
+
+_TRAILING_ASIDE = re.compile(r"\s*\([^()]*\)\s*$")
+
+
+def clean_span(text: str) -> str:
+    span = _EXPLANATION.split(first_sentence(unwrap(text)), 1)[0]
+    span = _TRAILING_ASIDE.sub("", span) or span  # "David Dinkins (1990–1993)" -> David Dinkins
+    previous = None
+    while previous != span:  # '"91.5".' -> 91.5
+        previous, span = span, span.strip().strip("*\"'`“”").rstrip(".!").strip()
+    return span
 
 
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.split("\n") if line.strip()]
 
 
-# --------------------------------------------------------------------------- unanswerable
-# GSM-Plus's own evaluation (scripts/utils/extract_ans.py, extract_pred_ans_none) counts a reply
-# as "None" when it says the information is missing; these are its phrases, plus "cannot be
-# answered/determined" forms our prompt invites.
-_UNANSWERABLE = re.compile(
-    r"\bnone\b|not? (?:provide|specify|mention)|doesn't (?:provide|specify|mention)|"
-    r"(?:can ?not|can't|cannot) (?:be )?(?:provide|calculate|determine|answer)(?:d|ed)?|"
-    r"(?:don't|do not) (?:know|have enough)|not enough information|insufficient information|"
-    r"missing (?:necessary )?information|does not provide enough information",
-    re.IGNORECASE,
-)
-
-
-# --------------------------------------------------------------------------- numbers
-def strict_number(text: str, allow_none: bool = False) -> str:
-    for line in marker_lines(text):
-        value = leading_value(line)
-        if value is not None:
-            return canonical(value)
-        if allow_none and _UNANSWERABLE.search(unwrap(line)):
-            return UNANSWERABLE
-    return INVALID
-
-
-def flexible_number(text: str, allow_none: bool = False) -> str:
-    plain = unwrap(text)
-    numbers = number_matches(plain)
-    last = (numbers[-1].start(), canonical(find_numbers(numbers[-1].group(0))[0])) if numbers else None
-    if allow_none:
-        nones = list(_UNANSWERABLE.finditer(plain))
-        if nones and (last is None or nones[-1].start() > last[0]):
-            return UNANSWERABLE
-    return last[1] if last else INVALID
-
-
-# --------------------------------------------------------------------------- letters (AQuA)
-_LETTER_HEAD = re.compile(
-    r"^(?:option|choice)?\s*(?:\(([A-Ea-e])\)|([A-Ea-e])\)|([A-Ea-e])(?=\s*$|[.,:;!]|\s+[^A-Za-z\s]|\s+is\b))",
-    re.IGNORECASE,
-)
-_LETTER_ANYWHERE = re.compile(
-    r"\(([A-E])\)|\b([A-E])\)|\b(?:option|choice)\s*\(?([A-Ea-e])\b|\\boxed\{([A-E])\}|\*\*([A-E])\*\*"
-)
-
-
-def _head_letter(line: str) -> str | None:
-    m = _LETTER_HEAD.match(unwrap(line).strip(" :*\t\"'"))
-    return next(g for g in m.groups() if g).upper() if m else None
-
-
-def _letter_by_value(text: str, options: Sequence[str]) -> str | None:
-    values = find_numbers(unwrap(text))
-    if not values:
-        return None
-    hits = [o[0] for o in options if o[:1] in "ABCDE" and find_numbers(unwrap(o[2:]))[:1] == [values[0]]]
-    return hits[0] if len(hits) == 1 else None
-
-
-def strict_letter(text: str, options: Sequence[str] = ()) -> str:
-    """First marker followed by an option: "C", "c", "(c)", "C)", "option C", "C: $67.40";
-    "A total of 22" is the article, and then its number may still name exactly one option."""
-    for line in marker_lines(text):
-        letter = _head_letter(line) or _letter_by_value(line.split("\n")[0], options)
-        if letter:
-            return letter
-    return INVALID
-
-
-def flexible_letter(text: str, options: Sequence[str] = ()) -> str:
-    candidates = [(m.start(), next(g for g in m.groups() if g).upper()) for m in _LETTER_ANYWHERE.finditer(text)]
-    candidates += [(m.start(), letter) for m in MARKER.finditer(text) if (letter := _head_letter(text[m.end() :]))]
-    lines = _lines(text)
-    if lines and (whole := _head_letter(lines[-1])) and len(lines[-1].strip(" .*()")) == 1:
-        candidates.append((len(text), whole))
-    if candidates:
-        return max(candidates)[1]
-    by_value = _letter_by_value(lines[-1], options) if lines else None
-    return by_value or INVALID
-
-
-# --------------------------------------------------------------------------- yes / no
-_YES_NO = re.compile(r"\b(yes|no|true|false)\b", re.IGNORECASE)
-# "yes or no", "yes/no", "not yes", "neither yes nor no" state no answer.
-_NOT_AN_ANSWER = re.compile(
-    r"\b(?:yes|no|true|false)\s*(?:or|/)\s*(?:yes|no|true|false)\b|\b(?:not|neither|nor)\s+(?:a\s+)?(?:yes|no|true|false)\b",
-    re.IGNORECASE,
-)
-
-
-def _yes_no_words(text: str) -> list[tuple[int, str]]:
-    masked = _NOT_AN_ANSWER.sub(lambda m: " " * len(m.group(0)), text)
-    return [(m.start(), "yes" if m.group(1).lower() in ("yes", "true") else "no") for m in _YES_NO.finditer(masked)]
-
-
-def strict_yes_no(text: str) -> str:
-    for line in marker_lines(text):
-        words = _yes_no_words(line)
-        if words:
-            return words[0][1]
-    return INVALID
-
-
-def flexible_yes_no(text: str) -> str:
-    words = _yes_no_words(text)
-    return words[-1][1] if words else INVALID
-
-
-# --------------------------------------------------------------------------- short spans
-# The end of the answer's sentence ("3 touchdowns. I hope ..."), not an abbreviation ("St. Louis").
-_SENTENCE_END = re.compile(r"(?<=[a-z0-9]{2})[.!?]\s+(?=[A-Z])")
-
-
-def clean_span(text: str) -> str:
-    span = _SENTENCE_END.split(unwrap(text), 1)[0]
-    return span.strip().strip("*\"'`").strip().rstrip(".!").strip()
+def _span_at(mark: Marked) -> str | None:
+    return clean_span(mark.line) or None
 
 
 def strict_span(text: str) -> str:
-    """The first marker's line; without a marker the reply's first line (a bare short answer)."""
-    lines = marker_lines(text) or _lines(text)[:1]
+    """The first marker's answer to its sentence end; without a marker the reply's first line
+    (a bare short answer)."""
+    marked = first_marked(text, _span_at)
+    if marked is not None:
+        return marked
+    lines = _lines(text)
     return clean_span(lines[0]) if lines else ""
 
 
+# A reply that opens with a bare short answer ("Paris\nThe capital of France is ..."): a few
+# words, no label ("Step 1:", "**Solution:**"), no opener ("Sure!", "Let me think.").
+_OPENER = re.compile(
+    r"^\W*(?:sure|okay|ok|well|alright|hmm+|great|here|there|this|that|it|let|i|we|so|to|first|step|solution|explanation)\b",
+    re.IGNORECASE,
+)
+
+
+def _bare_answer(line: str) -> bool:
+    span = clean_span(line)
+    return 0 < len(span.split()) <= 6 and not line.rstrip(" *").endswith(":") and not _OPENER.match(span)
+
+
 def flexible_span(text: str) -> str:
-    lines = marker_lines(text) or _lines(text)[-1:]
-    return clean_span(lines[-1]) if lines else ""
+    """strict's answer when a marker states one, or when the reply opens with a bare short
+    answer (then flexible reads it too, so never lower than strict); else the last line that is
+    no follow-up question or closing chatter ("I hope this helps!")."""
+    marked = first_marked(text, _span_at)
+    if marked is not None:
+        return marked
+    answers = [part for part in map(_answer_part, _lines(text)) if any(ch.isalnum() for ch in part)]
+    if answers and _bare_answer(answers[0]):
+        return clean_span(answers[0])
+    return clean_span(answers[-1]) if answers else ""
+
+
+def _answer_part(line: str) -> str:
+    """``line`` without its follow-up questions and chatter."""
+    spans = questions_and_chatter(line)
+    return "".join(ch for i, ch in enumerate(line) if not inside(i, spans)).strip()
 
 
 # --------------------------------------------------------------------------- dispatch

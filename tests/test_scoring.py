@@ -37,14 +37,14 @@ NUMBER_REPLIES = [
     ("THE ANSWER IS: 18 eggs", "18", "18"),
     ("Janet sells 16 - 3 - 4 = 9 eggs.\nShe makes 9 * 2 = $18.\nThe answer is: 18", "18", "18"),
     ("The answer is: 16 + 2 = 18", "18", "18"),  # expression on the answer line: its result
-    ("The answer is: 16 + 2", "18", "2"),
+    ("The answer is: 16 + 2", "18", "18"),  # flexible starts from strict's answer
     ("The answer is: 3 × 4 = 12 apples.", "12", "12"),
     ("The answer is: $9 * 2 = $18.", "18", "18"),
     ("The answer is: 48 / 2 = 24", "24", "24"),
     ("The answer is: 5 (since 10 / 2 = 5)", "5", "5"),
     ("The answer is: 18.\nQuestion: Tom has 3 apples. How many?", "18", "18"),  # run-on after one newline
     ("The answer is: 18\n\nQuestion: A farmer has 12 cows", "18", "18"),
-    ("The answer is: 18.\nI hope the answer is helpful! Let me know if you have 2 more questions.", "18", "2"),
+    ("The answer is: 18.\nI hope the answer is helpful! Let me know if you have 2 more questions.", "18", "18"),
     ("The answer is: $1,234.50.", "1234.5", "1234.5"),
     ("The answer is: **18**", "18", "18"),
     ("**The answer is: 18**", "18", "18"),
@@ -57,16 +57,16 @@ NUMBER_REPLIES = [
     ("The answer is: −5 degrees", "-5", "-5"),
     ("The answer is: 25%", "25", "25"),
     ("The answer is: 2,125 dollars", "2125", "2125"),
-    ("The answer is: 1,2", "1", "2"),  # not a thousands separator
+    ("The answer is: 1,2", "1", "1"),  # not a thousands separator
     ("The answer is: 2.0107e-06", "0.0000020107", "0.0000020107"),
     ("The answer is: 2.0107 × 10^-6", "0.0000020107", "0.0000020107"),
     ("The answer is: 3.2e7 dollars", "32000000", "32000000"),
     ("The answer is: 1.5E+3", "1500", "1500"),
     ("It takes 3.5 hours.", INVALID, "3.5"),  # no marker: strict finds nothing
     ("18", INVALID, "18"),
-    ("I counted 12 apples. The answer is: twelve", INVALID, "12"),
+    ("I counted 12 apples. The answer is: twelve", "12", "12"),  # a number in words after the marker
     ("The answer is: twelve. Hmm, 12 apples in total. The answer is: 12", "12", "12"),
-    ("The answer is 3. Hmm, no. The answer is: 4", "3", "4"),  # strict: the first marker
+    ("The answer is 3. Hmm, no. The answer is: 4", "3", "3"),  # the first marker, under both
     ("The final answer is: 7", "7", "7"),
     ("Final answer: 7", "7", "7"),
     ("Step 1: 5 + 3 = 8\nStep 2: 8 * 2 = 16\nThe answer is: 16.", "16", "16"),
@@ -75,16 +75,16 @@ NUMBER_REPLIES = [
     ("", INVALID, INVALID),
     ("The answer is: 100.", "100", "100"),
     ("The answer is: 3.", "3", "3"),
-    ("The answer is: 7 hours and 30 minutes", "7", "30"),
+    ("The answer is: 7 hours and 30 minutes", "7", "7"),
     ("The answer is: 12 inches\nI hope this helps.", "12", "12"),
     ("So, she has 40 - 15 = 25 left.\n\nThe answer is: 25", "25", "25"),
     ("The answer is: 0", "0", "0"),
-    ("The answer is:\n18", INVALID, "18"),  # strict reads the marker's own line only
+    ("The answer is:\n18", "18", "18"),  # the answer on the following line
     ("The total cost is $60. The answer is: 60 dollars.", "60", "60"),
     ("The answer is: 60.00", "60", "60"),
     ("The answer is: 1/3", "1/3", "1/3"),
     ("The answer is: 6 * (2 + 3) = 30", "30", "30"),
-    ("The answer is: (2 + 3) * 6", "30", "6"),
+    ("The answer is: (2 + 3) * 6", "30", "30"),
     ("Answer: 5 apples. So the answer is 5.", "5", "5"),
     ("5 + 13 = 18, so the answer is: 20", "20", "20"),
     ("The answer is: 10,000", "10000", "10000"),
@@ -220,7 +220,7 @@ LETTER_REPLIES = [
     ("The answer is: (E) 78.20", "E", "E"),
     ("The answer is: E) 78.20\nOptions:\nA)61", "E", "E"),
     ("The cost is 65 dollars, so the answer is B.", "B", "B"),
-    ("the correct option is (d)", INVALID, INVALID),  # lower-case "(d)" needs a marker
+    ("the correct option is (d)", "D", "D"),  # "the correct option is" is a marker
     ("The answer is: d", "D", "D"),
 ]
 # Realistic wrappers around every option letter: lower/upper case, parentheses, markdown.
@@ -311,10 +311,10 @@ SHORT_REPLIES = [
     ("The answer is: **James Madison**", "James Madison", "James Madison"),
     ('The answer is: "Titanic"', "Titanic", "Titanic"),
     ("james madison", "james madison", "james madison"),
-    ("The answer is: James Madison.\nI hope the answer is helpful.", "James Madison", "helpful"),
+    ("The answer is: James Madison.\nI hope the answer is helpful.", "James Madison", "James Madison"),
     ("The answer is: 1812\nQuestion: Who won?", "1812", "1812"),
     ("Madison was 4th.\nThe answer is: James Madison", "James Madison", "James Madison"),
-    ("The answer is: Paris. The answer is: London", "Paris", "London"),
+    ("The answer is: Paris. The answer is: London", "Paris", "Paris"),
     ("The answer is: St. Louis. It is in Missouri.", "St. Louis", "St. Louis"),
     ("The final answer is: Mount Everest", "Mount Everest", "Mount Everest"),
     ("Final answer: Mount Everest!", "Mount Everest", "Mount Everest"),
@@ -333,7 +333,7 @@ for person in _PEOPLE:
         "The answer is: `{p}`.",
     ):
         strict = person
-        flexible = "helpful" if "helpful" in form else ("It was long ago" if "long ago" in form else person)
+        flexible = person  # a bare short answer on the first line is read by both filters
         SHORT_REPLIES.append((form.format(p=person), strict, flexible))
 
 
@@ -453,3 +453,160 @@ def test_drop_multi_span_matches_lm_eval_builtin() -> None:
     for pred in (["Tom", "Jerry"], ["Tom"], ["Jerry", "Spike", "Tom"], ["Tom and Jerry"]):
         theirs = lm_drop.process_results({"answers": golds}, pred)
         assert drop_em_f1(pred, golds) == (theirs["em"], theirs["f1"])
+
+
+# --------------------------------------------------------------------------- issue 26 classes
+OPTIONS_H = ["A)10 hours", "B)11 hours", "C)12.5 hours", "D)13 hours", "E)14 hours"]
+# (family, reply, strict-match, flexible-extract)
+ROUND3 = [
+    # the marker: next line, heading, bold, dash
+    ("number", "**Final Answer**: 18", "18", "18"),
+    ("number", "### Answer\n18 eggs", "18", "18"),
+    ("number", "Final answer - 18", "18", "18"),
+    ("number", "**Final answer:** $18", "18", "18"),
+    ("number", "The answer is:\n\n**18**", "18", "18"),
+    ("number", "Final Answer\n42", "42", "42"),
+    ("number", "**Answer:** 7", "7", "7"),
+    # an expression after the marker ends in its result
+    ("number", "The answer is: 12 * 3 = 36 - 6 = 30.", "30", "30"),
+    ("number", "The answer is: 48 / 2, so 24 cookies.", "24", "24"),
+    ("number", "The answer is 3 × 8, which is 24.", "24", "24"),
+    ("number", "The answer is: 5 - 5", "0", "0"),
+    ("number", "The answer is: 16 + 2 =", "18", "18"),
+    # a numbered list after the marker is not "1"
+    ("number", "The answer is:\n1. Ted has 9 - 4 = 5 cups.\n2. Ola has 5 + 3 = 8 cups.", "8", "8"),
+    ("number", "The answer is: 1. Max has 4 + 3 = 7 pens. 2. Sam has 7 + 2 = 9 pens.", "9", "9"),
+    ("number", "The answer is: 1. I hope this helps!", "1", "1"),
+    # signs set apart by a currency symbol or a space
+    ("number", "The answer is: -$1,234.", "-1234", "-1234"),
+    ("number", "The answer is − 5 degrees", "-5", "-5"),
+    ("number", "The answer is: -$1,234,567.50 dollars.", "-1234567.5", "-1234567.5"),
+    ("number", "It fell 12 - 5 = 7 degrees.", INVALID, "7"),  # a binary minus stays one
+    # flexible: the stated answer stays; chatter, enumerators, cut-offs and questions are no answer
+    ("number", "The answer is: 18. Let me know if you have 2 more questions.", "18", "18"),
+    ("number", "She sells 9 eggs. 9 * 2 = 18 dollars. Then total = 5 + ", INVALID, "18"),
+    ("number", "1. She has 16 eggs.\n2. She eats 3.\n3. She sells 16 - 3 = 13.\n4. ", INVALID, "13"),
+    ("number", "She makes 9 * 2 = 18. Do you want me to solve 2 more problems?", INVALID, "18"),
+    ("number", "9 * 2 = 18 + ", INVALID, "18"),
+    ("number", "40 / 5 = 8 rows of 5 stars.", INVALID, "8"),
+    # GSM-Plus critical thinking: "cannot be answered" as a class; a number with "none" elsewhere stays
+    ("number_or_none", "The answer is: It cannot be determined since the price is not given.", "None", "None"),
+    ("number_or_none", "We are not told how many eggs she eats, so the problem cannot be solved.", INVALID, "None"),
+    ("number_or_none", "The information about the price is missing.", INVALID, "None"),
+    ("number_or_none", "The answer is: Unknown", "None", "None"),
+    ("number_or_none", "The answer is: 12. None of the info is missing.", "12", "12"),
+    ("number_or_none", "None of the apples are rotten. She has 12 apples.", INVALID, "12"),
+    # multiple choice
+    ("letter", "Answer: B", "B", "B"),
+    ("letter", "The correct answer is B.", "B", "B"),
+    ("letter", "(C) 12.5 hours\n\nOption (A) is too short and (B) is also wrong.", INVALID, "C"),
+    ("letter", "The answer is: 25 * 0.5 = 12.5 hours", "C", "C"),
+    ("letter", "The answer is (C). Note (A) is wrong.", "C", "C"),
+    (
+        "letter",
+        "A) 10 hours\nB) 11 hours\nC) 12.5 hours\nD) 13 hours\nE) 14 hours\nIt takes 12.5 hours, so (C)",
+        INVALID,
+        "C",
+    ),
+    ("letter", "C. 12.5 hours\nHence, A) is correct.", INVALID, "A"),
+    # yes/no: the stated answer wins; idioms and negations
+    ("yes_no", "Definitely not. Penguins are true birds.", INVALID, "no"),
+    ("yes_no", "Of course! It's true that no one doubts it.", INVALID, "yes"),
+    ("yes_no", "No. It is true that they swim. True, there are exceptions.", INVALID, "no"),
+    ("yes_no", "The answer is: Definitely not.", "no", "no"),
+    ("yes_no", "The answer is: Of course", "yes", "yes"),
+    ("yes_no", "Hamsters are mammals, so no. It is true that they are cute.", INVALID, "no"),
+    ("yes_no", "The answer is: Aristotle did not use a laptop.", "no", "no"),
+    ("yes_no", "Not at all.", INVALID, "no"),
+    ("yes_no", "No one knows for sure.", INVALID, INVALID),  # "no" as a determiner
+    # short spans: one-character answers and polite trailing sentences
+    ("span", "The answer is: 3. I hope this helps!", "3", "3"),
+    ("span", "3\nI hope this helps!", "3", "3"),
+    ("span", "The answer is: Eagles.\nLet me know if you need anything else!", "Eagles", "Eagles"),
+    ("span", "Based on the passage, the answer is **Demak**. Let me know if you need anything else!", "Demak", "Demak"),
+    ("span", "Answer: Paris", "Paris", "Paris"),
+    ("span", "The answer is: J. K. Rowling. She wrote it.", "J. K. Rowling", "J. K. Rowling"),
+    # answer-stating notations and reversed markers (second held-out batch)
+    ("number", "Each monitor costs 600/2=300 dollars.\n\\[\n\\boxed{300}\n\\]", "300", "300"),
+    ("number", "Seth had 32 x 2 = 64 stickers.\n#### 64", "64", "64"),
+    ("number", "#### Step 1\nShe has 5 + 3 = 8.", INVALID, "8"),  # a heading, not GSM8K's "####"
+    ("number", "So, 1200 is the answer.", "1200", "1200"),
+    ("number", "Final answer = 31", "31", "31"),
+    ("number", "The answer should be 16.", "16", "16"),
+    ("letter", "B is the correct answer.", "B", "B"),
+    ("letter", "The answer must be A.", "A", "A"),
+    ("letter", "I choose C.", INVALID, "C"),
+    ("letter", "Option B is correct, since 11 hours fits. Option C does not.", INVALID, "B"),
+    ("letter", "On his approach to B, so he drove 2 hours. (C) 12.5 hours", INVALID, "C"),
+    ("yes_no", "Rumi was a poet.\n\\boxed{No}", "no", "no"),
+    ("span", "Kyle Orton is the answer.", "Kyle Orton", "Kyle Orton"),
+    ("span", "45.6 — that's my final answer.", "45.6", "45.6"),
+    ("span", "The answer is Kyle Orton, because the passage says so.", "Kyle Orton", "Kyle Orton"),
+    ("span", 'The correct answer is "91.5".', "91.5", "91.5"),
+    ("span", "This is the answer.\nParis", "This is the answer", "Paris"),  # a pronoun is no answer
+    # numbers in words, scale words, mixed numbers; "N/A" as GSM-Plus's "None"
+    ("number", "The answer is twenty-five apples.", "25", "25"),
+    ("number", "The answer is one hundred and five.", "105", "105"),
+    ("number", "The answer is: the one with more.", INVALID, INVALID),
+    ("number", "The answer is $1.5 million.", "1500000", "1500000"),
+    ("number", "It costs 3 thousand dollars.", INVALID, "3000"),
+    ("number", "The answer is 2 1/2 hours.", "2.5", "2.5"),
+    ("number_or_none", "The answer is: N/A", "None", "None"),
+    (
+        "number_or_none",
+        "We are given 2, 3.\nThe answer is: None of the above; there isn't enough data.",
+        "None",
+        "None",
+    ),
+    (
+        "number_or_none",
+        "We are given 5, 2.\nSince we don't know the price, this problem has no solution.",
+        INVALID,
+        "None",
+    ),
+    ("number_or_none", "None of the cookies were eaten, so she has 12.\n**Answer:** 12", "12", "12"),
+    # the committed runs' solver replies: a listed question after "Answer:" is no answer
+    (
+        "number",
+        "1. Max has 5 + 3 = 8 pens. 2. How many pens does Ola have?\nAnswer: 2. How many pens does Ola have?",
+        INVALID,
+        "8",
+    ),
+    ("number", "1. Sam has 8 - 3 = 5 beads. 2. How many beads does Wen have?\nAnswer: 3", "3", "3"),
+    (
+        "number",
+        "1. 4 balloons = 4 balloons x 1 = 4 balloons\n2. 4 balloons = 4 balloons x 2 = 8 balloons\n3. 4 balloons = 4 balloons x 2 =",
+        INVALID,
+        "8",
+    ),
+    ("number", "Step 1: Rosa has 2 books.\nStep 2: Kai has 2 + 1 = 3 books.\nStep 3:", INVALID, "3"),
+    # bullets: a bulleted list after the marker counts by its last item; "- 18" on its own line is 18
+    ("number", "The answer is:\n- She sells 9 eggs\n- She earns 9 * 2 = $18", "18", "18"),
+    ("number", "The answer is:\n- 18", "18", "18"),
+    ("number", "The answer is:\n-18", "-18", "-18"),
+    ("span", "The answer is David Dinkins (1990–1993).", "David Dinkins", "David Dinkins"),
+]
+
+
+@pytest.mark.parametrize("family, reply, strict, flexible", ROUND3)
+def test_issue_26_classes(family, reply: str, strict: str, flexible: str) -> None:
+    assert both(reply, family, {"options": OPTIONS_H}) == (strict, flexible)
+
+
+def test_polite_sentence_changes_no_span_score() -> None:
+    doc = {"answers": ["3"], "answer_spans": [["3"]]}
+    for reply in ("The answer is: 3", "The answer is: 3. I hope this helps!", "3\nHope that helps! 😊"):
+        for name in (S, F):
+            assert scoring.score_reply(doc, reply, "drop", name) == {"em": 1.0, "f1": 1.0}, (reply, name)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["1" * 5000, "The answer is " + "9" * 5000, "The answer is: " + " * ".join(["9" * 290] * 20), " " * 5000 + "x",
+     "answer" + " " * 5000, "(" * 3000 + "5" + ")" * 3000, "The answer is 5. " * 300, "2 + " * 800],
+)  # fmt: skip
+def test_degenerate_replies_read_without_error(reply: str) -> None:
+    """Huge digit runs (int() refuses past 4300 digits), huge products, long whitespace runs."""
+    for family in ("number", "number_or_none", "letter", "yes_no", "span"):
+        for name in (S, F):
+            assert isinstance(extract(reply, family, name, {"options": OPTIONS}), str)

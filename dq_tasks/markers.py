@@ -1,0 +1,177 @@
+"""Where a reply states its answer: the marker grammar, the answer segment after a marker, and
+the sentences that are no answer (follow-up questions, closing chatter).
+
+A marker is a *phrase* ("the answer is", "the final/correct answer is", "the correct option
+is", "the answer should be"), a *label* ("Final answer:", "Final answer -", "Final answer =",
+a line "Final Answer"), possibly styled as a markdown heading ("### Answer") or bold ("**Final
+Answer**:"), a notation that states an answer ("\\boxed{18}", GSM8K's "#### 18"), or the phrase
+after the answer ("1200 is the answer", "45.6 — that's my final answer"). A plain "Answer:" is a
+*weak* marker: solvers write it after every sub-question, so it is only read when no strong
+marker states an answer, and then the last one. The answer is the rest of the marker's line,
+or the next non-empty line when the marker ends its line ("The answer is:\\n18").
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+INVALID = "[invalid]"  # lm-eval's regex filter writes the same when nothing matches
+T = TypeVar("T")
+
+# Optional markdown emphasis, then spaces: each run of spaces is matched by one [ \t]* only, so a
+# reply of 10,000 spaces costs linear time (two adjacent [ \t]* would backtrack quadratically).
+_STYLE = r"(?:(?:\*\*|__)[ \t]*)?"
+_SEP = r"[ \t]*" + _STYLE + r"(?:(?::|[-–—](?=\s)|=)[ \t]*)?" + _STYLE
+_HEAD = r"(?:^|(?<=\n))[ \t]*"
+# "the answer is", "the final answer is", "the correct option is", "answer would/should be".
+_PHRASE = (
+    r"\b(?:the\s+)?(?:(?:final|correct|right)\s+)?(?:answer|option|choice)\s+"
+    r"(?:is|would\s+be|will\s+be|should\s+be|must\s+be)\b[ \t]*" + _STYLE + ":?"
+)
+# "Final answer:", "**Final Answer**:", "Final answer -", "Final answer = 9", "### Answer", a
+# line "Final Answer".
+_LABEL = (
+    rf"{_HEAD}#{{1,6}}[ \t]*{_STYLE}(?:the\s+)?(?:final\s+)?answer\b{_SEP}"
+    rf"|{_STYLE}\bfinal\s+answer\b[ \t]*{_STYLE}(?::|=|[-–—](?=\s)){_SEP}"
+    rf"|{_HEAD}{_STYLE}final\s+answer[ \t]*{_STYLE}(?=\n)"
+    rf"|\*\*[ \t]*answer[ \t]*:?[ \t]*\*\*{_SEP}"
+)
+# The phrases and labels (what harness_ext.distill rewrites with a gold answer) ...
+MARKER = re.compile(_PHRASE + "|" + _LABEL, re.IGNORECASE)
+# ... and the notations that state an answer.
+NOTATION = re.compile(rf"\\boxed\{{|{_HEAD}####[ \t]+(?=[-−$€£]?\d)")
+# The same phrase after the answer: "So, 1200 is the answer.", "B is the correct answer.",
+# "45.6 — that's my final answer."
+REVERSE_MARKER = re.compile(
+    r"(?:\bis\s+(?:the|my)|(?:[-–—,][ \t]*|\b)(?:that's|that\s+is|this\s+is)\s+(?:the|my))\s+"
+    r"(?:(?:final|correct|right)\s+)?(?:answer|option|choice)\b",
+    re.IGNORECASE,
+)
+_CONNECTIVE = re.compile(r"^[\s*_]*(?:(?:so|thus|hence|therefore|then|and|i\s+think|overall)\b[\s,:]*)*", re.IGNORECASE)
+_PRONOUN = re.compile(r"^(?:this|that|it|which|what|there|here)$", re.IGNORECASE)
+WEAK_MARKER = re.compile(r"\banswer[ \t]*:[ \t]*(?:\*\*|__)?", re.IGNORECASE)
+
+# The prompts' own section headers: a reply that runs on into a new section is cut there.
+SECTION_HEADERS = ("Question:", "Passage:", "Context:", "Options:", "Sub-questions:")
+_RUN_ON = re.compile(r"\n[ \t]*(?:" + "|".join(re.escape(h) for h in SECTION_HEADERS) + ")")
+
+# A sentence ends at . ! ? followed by space, unless the word before is an initial or a title
+# ("J. K. Rowling", "St. Louis", "Mrs. Smith"); a one-digit answer ("3. I hope") does end one,
+# and so does "**Demak**." once unwrapped to "Demak ." (the space is the bold marker's).
+_ABBREVIATIONS = "".join(
+    rf"(?<!\b{a})" for a in ("Mrs", "Mr", "Ms", "Dr", "Jr", "Sr", "St", "Mt", "Ft", "vs", "Inc", "Co")
+)
+SENTENCE_END = re.compile(r"(?:(?<=[a-z]{2})|(?<=[\d%)\]])|(?<=\bNo))" + _ABBREVIATIONS + r"[ \t]*[.!?]+(?=\s|$)")
+
+# Closing chatter: the writer talks to the reader about the conversation, not the problem
+# ("Let me know if you have 2 more questions", "I hope this helps!").
+_CHATTER = re.compile(
+    r"\b(?:I\s+)?hope\s+(?:this|that|it|you)\b|\b(?:I\s+)?(?:am|'m)\s+(?:glad|happy)\b|\blet\s+me\s+know\b"
+    r"|\bfeel\s+free\b|\b(?:happy|glad)\s+to\s+help\b|\bgood\s+luck\b"
+    r"|\b(?:you|your)\b(?=.*\b(?:questions?|help\w*|ask|know|need|like|want|further|more\s+problems?)\b)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Marked:
+    """One marker: where it starts, the answer's line, and the text from that line on."""
+
+    start: int
+    line: str
+    after: str
+    weak: bool = False
+
+
+def cut_run_on(text: str) -> str:
+    match = _RUN_ON.search(text or "")
+    return (text or "")[: match.start()] if match else text or ""
+
+
+def is_chatter(sentence: str) -> bool:
+    return bool(_CHATTER.search(sentence))
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence: split at sentence ends and newlines."""
+    cuts = sorted(
+        {0, len(text), *(m.end() for m in SENTENCE_END.finditer(text)), *(m.end() for m in re.finditer("\n", text))}
+    )
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if text[a:b].strip()]
+
+
+def sentence_start(spans: Sequence[tuple[int, int]], pos: int) -> int:
+    """Where the sentence holding ``pos`` starts, given ``sentences(text)`` (binary search)."""
+    i = bisect.bisect_right([a for a, _ in spans], pos) - 1
+    return spans[i][0] if i >= 0 else 0
+
+
+_BULLET = re.compile(r"^[ \t]*[-*•][ \t]+")
+
+
+def _answer_after(text: str, end: int) -> tuple[str, str]:
+    """The answer's line after a marker ending at ``end``: the rest of its line, else the next
+    non-empty line; and all text from that line on."""
+    rest = text[end:]
+    line, _, tail = rest.partition("\n")
+    if line.strip(" \t*_:#-–—="):
+        return line, rest
+    for later in tail.split("\n"):
+        if later.strip(" \t*_#"):  # a line of its own may be a bullet: "- 18" is 18, "-18" is -18
+            return _BULLET.sub("", later, count=1), tail[tail.index(later) :]
+    return "", ""
+
+
+def find_markers(text: str) -> list[Marked]:
+    """Strong markers in order (a reversed one, "18 is the answer", counts where its sentence
+    starts), then the weak ("Answer:") ones; markers inside closing chatter ("I hope the
+    answer is helpful") are no markers."""
+    spans = sentences(text)
+
+    def before(pos: int) -> str:  # "I hope " in "I hope the answer is helpful"
+        return text[sentence_start(spans, pos) : pos]
+
+    matches = sorted([*MARKER.finditer(text), *NOTATION.finditer(text)], key=lambda m: m.start())
+    strong = [m for m in matches if not is_chatter(before(m.start()))]
+    taken = [(m.start(), m.end()) for m in strong]
+    found = [Marked(m.start(), *_answer_after(text, m.end())) for m in strong]
+    for m in REVERSE_MARKER.finditer(text):
+        head = before(m.start())
+        answer = _CONNECTIVE.sub("", head).strip()
+        if answer and not _PRONOUN.match(answer) and not is_chatter(head) and not MARKER.search(head):
+            found.append(Marked(m.start() - len(head), answer, answer))
+    found.sort(key=lambda mark: mark.start)
+    for m in WEAK_MARKER.finditer(text):
+        if not any(s <= m.start() < e or m.start() <= s < m.end() for s, e in taken):
+            found.append(Marked(m.start(), *_answer_after(text, m.end()), weak=True))
+    return found
+
+
+def first_sentence(line: str) -> str:
+    """The answer's sentence: ``line`` up to the end of its first sentence."""
+    match = SENTENCE_END.search(line)
+    return line[: match.start()] if match else line
+
+
+def questions_and_chatter(text: str) -> list[tuple[int, int]]:
+    """Spans of sentences that state no answer: follow-up questions and closing chatter."""
+    return [(a, b) for a, b in sentences(text) if text[a:b].rstrip().endswith("?") or is_chatter(text[a:b])]
+
+
+def inside(pos: int, spans: Sequence[tuple[int, int]]) -> bool:
+    return any(a <= pos < b for a, b in spans)
+
+
+def first_marked(text: str, read: Callable[[Marked], T | None]) -> T | None:
+    """strict-match's rule: the first strong marker whose answer ``read`` accepts; failing
+    that, the last weak ("Answer:") one."""
+    marks = find_markers(text)
+    for mark in [m for m in marks if not m.weak] + [m for m in reversed(marks) if m.weak]:
+        value = read(mark)
+        if value is not None:
+            return value
+    return None
