@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dq_tasks.extract import FILTERS, extract
-from dq_tasks.loaders import load_docs
+from dq_tasks.registry import load_docs
 from tests.grading_corpus import heldout, letters, numeric, spans, yes_no
 from tests.grading_corpus.core import FAMILIES, SEED, Case, agrees, build
 
