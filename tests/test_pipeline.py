@@ -70,7 +70,9 @@ def test_streamed_outputs_and_traces_equal_the_barrier(servers, mode, monkeypatc
     dec, sol = servers
     n = 4
     extra = {"mode": mode, "max_subquestions": 2} if mode == "dynamic" else {}
-    barrier_out, barrier_traces, _ = run(pair_args(dec.completions_url, sol.completions_url, pipeline=False, **extra), n)
+    barrier_out, barrier_traces, _ = run(
+        pair_args(dec.completions_url, sol.completions_url, pipeline=False, **extra), n
+    )
     capfd.readouterr()
     monkeypatch.setenv("DQ_PROGRESS", "1")
     out, traces, lm = run(pair_args(dec.completions_url, sol.completions_url, **extra), n)

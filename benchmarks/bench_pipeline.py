@@ -1,0 +1,160 @@
+"""Barrier vs streamed two_stage over two served stages (model/pipeline.py).
+
+Workload: N docs (default 32) of dq_synth_d2, packaged smollm2-135m as decomposer and as
+solver, each behind its own llama.cpp server (what `dq serve` runs, started here on 127.0.0.1,
+one thread each), local-completions, chat template on, greedy, max_gen_toks 48 for both
+stages, no stage cache. The same TwoStageLM run with ``pipeline=false`` (every decomposition,
+then every solution: one server idles while the other works) and with streaming on (a doc's
+solve request goes out when its decomposition is parsed). Runs alternate (barrier, streamed,
+...; --repeats pairs) in one process so both see the same machine; the best of each is kept.
+
+Reported: wall time of each run, streamed/barrier ratio (target <= 0.65 on 2 cores), per-stage
+busy seconds (the traces' per-request seconds summed) and busy/wall, identical outputs and
+traces (all fields but seconds), the 1-minute load before and after, the threads.
+
+    python benchmarks/bench_pipeline.py [--n 32] [--max_gen_toks 48] [--repeats 1]
+
+Writes benchmarks/results/pipeline.json and prints a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("DQ_DATA_DIR", str(ROOT.parent / "shared" / "data"))
+
+from lm_eval.api.instance import Instance  # noqa: E402
+
+from dq_tasks import hooks, synth  # noqa: E402
+from harness_ext.model.two_stage import TwoStageLM  # noqa: E402
+from harness_ext.serve.server import LlamaServer  # noqa: E402
+
+MODEL = "smollm2-135m"
+TASK = "dq_synth_d2"
+OUT = ROOT / "benchmarks" / "results" / "pipeline.json"
+
+
+def model_args(dec_url: str, sol_url: str, max_gen_toks: int, pipeline: bool) -> dict:
+    stage = {"model": MODEL, "tokenized_requests": False, "max_retries": 2}
+    return {
+        "decomposer": "local-completions",
+        "solver": "local-completions",
+        "decomposer.base_url": dec_url,
+        "solver.base_url": sol_url,
+        **{f"{role}.{k}": v for role in ("decomposer", "solver") for k, v in stage.items()},
+        "decomposer_gen.max_gen_toks": max_gen_toks,
+        "pipeline": pipeline,
+    }
+
+
+def requests(lm: TwoStageLM, n: int, max_gen_toks: int) -> list[Instance]:
+    gen = {"until": ["\n\nQuestion:", "<|im_end|>"], "max_gen_toks": max_gen_toks, "do_sample": False}
+    docs = synth.generate(2, n=n, seed=1234)  # the docs of dq_synth_d2
+    return [
+        Instance(
+            "generate_until",
+            d,
+            (lm.apply_chat_template([{"role": "user", "content": hooks.doc_to_text(d)}]), dict(gen)),
+            i,
+            (TASK, i, 1),
+        )
+        for i, d in enumerate(docs)
+    ]
+
+
+def without_seconds(value):
+    if isinstance(value, dict):
+        return {k: without_seconds(v) for k, v in value.items() if k != "seconds"}
+    if isinstance(value, list):
+        return [without_seconds(v) for v in value]
+    return value
+
+
+def run(args: dict, n: int, max_gen_toks: int) -> dict:
+    lm = TwoStageLM(**args)
+    reqs = requests(lm, n, max_gen_toks)
+    start = time.perf_counter()
+    outputs = lm.generate_until(reqs)
+    wall = time.perf_counter() - start
+    traces = lm.traces_for(TASK)
+    busy = {s: round(sum(t[s]["seconds"] for t in traces), 2) for s in ("decomposer", "solver")}
+    return {
+        "wall_s": round(wall, 2),
+        "busy_s": busy,
+        "busy_over_wall": {s: round(b / wall, 3) for s, b in busy.items()},
+        "completion_tokens": {s: sum(t[s]["completion_tokens"] or 0 for t in traces) for s in busy},
+        "token_source": sorted({t[s]["token_source"] or "none" for t in traces for s in busy}),
+        "outputs": outputs,
+        "traces": without_seconds(traces),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=32)
+    ap.add_argument("--max_gen_toks", type=int, default=48)
+    ap.add_argument("--repeats", type=int, default=1, help="barrier/streamed pairs; the best of each is kept")
+    ap.add_argument("--out", default=str(OUT))
+    args = ap.parse_args()
+
+    load_before = os.getloadavg()
+    runs: dict[str, list[dict]] = {"barrier": [], "streamed": []}
+    opts = {"port": 0, "ctx": 2048, "threads": 1, "wait": 180}
+    with LlamaServer(MODEL, **opts) as dec, LlamaServer(MODEL, **opts) as sol:
+        for _ in range(args.repeats):
+            for name, pipeline in (("barrier", False), ("streamed", True)):
+                margs = model_args(dec.completions_url, sol.completions_url, args.max_gen_toks, pipeline)
+                runs[name].append(run(margs, args.n, args.max_gen_toks))
+                print(f"{name}: {runs[name][-1]['wall_s']} s wall, busy {runs[name][-1]['busy_s']}", flush=True)
+    load_after = os.getloadavg()
+
+    best = {name: min(rs, key=lambda r: r["wall_s"]) for name, rs in runs.items()}
+    barrier, streamed = best["barrier"], best["streamed"]
+    report = {
+        "command": "python benchmarks/bench_pipeline.py " + " ".join(sys.argv[1:]),
+        "workload": {
+            "task": TASK,
+            "docs": args.n,
+            "model": MODEL,
+            "backend": "local-completions x2 (two llama.cpp servers, llama-cpp-python, Q4_1 GGUF)",
+            "max_gen_toks": args.max_gen_toks,
+            "chat_template": True,
+            "greedy": True,
+            "num_concurrent": 1,
+            "repeats": args.repeats,
+        },
+        "threads": {"llama_cpp_per_server": 1, "servers": 2, "cpus": os.cpu_count()},
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "loadavg_before": [round(x, 2) for x in load_before],
+            "loadavg_after": [round(x, 2) for x in load_after],
+        },
+        "barrier": {k: v for k, v in barrier.items() if k not in ("outputs", "traces")},
+        "streamed": {k: v for k, v in streamed.items() if k not in ("outputs", "traces")},
+        "all_walls_s": {name: [r["wall_s"] for r in rs] for name, rs in runs.items()},
+        "streamed_over_barrier": round(streamed["wall_s"] / barrier["wall_s"], 3),
+        "identical_outputs": all(r["outputs"] == barrier["outputs"] for rs in runs.values() for r in rs),
+        "identical_traces_but_seconds": all(r["traces"] == barrier["traces"] for rs in runs.values() for r in rs),
+        "target": "streamed <= 0.65 x barrier",
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    summary = {k: report[k] for k in ("streamed_over_barrier", "identical_outputs", "identical_traces_but_seconds")}
+    print(json.dumps({**summary, "load": report["machine"]}, indent=2))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
