@@ -19,6 +19,7 @@ pytest.importorskip(
 pytest.importorskip("tenacity", reason="lm-eval's API backends need lm-eval[api] (pip install '.[serve]')")
 
 from harness_ext.errors import DQError  # noqa: E402
+from harness_ext.model.pipeline import streams  # noqa: E402
 from harness_ext.model.spec import parse_model_args  # noqa: E402
 from harness_ext.model.two_stage import TwoStageLM  # noqa: E402
 from harness_ext.serve.server import LlamaServer  # noqa: E402
@@ -159,3 +160,12 @@ def test_pipeline_switch_is_validated_and_transport_args_keep_the_cache_key():
     fast = parse_model_args({**base, "solver.num_concurrent": 8, "solver.max_retries": 5, "solver.timeout": 30})
     assert fast.solver.args["num_concurrent"] == 8  # forwarded to lm-eval's own argument
     assert fast.solver.output_key() == parse_model_args(base).solver.output_key()
+
+
+def test_two_in_process_stages_keep_the_batched_barrier(tiny_model):
+    stage = {"pretrained": tiny_model, "device": "cpu"}
+    args = {f"{role}.{k}": v for role in ("decomposer", "solver") for k, v in stage.items()}
+    lm = TwoStageLM(decomposer="hf", solver="hf", decomposer_gen={"max_gen_toks": 4}, **args)
+    assert not streams(lm.config, lm.stages)
+    lm.generate_until(requests(3))
+    assert lm.stages["decomposer"].stats.calls == 1  # one batch, not one call per doc
