@@ -9,10 +9,16 @@ solve request goes out when its decomposition is parsed). Runs alternate (barrie
 ...; --repeats pairs) in one process so both see the same machine; the best of each is kept.
 
 Reported: wall time of each run, streamed/barrier ratio (target <= 0.65 on 2 cores), per-stage
-busy seconds (the traces' per-request seconds summed) and busy/wall, identical outputs and
-traces (all fields but seconds), the 1-minute load before and after, the threads.
+busy seconds (the traces' per-request seconds summed; with --num_concurrent > 1 these are
+request-seconds and may exceed the wall time) and busy/wall, identical outputs and traces (all
+fields but seconds), the 1-minute load before and after, the threads.
 
     python benchmarks/bench_pipeline.py [--n 32] [--max_gen_toks 48] [--repeats 1]
+
+Against servers already running (two vLLM servers on a GPU node, say), none is started:
+
+    python benchmarks/bench_pipeline.py --decomposer_url http://H:8000/v1/completions \
+        --solver_url http://H:8001/v1/completions --served_model MODEL --num_concurrent 16
 
 Writes benchmarks/results/pipeline.json and prints a summary.
 """
@@ -20,6 +26,7 @@ Writes benchmarks/results/pipeline.json and prints a summary.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -44,8 +51,8 @@ TASK = "dq_synth_d2"
 OUT = ROOT / "benchmarks" / "results" / "pipeline.json"
 
 
-def model_args(dec_url: str, sol_url: str, max_gen_toks: int, pipeline: bool) -> dict:
-    stage = {"model": MODEL, "tokenized_requests": False, "max_retries": 2}
+def model_args(dec_url: str, sol_url: str, max_gen_toks: int, pipeline: bool, model: str, concurrent: int) -> dict:
+    stage = {"model": model, "tokenized_requests": False, "max_retries": 2, "num_concurrent": concurrent}
     return {
         "decomposer": "local-completions",
         "solver": "local-completions",
@@ -105,15 +112,26 @@ def main() -> int:
     ap.add_argument("--max_gen_toks", type=int, default=48)
     ap.add_argument("--repeats", type=int, default=1, help="barrier/streamed pairs; the best of each is kept")
     ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--decomposer_url", help="a running server's completions URL (then none is started)")
+    ap.add_argument("--solver_url", help="a running server's completions URL (then none is started)")
+    ap.add_argument("--served_model", default=MODEL, help="the model name the servers serve")
+    ap.add_argument("--num_concurrent", type=int, default=1, help="requests in flight per stage")
     args = ap.parse_args()
+    if bool(args.decomposer_url) != bool(args.solver_url):
+        raise SystemExit("give both --decomposer_url and --solver_url, or neither")
 
     load_before = os.getloadavg()
     runs: dict[str, list[dict]] = {"barrier": [], "streamed": []}
-    opts = {"port": 0, "ctx": 2048, "threads": 1, "wait": 180}
-    with LlamaServer(MODEL, **opts) as dec, LlamaServer(MODEL, **opts) as sol:
+    with contextlib.ExitStack() as stack:
+        if args.decomposer_url:
+            urls = (args.decomposer_url, args.solver_url)
+        else:
+            opts = {"port": 0, "ctx": 2048, "threads": 1, "wait": 180}
+            servers = [stack.enter_context(LlamaServer(MODEL, **opts)) for _ in range(2)]
+            urls = (servers[0].completions_url, servers[1].completions_url)
         for _ in range(args.repeats):
             for name, pipeline in (("barrier", False), ("streamed", True)):
-                margs = model_args(dec.completions_url, sol.completions_url, args.max_gen_toks, pipeline)
+                margs = model_args(*urls, args.max_gen_toks, pipeline, args.served_model, args.num_concurrent)
                 runs[name].append(run(margs, args.n, args.max_gen_toks))
                 print(f"{name}: {runs[name][-1]['wall_s']} s wall, busy {runs[name][-1]['busy_s']}", flush=True)
     load_after = os.getloadavg()
@@ -125,15 +143,16 @@ def main() -> int:
         "workload": {
             "task": TASK,
             "docs": args.n,
-            "model": MODEL,
-            "backend": "local-completions x2 (two llama.cpp servers, llama-cpp-python, Q4_1 GGUF)",
+            "model": args.served_model,
+            "backend": "local-completions x2 "
+            + ("(servers given)" if args.decomposer_url else "(two llama.cpp servers, llama-cpp-python, Q4_1 GGUF)"),
             "max_gen_toks": args.max_gen_toks,
             "chat_template": True,
             "greedy": True,
-            "num_concurrent": 1,
+            "num_concurrent": args.num_concurrent,
             "repeats": args.repeats,
         },
-        "threads": {"llama_cpp_per_server": 1, "servers": 2, "cpus": os.cpu_count()},
+        "threads": {"llama_cpp_per_server": None if args.decomposer_url else 1, "servers": 2, "cpus": os.cpu_count()},
         "machine": {
             "platform": platform.platform(),
             "python": platform.python_version(),

@@ -136,7 +136,9 @@ def probe(role: str, backend: str, base_url: str | None, timeout: float = 5.0) -
 
 def is_connection_fault(exc: BaseException) -> bool:
     """An error of the transport or the server, not of our code: worth one clear line."""
-    kinds: list[type] = [ConnectionError, TimeoutError]
+    import asyncio
+
+    kinds: list[type] = [ConnectionError, TimeoutError, asyncio.TimeoutError]  # distinct before 3.11
     try:
         import requests
 
