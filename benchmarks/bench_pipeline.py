@@ -6,7 +6,8 @@ one thread each), local-completions, chat template on, greedy, max_gen_toks 48 f
 stages, no stage cache. The same TwoStageLM run with ``pipeline=false`` (every decomposition,
 then every solution: one server idles while the other works) and with streaming on (a doc's
 solve request goes out when its decomposition is parsed). Runs alternate (barrier, streamed,
-...; --repeats pairs) in one process so both see the same machine; the best of each is kept.
+...; --repeats pairs, after one untimed warm-up run) in one process so both see the same
+machine; the best of each is kept.
 
 Reported: wall time of each run, streamed/barrier ratio (target <= 0.65 on 2 cores), per-stage
 busy seconds (the traces' per-request seconds summed; with --num_concurrent > 1 these are
@@ -129,6 +130,8 @@ def main() -> int:
             opts = {"port": 0, "ctx": 2048, "threads": 1, "wait": 180}
             servers = [stack.enter_context(LlamaServer(MODEL, **opts)) for _ in range(2)]
             urls = (servers[0].completions_url, servers[1].completions_url)
+        # Warm both servers (first-request setup) so the first timed run is not penalised.
+        run(model_args(*urls, 8, False, args.served_model, args.num_concurrent), 2, 8)
         for _ in range(args.repeats):
             for name, pipeline in (("barrier", False), ("streamed", True)):
                 margs = model_args(*urls, args.max_gen_toks, pipeline, args.served_model, args.num_concurrent)
