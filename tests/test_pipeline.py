@@ -95,18 +95,20 @@ def test_streamed_outputs_and_traces_equal_the_barrier(servers, mode, monkeypatc
         assert "decompose: " in bars and "solve: " in bars
 
 
-def test_mixed_pair_hf_decomposer_served_solver_streams_the_same(servers, tiny_model):
-    _, sol = servers
-    args = pair_args("unused", sol.completions_url)
-    for key in [k for k in args if k.startswith("decomposer")]:
-        del args[key]
-    args |= {"decomposer": "hf", "decomposer.pretrained": tiny_model, "decomposer_gen.max_gen_toks": 6}
+@pytest.mark.parametrize("in_process", ["decomposer", "solver"])
+def test_mixed_pair_streams_the_same(servers, tiny_model, in_process):
+    dec, sol = servers
+    args = {k: v for k, v in pair_args(dec.completions_url, sol.completions_url).items() if in_process not in k}
+    args |= {in_process: "hf", f"{in_process}.pretrained": tiny_model, f"{in_process}.device": "cpu"}
+    args |= {"decomposer_gen.max_gen_toks": 6}
     barrier_out, barrier_traces, _ = run({**args, "pipeline": False}, 3)
     out, traces, lm = run(args, 3)
     assert out == barrier_out
     assert without_seconds(traces) == without_seconds(barrier_traces)
-    assert {t["decomposer"]["token_source"] for t in traces} == {"tokenizer"}
-    assert lm.stages["solver"].stats.calls == 3
+    served = "solver" if in_process == "decomposer" else "decomposer"
+    assert {t[in_process]["token_source"] for t in traces} == {"tokenizer"}
+    assert {t[served]["token_source"] for t in traces} == {"usage"}
+    assert lm.stages[served].stats.calls == 3  # one request per doc: the served stage streamed
 
 
 @pytest.mark.parametrize("role", ["decomposer", "solver"])
