@@ -95,6 +95,30 @@ def test_streamed_outputs_and_traces_equal_the_barrier(servers, mode, monkeypatc
         assert "decompose: " in bars and "solve: " in bars
 
 
+def test_dynamic_oracle_rounds_stream_per_doc(servers):
+    from lm_eval.api.instance import Instance
+
+    from dq_tasks import hooks, synth
+
+    _, sol = servers
+    docs = synth.generate(2, n=3, seed=7)  # docs of dq_synth_d2, with gold sub-questions
+    gen = {"until": ["\n\n"], "max_gen_toks": 8, "do_sample": False}
+    reqs = [
+        Instance("generate_until", d, (hooks.doc_to_text(d), dict(gen)), 0, ("dq_synth_d2", i, 1))
+        for i, d in enumerate(docs)
+    ]
+    args = {k: v for k, v in pair_args("", sol.completions_url).items() if not k.startswith("decomposer")}
+    args |= {"decomposer": "oracle", "mode": "dynamic"}
+    runs = []
+    for pipeline in (False, True):
+        lm = TwoStageLM(**args, pipeline=pipeline)
+        runs.append((lm.generate_until(reqs), without_seconds(lm.traces_for("dq_synth_d2")), lm))
+    (barrier_out, barrier_traces, _), (out, traces, lm) = runs
+    assert out == barrier_out and traces == barrier_traces
+    assert [t["subquestions"] for t in traces] == [d["gold_subquestions"][:3] for d in docs]
+    assert lm.solver.stats.calls == sum(len(t["rounds"]) + 1 for t in traces)  # a request per round, streamed
+
+
 @pytest.mark.parametrize("in_process", ["decomposer", "solver"])
 def test_mixed_pair_streams_the_same(servers, tiny_model, in_process):
     dec, sol = servers
