@@ -223,17 +223,14 @@ class Stage:
             return None
         return "usage" if apis.is_api(self.lm) else "tokenizer"
 
-    def generate(
-        self, requests: list[Request], chat_ready: bool = False, label: str | None = None, show: bool = True
-    ) -> list[Generation]:
+    def generate(self, requests: list[Request], chat_ready: bool = False, label: str | None = None) -> list[Generation]:
         """Every request, in inner calls of one batch each, under one labelled progress bar."""
         prompts = self.prompts(requests, chat_ready)
         keys = self.keys(requests, prompts)
         out = self.lookup(keys, prompts)
         todo = [i for i in range(len(requests)) if i not in out]
         step = self.chunk_size(len(todo))
-        total = len(requests) if show else 0
-        with progress_bar(label or STAGE_LABELS[self.spec.role], total, initial=len(out)) as bar:
+        with progress_bar(label or STAGE_LABELS[self.spec.role], len(requests), initial=len(out)) as bar:
             for start in range(0, len(todo), step):
                 batch = todo[start : start + step]
                 gens = self._call([requests[i] for i in batch], [prompts[i] for i in batch])
