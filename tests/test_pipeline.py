@@ -8,6 +8,7 @@ finished, and one clear fault line naming the stage and its URL.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -93,6 +94,24 @@ def test_streamed_outputs_and_traces_equal_the_barrier(servers, mode, monkeypatc
     else:
         assert sol_stats.calls == n + sum(len(t["rounds"]) for t in traces)
         assert "decompose: " in bars and "solve: " in bars
+
+
+def test_chat_solver_streams_the_same_messages_and_outputs(servers):
+    dec, sol = servers
+    args = pair_args(dec.completions_url, sol.completions_url)
+    args |= {"solver": "local-chat-completions", "solver.base_url": sol.chat_url}
+    del args["solver.tokenized_requests"]
+    runs = []
+    for pipeline in (False, True):
+        lm = TwoStageLM(**args, pipeline=pipeline)
+        marked = [
+            lm.apply_chat_template([{"role": "user", "content": r.args[0]}]) for r in requests(3)
+        ]  # chat on: each stage templates its own prompt
+        reqs = [type(r)(r.request_type, r.doc, (m, r.args[1]), r.idx, r.metadata) for r, m in zip(requests(3), marked)]
+        runs.append((lm.generate_until(reqs), without_seconds(lm.traces_for("dq_synth_d2"))))
+    assert runs[0] == runs[1]
+    assert {t["solver"]["token_source"] for t in runs[1][1]} == {"usage"}
+    assert all(json.loads(t["solver"]["prompt"])[-1]["role"] == "user" for t in runs[1][1])  # messages went
 
 
 def test_dynamic_oracle_rounds_stream_per_doc(servers):
