@@ -20,7 +20,7 @@ except ImportError:  # e.g. the `lm_eval` console script, whose sys.path lacks t
 
 from lm_eval.api.samplers import ContextSampler  # noqa: E402
 
-from dq_tasks import dataset, loaders, scoring  # noqa: E402
+from dq_tasks import dataset, registry, scoring  # noqa: E402
 from dq_tasks.constants import DEFAULT_CAP  # noqa: E402
 from dq_tasks.extract import Family, FilterName, extract  # noqa: E402
 
@@ -31,10 +31,10 @@ from dq_tasks.extract import Family, FilterName, extract  # noqa: E402
 def load_task(dq_task: str, perturbation: str | None = None, **kwargs: Any) -> dict[str, Any]:
     """A file-backed task; its name comes from the task YAML's dataset_kwargs. GSM-Plus
     subtasks also name their perturbation type. Tasks with a few-shot split get it too."""
-    docs = loaders.load_docs(dq_task)
+    docs = registry.load_docs(dq_task)
     if perturbation is not None:
         docs = [d for d in docs if d["perturbation_type"] == perturbation]
-    return dataset.to_dataset(docs, loaders.fewshot_splits(dq_task))
+    return dataset.to_dataset(docs, registry.fewshot_splits(dq_task))
 
 
 # --------------------------------------------------------------------------- few-shot
@@ -46,12 +46,12 @@ class NoFewshotSplit(ContextSampler):
     def sample(self, n: int, eval_doc: Any = None, df: Any = None, **kwargs: Any) -> list:
         if n == 0:
             return []
-        from harness_ext.errors import DQError
+        from dq_tasks.errors import DQError
 
         task = (eval_doc or {}).get("dq_task", "this task")
         raise DQError(
             f"--num_fewshot {n}: {task} has no few-shot split; run it with --num_fewshot 0 "
-            f"(few-shot splits: {', '.join(loaders.FEWSHOT_TASKS)})"
+            f"(few-shot splits: {', '.join(registry.fewshot_tasks())})"
         )
 
 
@@ -67,7 +67,7 @@ def fewshot_target(doc: dict) -> str:
 # --------------------------------------------------------------------------- prompts
 def doc_to_text(doc: dict) -> str:
     """The single-stage prompt of the doc's task: a plain `--model hf` run is the baseline."""
-    from harness_ext.model.prompts import doc_variables, get_prompt_set
+    from dq_tasks.prompting import doc_variables, get_prompt_set
 
     n = doc.get("max_subquestions") or DEFAULT_CAP
     return get_prompt_set("default").render(doc["dq_task"], "single", **doc_variables(doc, max_subquestions=n))

@@ -7,7 +7,8 @@ str, possibly empty), plus dataset extras (``cluster_id``, ``max_subquestions``,
 
 With ``DQ_DATA_DIR`` set the local files under it are read (never copied into the repo);
 without it the public Hugging Face copies are loaded (that path needs network access and is
-not exercised by the offline tests). Parsed docs are cached per (task, data dir).
+not exercised by the offline tests). Parsed docs are cached per (task, data dir). Which reader serves which task is a fact of the
+task table (registry.py).
 """
 
 from __future__ import annotations
@@ -332,32 +333,18 @@ def asdiv_hub() -> list[dict]:
     return docs
 
 
-# --------------------------------------------------------------------------- dispatch
-_READERS: dict[str, tuple[Callable[[], list[dict]], Callable[[], list[dict]]]] = {
-    "gsm8k_dq": (gsm8k_local, gsm8k_hub),
-    "drop_dq": (drop_local, drop_hub),
-    "bamboogle_dq": (bamboogle_local, bamboogle_hub),
-    "strategyqa_dq": (strategyqa_local, strategyqa_hub),
-    "svamp_dq": (svamp_local, svamp_hub),
-    "multiarith_dq": (multiarith_local, multiarith_hub),
-    "aqua_dq": (aqua_local, aqua_hub),
-    "gsm_hard_dq": (gsm_hard_local, gsm_hard_hub),
-    "gsmplus_dq": (gsmplus_local, gsmplus_hub),
-    "asdiv_dq": (asdiv_local, asdiv_hub),
-}
-
-
+# --------------------------------------------------------------------------- caching
 @cache
-def _cached_docs(task: str, data_dir: str) -> tuple[dict, ...]:
-    local, hub = _READERS[task]
+def _cached(
+    task: str, data_dir: str, local: Callable[[], list[dict]], hub: Callable[[], list[dict]]
+) -> tuple[dict, ...]:
     return tuple(local() if data_dir else hub())
 
 
-def load_docs(task: str) -> list[dict]:
-    """Docs of a file-backed task (fresh dict copies, so callers may mutate them)."""
-    if task not in _READERS:
-        raise KeyError(f"no loader for {task!r}; known: {sorted(_READERS)}")
-    return [dict(d) for d in _cached_docs(task, str(data_root()[0] or ""))]
+def cached_docs(task: str, local: Callable[[], list[dict]], hub: Callable[[], list[dict]]) -> list[dict]:
+    """The docs of one task (registry.load_docs picks its readers), parsed once per data dir;
+    fresh dict copies, so callers may mutate them."""
+    return [dict(d) for d in _cached(task, str(data_root()[0] or ""), local, hub)]
 
 
 # --------------------------------------------------------------------------- few-shot splits
@@ -375,14 +362,3 @@ def gsm8k_train() -> list[dict]:
 def aqua_dev() -> list[dict]:
     rows = _read_jsonl("aqua/dev.json") if data_root()[0] else _hub("deepmind/aqua_rat", "raw", "validation")
     return [{**d, "id": f"aqua_dq-dev-{i}"} for i, d in enumerate(_aqua_docs(rows))]
-
-
-_FEWSHOT: dict[str, dict[str, Callable[[], list[dict]]]] = {
-    "gsm8k_dq": {"train": gsm8k_train},
-    "aqua_dq": {"dev": aqua_dev},
-}
-FEWSHOT_TASKS = ("gsm8k_dq (train)", "strategyqa_dq (test, minus the evaluated doc)", "aqua_dq (dev)")
-
-
-def fewshot_splits(task: str) -> dict[str, list[dict]]:
-    return {split: read() for split, read in _FEWSHOT.get(task, {}).items()}

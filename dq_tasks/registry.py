@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+
+from dq_tasks import loaders
+
+Reader = Callable[[], list[dict]]
 
 
 @dataclass(frozen=True)
 class TaskInfo:
     name: str
-    family: str  # prompt template family (dq_tasks/prompts/default/families.yaml)
+    family: str  # prompt template family: a folder of each prompt set (dq_tasks/prompts/default/<family>/)
     source: str  # path under $DQ_DATA_DIR ("-" for generated tasks)
     hub: str  # datasets.load_dataset fallback when DQ_DATA_DIR is unset
     license: str
@@ -17,6 +22,15 @@ class TaskInfo:
     gold_subquestions: bool
     cap: str  # the decomposer's sub-question cap (doc max_subquestions, else DEFAULT_CAP)
     fewshot: str  # the split --num_fewshot draws exemplars from ("-": k > 0 is an error)
+    # How the docs are read: (local reader under $DQ_DATA_DIR, hub reader); None: generated.
+    readers: tuple[Reader, Reader] | None = field(default=None, repr=False, compare=False)
+    # lm-eval's fewshot_config.split names a key here (StrategyQA draws from its test split).
+    fewshot_readers: dict[str, Reader] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def row(self) -> dict:
+        """The table row (the facts a reader sees in `dq tasks`, TASKS.md and README)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
 
 
 EASY = "- (generated, dq_tasks/synth.py; add/subtract 1-5, amounts <= 20)"
@@ -39,6 +53,8 @@ TASKS: tuple[TaskInfo, ...] = (
         True,
         "3",
         "train",
+        readers=(loaders.gsm8k_local, loaders.gsm8k_hub),
+        fewshot_readers={"train": loaders.gsm8k_train},
     ),
     TaskInfo(
         "drop_dq",
@@ -51,6 +67,7 @@ TASKS: tuple[TaskInfo, ...] = (
         False,
         "3",
         "-",
+        readers=(loaders.drop_local, loaders.drop_hub),
     ),
     TaskInfo(
         "bamboogle_dq",
@@ -63,6 +80,7 @@ TASKS: tuple[TaskInfo, ...] = (
         True,
         "2",
         "-",
+        readers=(loaders.bamboogle_local, loaders.bamboogle_hub),
     ),
     TaskInfo(
         "strategyqa_dq",
@@ -75,6 +93,7 @@ TASKS: tuple[TaskInfo, ...] = (
         True,
         "3",
         "test (minus the evaluated doc)",
+        readers=(loaders.strategyqa_local, loaders.strategyqa_hub),
     ),
     TaskInfo(
         "svamp_dq",
@@ -87,6 +106,7 @@ TASKS: tuple[TaskInfo, ...] = (
         False,
         "3",
         "-",
+        readers=(loaders.svamp_local, loaders.svamp_hub),
     ),
     TaskInfo(
         "multiarith_dq",
@@ -99,9 +119,21 @@ TASKS: tuple[TaskInfo, ...] = (
         False,
         "3",
         "-",
+        readers=(loaders.multiarith_local, loaders.multiarith_hub),
     ),
     TaskInfo(
-        "aqua_dq", "mcq", "aqua/test.json", "deepmind/aqua_rat (raw, test)", "Apache-2.0", 254, "acc", False, "3", "dev"
+        "aqua_dq",
+        "mcq",
+        "aqua/test.json",
+        "deepmind/aqua_rat (raw, test)",
+        "Apache-2.0",
+        254,
+        "acc",
+        False,
+        "3",
+        "dev",
+        readers=(loaders.aqua_local, loaders.aqua_hub),
+        fewshot_readers={"dev": loaders.aqua_dev},
     ),
     TaskInfo(
         "gsm_hard_dq",
@@ -114,6 +146,7 @@ TASKS: tuple[TaskInfo, ...] = (
         False,
         "3",
         "-",
+        readers=(loaders.gsm_hard_local, loaders.gsm_hard_hub),
     ),
     TaskInfo(
         "gsmplus_dq",
@@ -126,6 +159,7 @@ TASKS: tuple[TaskInfo, ...] = (
         False,
         "3",
         "-",
+        readers=(loaders.gsmplus_local, loaders.gsmplus_hub),
     ),
     TaskInfo(
         "asdiv_dq",
@@ -138,6 +172,7 @@ TASKS: tuple[TaskInfo, ...] = (
         False,
         "3",
         "-",
+        readers=(loaders.asdiv_local, loaders.asdiv_hub),
     ),
     *(_synth(f"dq_synth_d{d}", d, "- (generated, dq_tasks/synth.py)") for d in (2, 4, 6)),
     *(_synth(f"dq_synth_easy_d{d}", d, EASY) for d in (1, 2, 3)),
@@ -166,7 +201,33 @@ GROUPS: dict[str, tuple[str, ...]] = {
 
 def catalog() -> list[dict]:
     """The task table as a list of plain dicts (for ``dq tasks``)."""
-    return [asdict(t) for t in TASKS]
+    return [t.row for t in TASKS]
+
+
+def families() -> dict[str, str]:
+    """Task (and subtask) name -> prompt template family, what the built-in prompt set uses."""
+    table = {t.name: t.family for t in TASKS}
+    return {**table, **{sub: table[group] for group, subs in SUBTASKS.items() for sub in subs}}
+
+
+def fewshot_tasks() -> tuple[str, ...]:
+    """The tasks --num_fewshot k > 0 works on, with the split their exemplars come from."""
+    return tuple(f"{t.name} ({t.fewshot})" for t in TASKS if t.fewshot != "-")
+
+
+def load_docs(task: str) -> list[dict]:
+    """Docs of a file-backed task (fresh dict copies, so callers may mutate them)."""
+    readers = {t.name: t.readers for t in TASKS if t.readers}
+    if task not in readers:
+        raise KeyError(f"no loader for {task!r}; known: {sorted(readers)}")
+    local, hub = readers[task]  # type: ignore[misc]
+    return loaders.cached_docs(task, local, hub)
+
+
+def fewshot_splits(task: str) -> dict[str, list[dict]]:
+    """Exemplar docs per few-shot split of ``task`` (empty for tasks without one)."""
+    info = next((t for t in TASKS if t.name == task), None)
+    return {split: read() for split, read in (info.fewshot_readers if info else {}).items()}
 
 
 def task_info(name: str) -> TaskInfo:

@@ -1,5 +1,6 @@
-"""One exception type for bad user input: the CLI prints its message as one line and exits 2."""
+"""The exception for bad user input (its owner is dq_tasks/errors.py, the ground floor, so task
+code can raise it without importing harness_ext); the CLI prints it as one line and exits 2."""
 
+from dq_tasks.errors import DQError
 
-class DQError(Exception):
-    """Bad input or set-up; the message says what is wrong and how to fix it."""
+__all__ = ["DQError"]

@@ -420,7 +420,7 @@ def test_killed_training_resumes_from_its_checkpoint(runs, tiny_model, tmp_path)
     import sys
     import time
 
-    from harness_ext.distill.train import checkpoint_dir
+    from harness_ext.distill.examples import checkpoint_dir
 
     rows, out = exported(runs["hf"], "sd-t", tmp_path), tmp_path / "student"
     argv = [*train_argv(rows, tiny_model, out), "--max-steps", "400"]

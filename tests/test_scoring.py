@@ -142,7 +142,7 @@ def test_gsm_hard_absolute_tolerance_like_pal() -> None:
 
 def test_gsm_hard_wrong_integer_never_scores() -> None:
     """The old rel 1e-6 tolerance accepted round(gold) + 3 on large non-integer golds."""
-    from dq_tasks.loaders import load_docs
+    from dq_tasks.registry import load_docs
 
     docs = load_docs("gsm_hard_dq")
     hits = 0
@@ -430,7 +430,7 @@ def test_drop_matches_lm_eval_builtin() -> None:
     """Same predictions, same golds: our scorer equals lm_eval.tasks.drop.utils.process_results."""
     from lm_eval.tasks.drop import utils as lm_drop
 
-    from dq_tasks.loaders import load_docs
+    from dq_tasks.registry import load_docs
 
     rng = random.Random(0)
     docs = rng.sample(load_docs("drop_dq"), 150)

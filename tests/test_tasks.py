@@ -18,7 +18,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 import dq_tasks  # noqa: E402
-from dq_tasks import hooks, loaders, synth  # noqa: E402
+from dq_tasks import hooks, loaders, registry, synth  # noqa: E402
 from dq_tasks.constants import DEFAULT_CAP  # noqa: E402
 from dq_tasks.extract import SECTION_HEADERS  # noqa: E402
 from dq_tasks.registry import GROUPS, SUBTASKS, TASKS  # noqa: E402
@@ -75,6 +75,25 @@ def test_table_lists_every_task() -> None:
     table = (REPO / "dq_tasks" / "TASKS.md").read_text()
     for t in TASKS:  # TASKS.md is generated from the registry; keep them in step
         assert f"| `{t.name}` | {t.family} | `{t.source}` |" in table and f"| {t.docs} |" in table
+
+
+def test_task_table_owns_readers_families_and_fewshot_splits() -> None:
+    """Every per-task fact has one owner, the registry: loaders, prompt families and the few-shot
+    error message derive from it."""
+    from dq_tasks.prompting import get_prompt_set
+
+    prompts = get_prompt_set("default")
+    for t in TASKS:
+        assert (t.readers is None) == (t.source == "-"), t.name  # generated tasks have no reader
+        for leaf in registry.leaf_tasks(t.name):
+            assert prompts.family(leaf) == t.family, leaf
+        assert bool(t.fewshot_readers) <= (t.fewshot != "-"), t.name
+    assert registry.fewshot_tasks() == (
+        "gsm8k_dq (train)",
+        "strategyqa_dq (test (minus the evaluated doc))",
+        "aqua_dq (dev)",
+    )
+    assert not (REPO / "dq_tasks" / "prompts" / "default" / "families.yaml").exists()
 
 
 def test_yaml_files_match_table() -> None:
@@ -219,7 +238,7 @@ def test_num_fewshot_honoured_where_a_split_exists(task_dict: dict) -> None:
 
 
 def test_other_prompt_kinds_render(docs: dict[str, list[dict]]) -> None:
-    from harness_ext.model.prompts import doc_variables, get_prompt_set
+    from dq_tasks.prompting import doc_variables, get_prompt_set
 
     prompts = get_prompt_set("default")
     for name, task_docs in docs.items():
@@ -247,7 +266,7 @@ def test_loaders_accept_lm_eval_metadata() -> None:
 def test_missing_file_error_names_env_and_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DQ_DATA_DIR", str(tmp_path))
     with pytest.raises(loaders.MissingDataError) as err:
-        loaders.load_docs("gsm8k_dq")
+        registry.load_docs("gsm8k_dq")
     message = str(err.value)
     assert "DQ_DATA_DIR" in message and str(tmp_path / "gsm8k" / "test.jsonl") in message
     assert "export DQ_DATA_DIR" in message

@@ -45,7 +45,7 @@ def compare_runs(
     for run, name in zip(runs, names):
         run.label = name
     pairs = _pairs(names, baseline)
-    notes = [n for r in runs for n in r.notes] + choose_filters(runs, filter)
+    notes = [n for r in runs for n in r.notes] + choose_filters([r.samples for r in runs], filter)
     groups, align_notes = align_runs(runs, intersect=intersect)
     notes += align_notes
     m = len(groups) * len(pairs)

@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from harness_ext.compare import aggregate
 from harness_ext.compare.aggregate import Aggregation
 from harness_ext.compare.samples import RunError, TaskSamples
-
-if TYPE_CHECKING:
-    from harness_ext.compare.runs import Run
 
 DEFAULT_FILTER = "strict-match"  # lm-eval's GSM8K-style tasks: the filter papers report
 
@@ -65,12 +61,13 @@ def _check_value(want: object, metric: str, agg: Aggregation, values, ts: TaskSa
         )
 
 
-def choose_filters(runs: list[Run], wanted: str | None) -> list[str]:
-    """Keep one filter per task in every run: --filter, else the only one, else strict-match."""
+def choose_filters(runs: list[dict[tuple[str, str], TaskSamples]], wanted: str | None) -> list[str]:
+    """Keep one filter per task in every run's samples (each keyed by (task, filter), edited in
+    place): --filter, else the only one, else strict-match."""
     notes: list[str] = []
-    tasks = dict.fromkeys(t for r in runs for t, _ in r.samples)
+    tasks = dict.fromkeys(t for samples in runs for t, _ in samples)
     for task in tasks:
-        have = list(dict.fromkeys(f for r in runs for t, f in r.samples if t == task))
+        have = list(dict.fromkeys(f for samples in runs for t, f in samples if t == task))
         if wanted is not None and wanted in have:
             pick = wanted
         elif len(have) == 1:
@@ -87,7 +84,7 @@ def choose_filters(runs: list[Run], wanted: str | None) -> list[str]:
                 + (f" but not {wanted!r}" if wanted else "")
                 + "; choose one with --filter NAME"
             )
-        for r in runs:
-            for key in [k for k in r.samples if k[0] == task and k[1] != pick]:
-                del r.samples[key]
+        for samples in runs:
+            for key in [k for k in samples if k[0] == task and k[1] != pick]:
+                del samples[key]
     return notes

@@ -20,10 +20,10 @@ from typing import Any, Literal, get_args
 
 from dq_tasks.constants import DEFAULT_CAP
 from dq_tasks.extract import MARKER
+from dq_tasks.prompting import Kind, doc_variables, get_prompt_set
 from dq_tasks.synth import gold_solution
 from harness_ext.errors import DQError
 from harness_ext.io import write_jsonl_atomic
-from harness_ext.model.prompts import Kind, doc_variables, get_prompt_set
 
 # The paper's S_D-T, S_D-R, S_E-T, S_E-A; se-g is S_E-T with the gold step-by-step solution as
 # the teacher (synthetic tasks, whose docs carry every step).

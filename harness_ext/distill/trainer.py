@@ -6,12 +6,10 @@ and the loss log are ours."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from harness_ext.distill.examples import Example, TrainConfig, TrainLog, checkpoint_dir, collate
 from harness_ext.errors import DQError
-
-if TYPE_CHECKING:
-    from harness_ext.distill.train import Example, TrainConfig, TrainLog
 
 
 class _Rows:
@@ -30,8 +28,6 @@ class _Rows:
 def training_arguments(cfg: TrainConfig, steps: int, has_val: bool):
     import torch
     from transformers import TrainingArguments
-
-    from harness_ext.distill.train import checkpoint_dir
 
     if cfg.precision == "bf16" and not (torch.cuda.is_available() and torch.cuda.is_bf16_supported()):
         raise DQError("--precision bf16 needs a GPU that supports bfloat16; use fp32 on CPU")
@@ -97,8 +93,6 @@ def run_trainer(
 ) -> tuple[Any, bool]:
     """Train ``model`` for ``log.steps`` optimizer steps; returns (model, is main process)."""
     from transformers import PrinterCallback, Trainer
-
-    from harness_ext.distill.train import collate
 
     args = training_arguments(cfg, log.steps, bool(val_set))
     log.device = str(args.device)

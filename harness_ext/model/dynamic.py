@@ -13,10 +13,10 @@ import re
 from functools import partial
 from typing import Any, Protocol
 
+from dq_tasks.prompting import Kind
 from harness_ext.model.items import Item
 from harness_ext.model.parsing import parse_subquestions
 from harness_ext.model.pipeline import Lanes, stream, streams
-from harness_ext.model.prompts import Kind
 from harness_ext.model.records import CallTotals
 from harness_ext.model.spec import TwoStageConfig
 from harness_ext.model.stages import Generation, Request, Stage

@@ -12,13 +12,13 @@ from typing import Any
 from lm_eval.api.model import LM
 
 from dq_tasks.constants import DEFAULT_CAP
+from dq_tasks.prompting import Kind, doc_variables, get_prompt_set
 from harness_ext.lmeval.samples import doc_hash
 from harness_ext.model.cache import StageCache
 from harness_ext.model.decomposers import Decomposer, ModelDecomposer, build_decomposer
 from harness_ext.model.dynamic import run_dynamic, totals, view
 from harness_ext.model.items import Item, chat_messages, chat_text, mark_chat, stage_view, with_exemplars
 from harness_ext.model.pipeline import StaticPlan, stream, streams
-from harness_ext.model.prompts import Kind, doc_variables, get_prompt_set
 from harness_ext.model.records import TraceBook, TraceRecord, merge_ranks
 from harness_ext.model.runtime import describe_runtime
 from harness_ext.model.spec import parse_model_args
@@ -42,7 +42,7 @@ class TwoStageLM(LM):
         for spec in (self.config.decomposer, self.config.solver):
             if spec.is_model:
                 self.stages[spec.role] = Stage(spec, self.pool.get(spec), cache)
-        self.decomposer: Decomposer = build_decomposer(self.config.decomposer.backend, self.stages, self)
+        self.decomposer: Decomposer = build_decomposer(self.config.decomposer, self.stages, self)
         runtime = describe_runtime(self.device)
         self.book = TraceBook(self.config.label, {**self.config.to_dict(), "runtime": runtime})
 
@@ -232,6 +232,7 @@ class TwoStageLM(LM):
             decomposer=stage_view(item.decomposition) if item.decomposition else None,
             decomposer_backend=self.config.decomposer.backend,
             solver=stage_view(sol),
+            replayed_from=item.replayed_from,
         )
         if sol.truncated:
             item.flags.append("truncated")

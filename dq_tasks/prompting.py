@@ -1,8 +1,8 @@
 """Prompt templates: jinja2 files in a sandbox, looked up by task, then family, then default.
 
 A template set is a directory (``dq_tasks/prompts/<name>`` or any user path) holding
-``<task>/<kind>.j2``, ``<family>/<kind>.j2`` and ``default/<kind>.j2``; ``families.yaml`` in the
-set root maps task names to families. Files missing from a user set fall back to the built-in
+``<task>/<kind>.j2``, ``<family>/<kind>.j2`` and ``default/<kind>.j2``; each task's family comes from
+the task table (registry.py), which a ``families.yaml`` in a user set's root may override. Files missing from a user set fall back to the built-in
 ``default`` set, so a user overrides only what they change.
 """
 
@@ -42,7 +42,10 @@ def _resolve_dir(name_or_dir: str) -> Path:
 
 
 def _load_families(*roots: Path) -> dict[str, str]:
-    families: dict[str, str] = {}
+    """The task table's families (registry.py), overridden by a user set's families.yaml."""
+    from dq_tasks.registry import families as table  # the registry imports the loaders: lazily
+
+    families = table()
     for root in reversed(roots):  # the first root wins
         f = root / "families.yaml"
         if f.is_file():
