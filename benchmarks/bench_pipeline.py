@@ -13,7 +13,9 @@ Reported: wall time of each run, streamed/barrier ratio (target <= 0.65 on 2 cor
 bound (the larger stage's barrier busy time / the barrier wall: perfect overlap), per-stage
 busy seconds (the traces' per-request seconds summed; with --num_concurrent > 1 these are
 request-seconds and may exceed the wall time) and busy/wall, identical outputs and traces (all
-fields but seconds), the 1-minute load before and after, the threads.
+fields but seconds), the CPU seconds of each server and of this process with the cores the run
+got (their sum / wall: on a shared machine the overlap can only use what the others leave), the
+1-minute load before and after, the threads.
 
     python benchmarks/bench_pipeline.py [--n 32] [--max_gen_toks 48] [--repeats 1]
 
@@ -89,18 +91,32 @@ def without_seconds(value):
     return value
 
 
-def run(args: dict, n: int, max_gen_toks: int) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(args: dict, n: int, max_gen_toks: int, pids: dict[str, int]) -> dict:
     lm = TwoStageLM(**args)
     reqs = requests(lm, n, max_gen_toks)
+    before = {role: cpu_seconds(pid) for role, pid in pids.items()}
+    client_before = time.process_time()
     start = time.perf_counter()
     outputs = lm.generate_until(reqs)
     wall = time.perf_counter() - start
+    cpu = {f"{role}_server": round(cpu_seconds(pid) - before[role], 2) for role, pid in pids.items()}
+    cpu["client"] = round(time.process_time() - client_before, 2)
     traces = lm.traces_for(TASK)
     busy = {s: round(sum(t[s]["seconds"] for t in traces), 2) for s in ("decomposer", "solver")}
     return {
         "wall_s": round(wall, 2),
         "busy_s": busy,
         "busy_over_wall": {s: round(b / wall, 3) for s, b in busy.items()},
+        # CPU the servers and this process used: equal in both modes when only the overlap
+        # differs; cores_used = their sum / wall, i.e. how much of the machine the run got.
+        "cpu_s": cpu,
+        "cores_used": round(sum(cpu.values()) / wall, 2),
         "completion_tokens": {s: sum(t[s]["completion_tokens"] or 0 for t in traces) for s in busy},
         "token_source": sorted({t[s]["token_source"] or "none" for t in traces for s in busy}),
         "outputs": outputs,
@@ -125,19 +141,22 @@ def main() -> int:
     load_before = os.getloadavg()
     runs: dict[str, list[dict]] = {"barrier": [], "streamed": []}
     with contextlib.ExitStack() as stack:
+        pids: dict[str, int] = {}
         if args.decomposer_url:
             urls = (args.decomposer_url, args.solver_url)
         else:
             opts = {"port": 0, "ctx": 2048, "threads": 1, "wait": 180}
             servers = [stack.enter_context(LlamaServer(MODEL, **opts)) for _ in range(2)]
             urls = (servers[0].completions_url, servers[1].completions_url)
+            pids = {"decomposer": servers[0].proc.pid, "solver": servers[1].proc.pid}  # type: ignore[union-attr]
         # Warm both servers (first-request setup) so the first timed run is not penalised.
-        run(model_args(*urls, 8, False, args.served_model, args.num_concurrent), 2, 8)
+        run(model_args(*urls, 8, False, args.served_model, args.num_concurrent), 2, 8, pids)
         for _ in range(args.repeats):
             for name, pipeline in (("barrier", False), ("streamed", True)):
                 margs = model_args(*urls, args.max_gen_toks, pipeline, args.served_model, args.num_concurrent)
-                runs[name].append(run(margs, args.n, args.max_gen_toks))
-                print(f"{name}: {runs[name][-1]['wall_s']} s wall, busy {runs[name][-1]['busy_s']}", flush=True)
+                runs[name].append(run(margs, args.n, args.max_gen_toks, pids))
+                last = runs[name][-1]
+                print(f"{name}: {last['wall_s']} s wall, busy {last['busy_s']}, cpu {last['cpu_s']}", flush=True)
     load_after = os.getloadavg()
 
     best = {name: min(rs, key=lambda r: r["wall_s"]) for name, rs in runs.items()}
