@@ -258,7 +258,8 @@ def test_server_killed_mid_run_fails_clearly_then_rerun_reuses_cache(tmp_path):
     db = tmp_path / "stages.sqlite"
     n = 4
     with LlamaServer(MODEL, port=0, **SERVER_OPTS) as srv:
-        args = api_args(srv.completions_url, cache=str(db))
+        # The barrier path (its batched chunks); the streamed one has its own in test_pipeline.py.
+        args = api_args(srv.completions_url, cache=str(db), pipeline=False)
         first = TwoStageLM(**args)
         solver = first.solver
         solver.chunk = 2  # commit every 2 solutions, so "mid-run" leaves finished chunks behind

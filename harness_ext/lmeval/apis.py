@@ -136,7 +136,9 @@ def probe(role: str, backend: str, base_url: str | None, timeout: float = 5.0) -
 
 def is_connection_fault(exc: BaseException) -> bool:
     """An error of the transport or the server, not of our code: worth one clear line."""
-    kinds: list[type] = [ConnectionError, TimeoutError]
+    import asyncio
+
+    kinds: list[type] = [ConnectionError, TimeoutError, asyncio.TimeoutError]  # distinct before 3.11
     try:
         import requests
 
@@ -160,5 +162,55 @@ def fault_error(role: str, backend: str, lm: Any, exc: BaseException) -> DQError
     tries = getattr(lm, "max_retries", "?")
     return DQError(
         f"{role}={backend} at {getattr(lm, 'base_url', None)} failed after {tries} attempts ({detail[:500]}); "
-        f"check or restart the server and rerun -- with cache=<sqlite path> finished batches are reused"
+        f"check or restart the server and rerun -- with cache=<sqlite path> the finished decompositions "
+        f"and solutions are reused"
     )
+
+
+# -- one request at a time, for the streaming pipeline (model/pipeline.py) --------------------
+
+
+def concurrency(lm: Any) -> int:
+    """The backend's own bound on requests in flight (lm-eval's ``num_concurrent``, at least 1)."""
+    return max(1, int(getattr(lm, "_concurrent", 1) or 1))
+
+
+def open_session(lm: Any):
+    """An aiohttp session as lm-eval's async path opens one: ``num_concurrent`` connections and
+    the backend's ``timeout`` per request."""
+    from aiohttp import ClientSession, ClientTimeout, TCPConnector
+
+    connector = TCPConnector(limit=concurrency(lm), ssl=lm.verify_certificate)
+    return ClientSession(connector=connector, timeout=ClientTimeout(total=lm.timeout))
+
+
+async def generate_one(lm: Any, session: Any, sem: Any, context: Any, gen_kwargs: dict[str, Any]) -> str:
+    """One generate_until request through the backend's own ``amodel_call`` and retry policy,
+    with the payload lm-eval's generate_until builds for a batch of one (same encoding, same
+    left truncation), so a streamed request is the request the barrier path sends."""
+    import copy
+
+    from tenacity import retry, stop_after_attempt, wait_exponential
+
+    message = context
+    if lm.tokenized_requests:
+        max_gen_toks = gen_kwargs.get("max_gen_toks", lm._max_gen_toks)
+        message = lm.tok_encode([context], add_special_tokens=lm.add_bos_token)[0][-(lm.max_length - max_gen_toks) :]
+    # lm-eval's sync path (num_concurrent <= 1) adds the EOS string to the stop sequences, its
+    # async path does not: do what the barrier path would do with the same model_args.
+    extra = {"eos": lm.eos_string} if int(getattr(lm, "_concurrent", 1) or 1) <= 1 else {}
+    call = retry(
+        stop=stop_after_attempt(lm.max_retries),
+        wait=wait_exponential(multiplier=0.5, min=1, max=10),
+        reraise=True,
+    )(lm.amodel_call)
+    answers = await call(
+        session=session,
+        sem=sem,
+        messages=[message],
+        cache_keys=[(context, gen_kwargs)],
+        generate=True,
+        gen_kwargs=copy.deepcopy(gen_kwargs),
+        **extra,
+    )
+    return answers[0]

@@ -26,9 +26,11 @@ VIRTUAL: tuple[Virtual, ...] = get_args(Virtual)
 MODES: tuple[Mode, ...] = get_args(Mode)
 BASELINES: tuple[Baseline, ...] = get_args(Baseline)
 # Options of the wrapper itself; anything else must be a role or a role-prefixed key.
-OPTIONS = {"prompts", "max_subquestions", "mode", "baseline", "cache"}
+OPTIONS = {"prompts", "max_subquestions", "mode", "baseline", "cache", "pipeline"}
 # lm-eval passes these to every model; they go on to the inner stages.
 FORWARDED = {"batch_size", "max_batch_size", "device"}
+# Stage args that change how requests travel, not what greedy decoding produces.
+TRANSPORT = {"num_concurrent", "max_retries", "timeout"}
 DEFAULT_DECOMPOSER_GEN = {"until": ["\n\n\n"], "max_gen_toks": 160, "do_sample": False}
 
 
@@ -62,10 +64,11 @@ class StageSpec:
 
     def output_key(self) -> str:
         """Identity of the outputs, for the stage cache: batch size and device do not change
-        what greedy decoding means to produce, so they do not invalidate cached text. A local
+        what greedy decoding means to produce, so they do not invalidate cached text (nor do a
+        served stage's num_concurrent, max_retries and timeout). A local
         model directory adds its weights' fingerprint: a student retrained into the same
         folder must not be answered from its predecessor's cached text."""
-        args = {k: v for k, v in self.args.items() if k not in FORWARDED}
+        args = {k: v for k, v in self.args.items() if k not in FORWARDED | TRANSPORT}
         weights = weights_fingerprint(args.get("pretrained"))
         if weights:
             args["weights_fingerprint"] = weights
@@ -86,6 +89,7 @@ class TwoStageConfig:
     mode: Mode = "static"
     baseline: Baseline = "single"
     cache: str | None = None
+    pipeline: bool = True  # stream a doc's solve request as soon as its decomposition is parsed
 
     @property
     def label(self) -> str:
@@ -208,6 +212,8 @@ def _check_options(config: TwoStageConfig) -> None:
         raise _bad("decomposer=replay replays a static run's sub-questions; use mode=static")
     if config.baseline not in BASELINES:
         raise _bad(f"baseline={config.baseline!r}; use one of {BASELINES}")
+    if not isinstance(config.pipeline, bool):
+        raise _bad(f"pipeline must be true or false, got {config.pipeline!r}")
     if config.max_subquestions is not None:
         if not isinstance(config.max_subquestions, int) or config.max_subquestions < 1:
             raise _bad(f"max_subquestions must be a positive integer, got {config.max_subquestions!r}")

@@ -22,15 +22,24 @@ from harness_ext.serve.packaged import is_packaged, resolve_pretrained
 STAGE_LABELS = {"decomposer": "decompose", "solver": "solve"}
 
 
-def progress_bar(label: str, total: int, initial: int = 0):
-    """One bar per stage call; off when stderr is not a terminal unless DQ_PROGRESS=1."""
+def progress_bar(label: str, total: int | None, initial: int = 0, position: int | None = None):
+    """One bar per stage call; off when stderr is not a terminal unless DQ_PROGRESS=1. The
+    streaming pipeline shows one per stage at once (``position``); ``total=None``: open-ended."""
     import os
     import sys
 
     from tqdm import tqdm
 
     shown = os.environ.get("DQ_PROGRESS", "1" if sys.stderr.isatty() else "0") == "1"
-    return tqdm(total=total, initial=initial, desc=label, unit="doc", disable=not shown or total == 0, file=sys.stderr)
+    return tqdm(
+        total=total,
+        initial=initial,
+        desc=label,
+        unit="doc" if total is not None else "call",
+        disable=not shown or total == 0,
+        position=position,
+        file=sys.stderr,
+    )
 
 
 class ModelPool:
@@ -216,13 +225,36 @@ class Stage:
 
     def generate(self, requests: list[Request], chat_ready: bool = False, label: str | None = None) -> list[Generation]:
         """Every request, in inner calls of one batch each, under one labelled progress bar."""
-        prompts = [r.prompt if chat_ready else self.render_chat(r.prompt) for r in requests]
-        keys = [
+        prompts = self.prompts(requests, chat_ready)
+        keys = self.keys(requests, prompts)
+        out = self.lookup(keys, prompts)
+        todo = [i for i in range(len(requests)) if i not in out]
+        step = self.chunk_size(len(todo))
+        with progress_bar(label or STAGE_LABELS[self.spec.role], len(requests), initial=len(out)) as bar:
+            for start in range(0, len(todo), step):
+                batch = todo[start : start + step]
+                gens = self._call([requests[i] for i in batch], [prompts[i] for i in batch])
+                out.update(zip(batch, gens))
+                self.store([keys[i] for i in batch], gens)
+                bar.update(len(batch))
+        result = [out[i] for i in range(len(requests))]
+        self.finish(requests, result)
+        return result
+
+    # -- the pieces of generate, which the streaming pipeline (pipeline.py) uses one by one --
+    def prompts(self, requests: list[Request], chat_ready: bool) -> list:
+        return [r.prompt if chat_ready else self.render_chat(r.prompt) for r in requests]
+
+    def keys(self, requests: list[Request], prompts: list) -> list[str]:
+        return [
             cache_key(self.spec.output_key(), r.template_id, apis.prompt_key(p), r.gen_kwargs)
             for r, p in zip(requests, prompts)
         ]
+
+    def lookup(self, keys: list[str], prompts: list) -> dict[int, Generation]:
+        """Cache hits by position (they skip the backend)."""
         hits = self.cache.get_many(keys) if self.cache else {}
-        out: dict[int, Generation] = {
+        return {
             i: Generation(
                 apis.prompt_key(prompts[i]),
                 hits[k]["output"],
@@ -235,25 +267,18 @@ class Stage:
             for i, k in enumerate(keys)
             if k in hits
         }
-        todo = [i for i in range(len(requests)) if i not in out]
-        step = self.chunk_size(len(todo))
-        with progress_bar(label or STAGE_LABELS[self.spec.role], len(requests), initial=len(out)) as bar:
-            for start in range(0, len(todo), step):
-                batch = todo[start : start + step]
-                gens = self._call([requests[i] for i in batch], [prompts[i] for i in batch])
-                out.update(zip(batch, gens))
-                if self.cache:
-                    rows = [
-                        (keys[i], g.output, g.prompt_tokens, g.completion_tokens, g.seconds)
-                        for i, g in zip(batch, gens)
-                    ]
-                    self.cache.put_many(rows)
-                bar.update(len(batch))
-        result = [out[i] for i in range(len(requests))]
-        for req, gen in zip(requests, result):
+
+    def store(self, keys: list[str], gens: list[Generation]) -> None:
+        """Commit finished generations at once: an interrupted run keeps them."""
+        if self.cache and keys:
+            self.cache.put_many(
+                [(k, g.output, g.prompt_tokens, g.completion_tokens, g.seconds) for k, g in zip(keys, gens)]
+            )
+
+    def finish(self, requests: list[Request], gens: list[Generation]) -> None:
+        for req, gen in zip(requests, gens):
             gen.truncated = _hit_limit(gen, req.gen_kwargs)
-        self.stats.add(result)
-        return result
+        self.stats.add(gens)
 
     def chunk_size(self, n: int) -> int:
         """Requests per inner call: one batch, so the bar advances per finished batch (and the
@@ -283,12 +308,13 @@ class Stage:
             raise
         seconds = (time.perf_counter() - start) / max(len(instances), 1)
         self.stats.calls += 1
-        gens = [self._generation(p, o, seconds) for p, o in zip(prompts, outputs)]
+        gens = [self.generation(p, o, seconds) for p, o in zip(prompts, outputs)]
         if isinstance(self.lm, apis.UsageRecorder):
             self.lm.dq_usage = {}
         return gens
 
-    def _generation(self, prompt, output: str, seconds: float) -> Generation:
+    def generation(self, prompt, output: str, seconds: float) -> Generation:
+        """The generation of one prompt: the server's usage counts when it sent them, else ours."""
         usage = self.lm.usage_for(prompt) if isinstance(self.lm, apis.UsageRecorder) else None
         pt: int | None
         ct: int | None

@@ -15,9 +15,10 @@ from dq_tasks.constants import DEFAULT_CAP
 from dq_tasks.prompting import Kind, doc_variables, get_prompt_set
 from harness_ext.lmeval.samples import doc_hash
 from harness_ext.model.cache import StageCache
-from harness_ext.model.decomposers import Decomposer, build_decomposer
+from harness_ext.model.decomposers import Decomposer, ModelDecomposer, build_decomposer
 from harness_ext.model.dynamic import run_dynamic, totals, view
 from harness_ext.model.items import Item, chat_messages, chat_text, mark_chat, stage_view, with_exemplars
+from harness_ext.model.pipeline import StaticPlan, stream, streams
 from harness_ext.model.records import TraceBook, TraceRecord, merge_ranks
 from harness_ext.model.runtime import describe_runtime
 from harness_ext.model.spec import parse_model_args
@@ -159,6 +160,9 @@ class TwoStageLM(LM):
             return []
         if self.config.mode == "dynamic":
             solutions = run_dynamic(self, items)
+        elif isinstance(self.decomposer, ModelDecomposer) and streams(self.config, self.stages):
+            plan = StaticPlan(self.decomposer.request, self.decomposer.accept, self.solve_request)
+            solutions = stream(self.stages, items, plan, {role: len(items) for role in self.stages})
         else:
             self.decompose(items)
             solutions = self.solve(items)
@@ -179,21 +183,21 @@ class TwoStageLM(LM):
         self.decomposer.decompose(items)
 
     def solve(self, items: list[Item]) -> list[Generation]:
-        reqs, chat_ready = [], True
-        for item in items:
-            gen_kwargs = {**item.gen_kwargs, **self.config.solver.gen}
-            if item.subquestions:
-                req = self.request(item, "solve", gen_kwargs)
-                req.prompt = with_exemplars(item, req.prompt)  # --num_fewshot reaches the solver
-                reqs.append(req)
-            else:
-                reqs.append(self.single(item, gen_kwargs))
+        return self.solver.generate([self.solve_request(item) for item in items], chat_ready=True)
+
+    def solve_request(self, item: Item) -> Request:
+        """One doc's solver request, chat-ready: the solve prompt, or single-stage without
+        sub-questions."""
+        gen_kwargs = {**item.gen_kwargs, **self.config.solver.gen}
+        if item.subquestions:
+            req = self.request(item, "solve", gen_kwargs)
+            req.prompt = with_exemplars(item, req.prompt)  # --num_fewshot reaches the solver
+        else:
+            req = self.single(item, gen_kwargs)
         # Prompts we render still need the solver's chat template; lm-eval's contexts come
         # already marked (or plain when chat templating is off).
-        prompts = [self.solver_prompt(r) for r in reqs]
-        for r, p in zip(reqs, prompts):
-            r.prompt = p
-        return self.solver.generate(reqs, chat_ready=chat_ready)
+        req.prompt = self.solver_prompt(req)
+        return req
 
     # -- the interface dynamic mode builds on ----------------------------------------------
     def single(self, item: Item, gen_kwargs: dict[str, Any]) -> Request:
