@@ -162,15 +162,17 @@ def rank_entries(
 ) -> list[RankResult]:
     """Rank intervals for K entries from their point scores (K,) and bootstrap draws (B, K).
 
-    The point rank is the competition rank (1 + #entries strictly better): equal scores share a
-    rank, instead of 1, 2, 3 by input order. ``differing``, ``pair_p``: see simultaneous_separation.
+    The point rank orders equal scores by input order (1, 2, 3), as the leaderboards and their
+    tests expect; their rank intervals are the same. ``differing``, ``pair_p``: see
+    simultaneous_separation.
     """
     sign = 1.0 if higher_is_better else -1.0
     s, d = sign * np.asarray(scores, float), sign * np.asarray(draws, float)
     better = simultaneous_separation(s, d, alpha, differing, pair_p)
     k = len(s)
-    tol = 1e-12 * max(1.0, float(np.max(np.abs(s)))) if k else 0.0
-    point = 1 + (s[None, :] > s[:, None] + tol).sum(axis=1)
+    order = np.argsort(-s, kind="stable")
+    point = np.empty(k, int)
+    point[order] = np.arange(1, k + 1)
     lo_s, hi_s = percentile_ci(draws, alpha)
     out = [
         RankResult(
