@@ -267,3 +267,20 @@ def test_equal_costs_and_scores_are_all_pareto_and_zero_cost_has_no_rate():
     s = np.array([0.5, 0.5])
     pts = fr.frontier(["a", "b"], s, s - 0.1, s + 0.1, [0.0, 0.0])
     assert all(p.pareto for p in pts) and all(p.per_cost() is None for p in pts)
+
+
+def test_a_cell_without_the_reference_is_reported_not_silently_dropped():
+    from harness_ext.compare.generalize import Config, cells_for
+
+    configs = [Config("d/s1", "d", "s1"), Config("ref/s1", "ref", "s1"), Config("d/s2", "d", "s2")]
+
+    class Comp:
+        a, b, diff, ci_low, ci_high = "ref/s1", "d/s1", 0.1, 0.0, 0.2
+        p_value = p_adjusted = 0.04
+        significant, n = True, 50
+
+    cells, notes = cells_for(
+        "d", "ref", "decomposer", configs, {("t", frozenset(("ref/s1", "d/s1"))): Comp()}, ["t"], {}
+    )
+    assert [c.context for c in cells] == ["s1"]
+    assert notes == ["t: d/s2 has no ref run with solver s2 to compare with; left out"]

@@ -116,6 +116,8 @@ def cells_for(
             lab: str | None = entry
             if other is not None:
                 ref, lab = _pick(configs, by, reference, ctx), _pick(configs, by, entry, ctx)
+            if lab is not None and ref is None:  # the entry ran here, the reference did not: say so
+                notes.append(f"{task}: {lab} has no {reference} run with {other} {ctx} to compare with; left out")
             if ref is None or lab is None:
                 continue
             comp = comparisons.get((task, frozenset((ref, lab))))
