@@ -63,7 +63,12 @@ def frontier(
     higher_is_better: bool = True,
     confidence: float = 0.95,
 ) -> list[FrontierPoint]:
-    """Points sorted by cost (unknown cost last); ``significant_better`` holds (winner, loser) pairs."""
+    """Points sorted by cost (unknown cost last); ``significant_better`` holds (winner, loser) pairs.
+
+    A NaN or infinite cost (a price table without the model, a 0/0 rate) is unknown, like None:
+    a NaN compares false with everything, so it made its entry Pareto-optimal and undominable.
+    """
+    costs = [_known(c) for c in costs]
     known = [c for c in costs if c is not None]
     mask = np.zeros(len(labels), bool)
     idx = [i for i, c in enumerate(costs) if c is not None]
@@ -82,6 +87,14 @@ def frontier(
         )
         points.append(point)
     return sorted(points, key=lambda p: (p.cost is None, p.cost or 0.0, -p.statistic))
+
+
+def _known(cost: float | None) -> float | None:
+    if cost is None or not np.isfinite(cost):
+        return None
+    if cost < 0:
+        raise ValueError(f"a cost cannot be negative, got {cost}")
+    return float(cost)
 
 
 def significant_pairs(comparisons: list, higher_is_better: bool = True) -> set[tuple[str, str]]:

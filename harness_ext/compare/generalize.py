@@ -21,7 +21,7 @@ from typing import Literal
 import numpy as np
 from scipy import special
 
-from harness_ext.compare import meta
+from harness_ext.compare import intervals, meta
 from harness_ext.compare.stats import ConfidenceInterval
 
 By = Literal["decomposer", "solver", "task"]
@@ -90,9 +90,10 @@ def entries_of(configs: list[Config], by: str, reference: str) -> list[str]:
 def _cell(comp, task: str, context: str, ref: str, lab: str, trained: bool) -> CellEffect:
     sign = 1.0 if comp.b == lab else -1.0
     lo, hi = (comp.ci_low, comp.ci_high) if sign > 0 else (-comp.ci_high, -comp.ci_low)
+    # + 0.0: a flipped zero is -0.0, which printed as "-0.000" beside its twin "+0.000"
     return CellEffect(
-        task, context, ref, lab, sign * comp.diff, lo, hi, comp.p_value, comp.p_adjusted, comp.significant,
-        comp.n, trained,
+        task, context, ref, lab, sign * comp.diff + 0.0, lo + 0.0, hi + 0.0, comp.p_value, comp.p_adjusted,
+        comp.significant, comp.n, trained,
     )  # fmt: skip
 
 
@@ -115,6 +116,8 @@ def cells_for(
             lab: str | None = entry
             if other is not None:
                 ref, lab = _pick(configs, by, reference, ctx), _pick(configs, by, entry, ctx)
+            if lab is not None and ref is None:  # the entry ran here, the reference did not: say so
+                notes.append(f"{task}: {lab} has no {reference} run with {other} {ctx} to compare with; left out")
             if ref is None or lab is None:
                 continue
             comp = comparisons.get((task, frozenset((ref, lab))))
@@ -131,10 +134,20 @@ def covariance(cells: list[CellEffect], diffs: list[np.ndarray], confidence: flo
     return meta.cell_covariance(diffs, [c.task for c in cells], se)
 
 
-def pool(cells: list[CellEffect], cov: np.ndarray, confidence: float) -> meta.MetaResult | None:
+def pool(
+    cells: list[CellEffect], cov: np.ndarray, confidence: float, span: float | None = None
+) -> meta.MetaResult | None:
+    """The pooled effect; ``span``: scores lie in [0, span], so every Δ (and the pool) in [-span, span]."""
     if len(cells) < 2:
         return None
-    return meta.random_effects(np.array([c.statistic for c in cells]), cov, "REML", confidence)
+    bounds = None if span is None else (-span, span)
+    return meta.random_effects(np.array([c.statistic for c in cells]), cov, "REML", confidence, bounds=bounds)
+
+
+def bounded_span(values: dict[str, dict[str, np.ndarray]], cells: list[CellEffect]) -> float | None:
+    """1.0 when every score the cells use is in [0, 1] (accuracy, F1...), else None (unbounded)."""
+    used = [values[c.task][lab] for c in cells for lab in (c.label, c.reference)]
+    return 1.0 if used and all(intervals.in_unit_range(x) for x in used) else None
 
 
 def explained_by(cells: list[CellEffect], cov: np.ndarray, by: str) -> str | None:
@@ -158,38 +171,56 @@ def _fmt_pct(x: float) -> str:
     return f"{100 * x:.0f} %"
 
 
-def verdict(cells: list[CellEffect], pooled: meta.MetaResult | None, by: str, where: str | None = None) -> str:
+def verdict(
+    cells: list[CellEffect],
+    pooled: meta.MetaResult | None,
+    by: str,
+    where: str | None = None,
+    higher_is_better: bool = True,
+    span: float | None = None,
+) -> str:
     """The reading in plain words, from the cells' intervals and the pooled interval.
 
     ``where``: the factor that explains the heterogeneity (explained_by), else "the cell".
+    ``higher_is_better=False`` (perplexity, error rates): a negative Δ helps. ``span``: the
+    metric's range, so a pooled interval as wide as the range is not called a bound.
+    "helps in every cell" needs every cell's own (unadjusted) interval above 0: an
+    intersection-union test, level alpha without a multiplicity adjustment (Berger 1982).
     """
     if not cells:
         return "no cell to judge"
+    good, bad = ("helps", "hurts") if higher_is_better else ("hurts", "helps")
     up = sum(c.ci_low > 0 for c in cells)
     down = sum(c.ci_high < 0 for c in cells)
     where = where or ("the task" if by == "task" else f"{CONTEXT[by]} and the task together")
     if pooled is None:
         c = cells[0]
-        sign = "helps" if c.ci_low > 0 else "hurts" if c.ci_high < 0 else "no evidence of an effect"
+        sign = good if c.ci_low > 0 else bad if c.ci_high < 0 else "no evidence of an effect"
         return f"one cell only: {sign} (Δ {c.statistic:+.3f} [{c.ci_low:+.3f}, {c.ci_high:+.3f}])"
     lo, hi, i2 = pooled.ci_low, pooled.ci_high, pooled.i2
     het = i2 >= HETEROGENEOUS_I2 or pooled.q_pvalue < 0.10
     spread = f"I² {_fmt_pct(i2)}, Q p = {pooled.q_pvalue:.2g}"
     size = f"; how much depends on {where}: {spread}" if het else ""
     if up == len(cells) or down == len(cells):
-        sign = "helps" if up else "hurts"
+        sign = good if up else bad
         return f"{sign} in every cell ({len(cells)}/{len(cells)}; pooled Δ {pooled.statistic:+.3f} [{lo:+.3f}, {hi:+.3f}]{size})"
     if lo > 0 or hi < 0:
-        sign = "helps" if lo > 0 else "hurts"
+        sign = good if lo > 0 else bad
         dep = f"but depends on {where}: {spread}" if het else f"consistently ({spread})"
         return f"{sign} on average {dep}; pooled Δ {pooled.statistic:+.3f} [{lo:+.3f}, {hi:+.3f}]"
     if het or up or down:
         dep = f", depending on {where}" if het else ""
+        ups, downs = (up, down) if higher_is_better else (down, up)
         return (
-            f"no evidence of an average effect, but the cells disagree{dep} ({spread}): helps in {up}, "
-            f"hurts in {down} of {len(cells)} cells; pooled CI [{lo:+.3f}, {hi:+.3f}]"
+            f"no evidence of an average effect, but the cells disagree{dep} ({spread}): helps in {ups}, "
+            f"hurts in {downs} of {len(cells)} cells; pooled CI [{lo:+.3f}, {hi:+.3f}]"
         )
     bound = max(abs(lo), abs(hi))
+    if span is not None and bound >= 0.5 * span:  # the interval rules out almost nothing of the range
+        return (
+            f"no evidence of an effect, and too little data to bound it: the pooled CI "
+            f"[{lo:+.3f}, {hi:+.3f}] covers most of the possible range ({spread})"
+        )
     return f"no evidence of an effect; the pooled CI bounds it within ±{bound:.3f} ({spread})"
 
 
@@ -203,14 +234,21 @@ def generalization(
     metric: str,
     trained_on: dict[str, str] | None = None,
     confidence: float = 0.95,
+    higher_is_better: bool = True,
 ) -> tuple[Generalization, list[str]]:
-    """The report for one entry; ``values[task][label]`` are per-doc scores in one doc order per task."""
+    """The report for one entry; ``values[task][label]`` are per-doc scores in one doc order per task.
+
+    Δ stays entry − reference whatever the metric's direction; ``higher_is_better`` only decides
+    whether a positive Δ is read as "helps" (lm-eval's ``higher_is_better`` of the metric).
+    """
     cells, notes = cells_for(entry, reference, by, configs, comparisons, list(values), trained_on or {})
     diffs = [values[c.task][c.label] - values[c.task][c.reference] for c in cells]
     cov = covariance(cells, diffs, confidence)
-    pooled = pool(cells, cov, confidence)
+    span = bounded_span(values, cells)
+    pooled = pool(cells, cov, confidence, span)
     where = explained_by(cells, cov, by) if pooled is not None else None
-    return Generalization(entry, reference, by, metric, tuple(cells), pooled, verdict(cells, pooled, by, where)), notes
+    said = verdict(cells, pooled, by, where, higher_is_better, span)
+    return Generalization(entry, reference, by, metric, tuple(cells), pooled, said), notes
 
 
 def index_comparisons(comparisons: list, metric_of: dict[str, tuple[str, str]]) -> dict[tuple[str, frozenset], object]:

@@ -42,7 +42,7 @@ class MetaResult:
     ci_low: float
     ci_high: float
     pvalue: float
-    df: int  # k - 1
+    df: int  # k - 1 (rank(V) - 1 when cells duplicate each other)
     tau2: float
     q: float  # Cochran's Q about the fixed-effect estimate
     q_pvalue: float
@@ -82,7 +82,8 @@ def tau2_dl(y: np.ndarray, v: np.ndarray) -> float:
     """DerSimonian-Laird moment estimator, generalised to a full V: (Q - df) / tr(P)."""
     p = _projection(_inverse(v))
     q = float(y @ p @ y)
-    return max(0.0, (q - (len(y) - 1)) / float(np.trace(p))) if np.trace(p) > 0 else 0.0
+    df = max(int(np.linalg.matrix_rank(v, hermitian=True)) - 1, 1)
+    return max(0.0, (q - df) / float(np.trace(p))) if np.trace(p) > 0 else 0.0
 
 
 def tau2_reml(y: np.ndarray, v: np.ndarray, start: float | None = None, steps: int = 100) -> float:
@@ -103,16 +104,40 @@ def tau2_reml(y: np.ndarray, v: np.ndarray, start: float | None = None, steps: i
     return tau2
 
 
+def _checked(y: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """V with every variance floored just above 0, after rejecting what cannot be a covariance.
+
+    A cell with variance 0 must weigh the most, but the pseudo-inverse gives a zero row/column
+    zero weight (it silently dropped the cell from mu_FE and Q), and an all-zero V divided by 0.
+    """
+    k = len(y)
+    if v.shape != (k, k):
+        raise ValueError(f"covariance must be ({k},) or ({k}, {k}), got {v.shape}")
+    if not (np.isfinite(y).all() and np.isfinite(v).all()):
+        raise ValueError("effects and covariance must be finite")
+    d = np.diag(v)
+    if (d < 0).any():
+        raise ValueError(f"variances must be >= 0, got {d.min()}")
+    floor = max(1e-10 * float(d.max()), 1e-24)
+    return v + np.diag(np.maximum(d, floor) - d)
+
+
 def random_effects(
     effects: np.ndarray,
     covariance: np.ndarray,
     method: Tau2Method = "REML",
     confidence: float = 0.95,
     modified: bool = True,
+    bounds: tuple[float, float] | None = None,
 ) -> MetaResult:
     """Pool k >= 2 effects with sampling covariance ``covariance`` (a (k,) vector means diagonal).
 
     ``modified=False`` gives plain Hartung-Knapp (statsmodels' ``sd_eff_w_re_hksj``).
+    ``bounds``: the range the true effect lies in (-1, 1 for a difference of [0, 1] scores); the
+    interval is clipped to it, which cannot lower its coverage. With 2 cells the t quantile on
+    1 df is 12.7, so an unclipped interval of two accuracy differences reached +-2.
+    Cells whose covariance is singular (identical per-doc differences) carry rank(V) cells'
+    worth of information, so Q and the t quantile use rank(V) - 1 df (at least 1).
     """
     y = np.asarray(effects, dtype=float)
     v = np.asarray(covariance, dtype=float)
@@ -120,10 +145,11 @@ def random_effects(
     k = len(y)
     if k < 2:
         raise ValueError(f"a random-effects pool needs at least 2 cells, got {k}")
+    v = _checked(y, v)
     vinv = _inverse(v)
     mu_fe, _ = _gls(y, vinv)
     q = float((y - mu_fe) @ vinv @ (y - mu_fe))
-    df = k - 1
+    df = max(int(np.linalg.matrix_rank(v, hermitian=True)) - 1, 1)
     tau2 = tau2_reml(y, v) if method == "REML" else tau2_dl(y, v)
     w = _inverse(v + tau2 * np.eye(k))
     mu, total = _gls(y, w)
@@ -134,12 +160,15 @@ def random_effects(
     se = float(np.sqrt(max(scale, 0.0) / total))
     half = _t_quantile(df, confidence) * se
     pvalue = float(2 * special.stdtr(df, -abs(mu) / se)) if se > 0 else float(mu == 0)
+    low, high = mu - half, mu + half
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
     rel = w.sum(axis=1) / w.sum()
     return MetaResult(
         statistic=mu,
         stderr=se,
-        ci_low=mu - half,
-        ci_high=mu + half,
+        ci_low=low,
+        ci_high=high,
         pvalue=pvalue,
         df=df,
         tau2=float(tau2),
