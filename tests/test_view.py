@@ -18,6 +18,7 @@ import pytest
 from harness_ext.cli import main as dq_main
 from harness_ext.compare.api import compare_runs
 from harness_ext.compare.report import write_report
+from harness_ext.compare.report_data import read_json as read_comparisons
 from harness_ext.errors import DQError
 from harness_ext.view import data as vdata
 from harness_ext.view.shots import ARGS as CHROMIUM_ARGS  # one owner of the launch flags
@@ -83,6 +84,8 @@ def write_run(
             "output": "\n".join(subq),
             "prompt_tokens": 20,
             "completion_tokens": 8,
+            "seconds": 0.25,
+            "cached": False,
         }
         solver = {
             "prompt": shots + question,
@@ -90,6 +93,7 @@ def write_run(
             "prompt_tokens": 40,
             "completion_tokens": 12,
             "seconds": 0.5,
+            "cached": False,
         }
         solver["truncated"] = i % 4 == 0
         traces.append(
@@ -152,12 +156,12 @@ def test_study_source_merges_cells_by_label():
         "drop_dq": 6,
         "gsm8k_dq": 8,
     }
-    reported = json.loads((REPO / "results/paper_grid_small/comparisons.json").read_text())
+    reported = read_comparisons(REPO / "results/paper_grid_small/comparisons.json")[0]
     assert len(col.comparisons) == len(reported) and all(c["reported"] for c in col.comparisons)
 
 
 @pytest.mark.unit
-def test_compare_source_takes_labels_from_the_report():
+def test_compare_source_takes_labels_from_comparisons_json():
     src = find_source(REPO / "results/demo")
     assert src.kind == "compare"
     assert [r.label for r in src.runs] == ["single-stage", "model-decomposer", "oracle-decomposer"]  # results/demo
@@ -208,7 +212,7 @@ def test_pair_values_reproduce_reported_discordant_counts(compare_dir, tmp_path)
     build_site([compare_dir], tmp_path / "site")
     task = _payload(tmp_path / "site/data/task_0.js")
     index = _payload(tmp_path / "site/data/index.js")
-    reported = json.loads((compare_dir / "comparisons.json").read_text())
+    reported = read_comparisons(compare_dir / "comparisons.json")[0]
     assert len(reported) == 3
     for c in reported:
         ids = {r["label"]: str(r["id"]) for r in index["runs"]}
@@ -354,7 +358,7 @@ def test_browser_leaderboard_sorting_pair_and_escaping(browser, compare_dir, tmp
 
     # Every reported pair: the pair view's discordant count is comparisons.json's n01 + n10.
     index = _payload(site / "data/index.js")
-    for c in json.loads((compare_dir / "comparisons.json").read_text()):
+    for c in read_comparisons(compare_dir / "comparisons.json")[0]:
         ids = {r["label"]: r["id"] for r in index["runs"]}
         page.go(f"#/pair?task=0&a={ids[c['a']]}&b={ids[c['b']]}&metric=exact_match&filter=none")
         count = page.page.get_attribute("#discordant-count", "data-count")
