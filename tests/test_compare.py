@@ -29,7 +29,7 @@ sys.path.insert(0, str(FIXTURES))
 import dq_fixture_utils as fx  # noqa: E402
 import scripted_lm  # noqa: E402  (registers the dq_scripted model)
 
-from harness_ext.compare import resample, stats  # noqa: E402
+from harness_ext.compare import adjust, resample, stats  # noqa: E402
 from harness_ext.compare import report as rep  # noqa: E402
 from harness_ext.compare.api import compare_runs  # noqa: E402
 from harness_ext.compare.cli import main  # noqa: E402
@@ -167,7 +167,7 @@ def test_baseline_vs_all_pairs_and_holm_over_whole_report(runs):
     base = compare_runs(paths, baseline="gamma", iterations=500)
     assert {(c.a, c.b) for c in base.comparisons} == {("gamma", "alpha"), ("gamma", "beta")}
     raw = np.array([c.p_value for c in base.comparisons])
-    assert [c.p_adjusted for c in base.comparisons] == pytest.approx(stats.holm(raw))
+    assert [c.p_adjusted for c in base.comparisons] == pytest.approx(adjust.holm(raw))
     bh = compare_runs(paths, baseline="gamma", iterations=500, correction="bh")
     raw = np.array([c.p_value for c in bh.comparisons])  # Monte-Carlo draws may differ per correction
     assert [c.p_adjusted for c in bh.comparisons] == pytest.approx(sps.false_discovery_control(raw))

@@ -13,7 +13,8 @@ from typing import Literal
 
 import numpy as np
 
-from harness_ext.compare import analysis, intervals, stats
+from harness_ext.compare import analysis, intervals
+from harness_ext.compare.adjust import CORRECTIONS, adjust_family, adjust_pvalues
 from harness_ext.compare.checks import choose_filters
 from harness_ext.compare.resample import PermutationTest
 from harness_ext.compare.results import Comparison, ComparisonReport, RunInfo, RunSummary
@@ -22,7 +23,6 @@ from harness_ext.compare.runs import Run, RunError, align_runs, dedupe_labels, l
 __all__ = ["Comparison", "ComparisonReport", "RunInfo", "RunSummary", "compare_runs"]
 
 Correction = Literal["holm", "bh"]
-CORRECTIONS = ("holm", "bh")
 MAX_DRAWS = 1_000_000  # per Monte-Carlo test; past this an unresolved decision gets a note
 
 
@@ -109,7 +109,7 @@ def _run_info(run: Run) -> RunInfo:
 
 
 def _decisions(p: np.ndarray, correction: str, alpha: float) -> np.ndarray:
-    return stats.adjust_pvalues(p, correction) < alpha
+    return adjust_pvalues(p, correction) < alpha
 
 
 def _adjust(comparisons: list[Comparison], tests, correction: str, alpha: float, iterations: int) -> list[str]:
@@ -143,15 +143,13 @@ def _adjust(comparisons: list[Comparison], tests, correction: str, alpha: float,
                 grew = True
         if not grew:
             break
-    adjusted = stats.adjust_pvalues(p, correction)
     unsure = _decisions(lo, correction, alpha) != _decisions(hi, correction, alpha) if mc.any() else mc
     for k, c in enumerate(comparisons):
-        c.p_value, c.p_adjusted = float(p[k]), float(adjusted[k])
-        c.significant = bool(adjusted[k] < alpha)
-        c.resolved = not bool(unsure[k])
+        c.p_value, c.resolved = float(p[k]), not bool(unsure[k])
     for perm, sl, _ in tests:
         for k, c in zip(range(sl.start, sl.stop), comparisons[sl]):
             c.resampled, c.draws = not perm.exact, int(perm.draws[k - sl.start])
+    comparisons[:] = adjust_family(comparisons, correction, alpha)
     return [
         f"unresolved: {c.task}/{c.metric} {c.b} vs {c.a}: p = {c.p_value:.2g} after {c.draws} draws "
         "is too close to the adjusted threshold to call; its star is undecided"

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from harness_ext.compare import sections_md, stats
+from harness_ext.compare.adjust import adjust_family
 from harness_ext.compare.api import Comparison, ComparisonReport, RunInfo, RunSummary, compare_runs
 from harness_ext.compare.generalize import Config
 from harness_ext.compare.runs import load_run
@@ -84,10 +85,7 @@ def build_report(study, cells: list[dict[str, Any]]) -> ComparisonReport:
         else:
             summaries += _solo_summaries(members[0]["output_dir"], members[0]["label"], study.alpha)
             notes.append(f"{task}: one cell ran ({members[0]['label']}); nothing to compare it with")
-    if comparisons:
-        adjusted = stats.adjust_pvalues(np.array([c.p_value for c in comparisons]), "holm")
-        for comp, p in zip(comparisons, adjusted):
-            comp.p_adjusted, comp.significant = float(p), bool(p < study.alpha)
+    comparisons = adjust_family(comparisons, "holm", study.alpha)
     runs: dict[str, RunInfo] = {}
     for c in ok:
         runs.setdefault(
