@@ -199,7 +199,7 @@ def test_bad_study_fails_before_compute(tiny_model, tmp_path, capsys, monkeypatc
 
 @pytest.mark.unit
 def test_study_compares_what_users_ask():
-    from harness_ext.study.report import wanted
+    from harness_ext.study.family import wanted
 
     def cell(dec, sol):
         return {"task": "t", "decomposer": dec, "solver": sol}
