@@ -7,6 +7,7 @@ Each test runs the real analysis path (`analysis.analyze` on a MetricGroup, then
 from __future__ import annotations
 
 import zlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -28,8 +29,9 @@ def _analyze(values: np.ndarray, clusters=None, alpha: float = 0.05, iterations:
     res = analysis.analyze(group, setup, np.random.default_rng(seed))
     if res.perm is not None:
         ps = res.perm.pvalues()
-        for c, p in zip(res.comparisons, ps):
-            c.p_value, c.resampled = float(p), not res.perm.exact
+        res.comparisons[:] = [
+            replace(c, p_value=float(p), resampled=not res.perm.exact) for c, p in zip(res.comparisons, ps)
+        ]
     api.reconcile(res.comparisons, alpha)
     return res
 
@@ -153,8 +155,10 @@ def test_aggregate_intervals_agree_with_their_permutation_test():
             group = MetricGroup("t", "ll", "none", list(range(n)), x, None, False, aggregation=agg)
             setup = analysis.Setup(["a", "b"], [(0, 1)], 0.05, 0.05, 2000, False, [{}, {}])
             res = analysis.analyze(group, setup, rng)
-            for c, p in zip(res.comparisons, res.perm.pvalues()):
-                c.p_value, c.resampled = float(p), not res.perm.exact
+            res.comparisons[:] = [
+                replace(c, p_value=float(p), resampled=not res.perm.exact)
+                for c, p in zip(res.comparisons, res.perm.pvalues())
+            ]
             api.reconcile(res.comparisons, 0.05)
             total += 1
             bad += not intervals.agrees(

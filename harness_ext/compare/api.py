@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import zlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -144,12 +145,15 @@ def _adjust(comparisons: list[Comparison], tests, correction: str, alpha: float,
         if not grew:
             break
     unsure = _decisions(lo, correction, alpha) != _decisions(hi, correction, alpha) if mc.any() else mc
-    for k, c in enumerate(comparisons):
-        c.p_value, c.resolved = float(p[k]), not bool(unsure[k])
+    drawn: dict[int, dict] = {}
     for perm, sl, _ in tests:
-        for k, c in zip(range(sl.start, sl.stop), comparisons[sl]):
-            c.resampled, c.draws = not perm.exact, int(perm.draws[k - sl.start])
-    comparisons[:] = adjust_family(comparisons, correction, alpha)
+        for k in range(sl.start, sl.stop):
+            drawn[k] = {"resampled": not perm.exact, "draws": int(perm.draws[k - sl.start])}
+    resolved = [
+        replace(c, p_value=float(p[k]), resolved=not bool(unsure[k]), **drawn.get(k, {}))
+        for k, c in enumerate(comparisons)
+    ]
+    comparisons[:] = adjust_family(resolved, correction, alpha)
     return [
         f"unresolved: {c.task}/{c.metric} {c.b} vs {c.a}: p = {c.p_value:.2g} after {c.draws} draws "
         "is too close to the adjusted threshold to call; its star is undecided"
@@ -168,18 +172,20 @@ def reconcile(comparisons: list[Comparison], alpha: float) -> list[str]:
     end is within Monte-Carlo error of 0 and moves just past it. Any other case gets a note.
     """
     notes = []
-    for c in comparisons:
+    for k, c in enumerate(comparisons):
         if intervals.agrees(c.ci_low, c.ci_high, c.p_value, alpha):
             continue
         if c.p_value >= alpha:
-            c.ci_low, c.ci_high = intervals.extend_to_zero(c.ci_low, c.ci_high)
-            c.ci_method += ", widened to 0 (the test does not reject)"
+            low, high = intervals.extend_to_zero(c.ci_low, c.ci_high)
+            method = c.ci_method + ", widened to 0 (the test does not reject)"
+            comparisons[k] = replace(c, ci_low=low, ci_high=high, ci_method=method)
         elif c.resampled and "inverted" in c.ci_method:
             # the interval inverts the same test with its own Monte-Carlo draws; at 0 it sits within
             # their error, and the adaptive test (more draws where the decision needed them) rejects
             toward = -np.nextafter(0.0, 1.0) if c.diff < 0 else np.nextafter(0.0, 1.0)
-            c.ci_low, c.ci_high = (c.ci_low, toward) if c.diff < 0 else (toward, c.ci_high)
-            c.ci_method += ", its end at 0 moved past 0 (the Monte-Carlo test rejects 0)"
+            low, high = (c.ci_low, toward) if c.diff < 0 else (toward, c.ci_high)
+            method = c.ci_method + ", its end at 0 moved past 0 (the Monte-Carlo test rejects 0)"
+            comparisons[k] = replace(c, ci_low=low, ci_high=high, ci_method=method)
         else:
             notes.append(
                 f"{c.task}/{c.metric} {c.b} vs {c.a}: the test rejects (p = {c.p_value:.2g}) but the "
@@ -189,8 +195,9 @@ def reconcile(comparisons: list[Comparison], alpha: float) -> list[str]:
 
 
 def _power_notes(comparisons: list[Comparison]) -> list[str]:
-    for c in comparisons:
-        c.underpowered = bool(not c.detectable or np.isnan(c.mdd) or abs(c.diff) < c.mdd)
+    comparisons[:] = [
+        replace(c, underpowered=bool(not c.detectable or np.isnan(c.mdd) or abs(c.diff) < c.mdd)) for c in comparisons
+    ]
     notes = []
     blind = [c for c in comparisons if not c.detectable]
     for c in blind[:10]:
