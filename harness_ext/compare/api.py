@@ -20,6 +20,7 @@ from harness_ext.compare.checks import choose_filters
 from harness_ext.compare.resample import PermutationTest
 from harness_ext.compare.results import Comparison, ComparisonReport, RunInfo, RunSummary
 from harness_ext.compare.runs import Run, RunError, align_runs, dedupe_labels, load_run
+from harness_ext.compare.setup import Setup
 
 __all__ = ["Comparison", "ComparisonReport", "RunInfo", "RunSummary", "compare_runs"]
 
@@ -50,7 +51,7 @@ def compare_runs(
     groups, align_notes = align_runs(runs, intersect=intersect)
     notes += align_notes
     m = len(groups) * len(pairs)
-    setup = analysis.Setup(names, pairs, alpha, alpha / m, iterations, mid_p, [_rates(r) for r in runs])
+    setup = Setup(names, pairs, alpha, alpha / m, iterations, mid_p, [_rates(r) for r in runs])
     summaries: list[RunSummary] = []
     comparisons: list[Comparison] = []
     tests: list[tuple[PermutationTest, slice, np.random.Generator]] = []
