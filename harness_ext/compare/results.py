@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from harness_ext.compare.stats import ConfidenceInterval
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunInfo:
     label: str
     path: str
@@ -26,7 +26,7 @@ class _Interval:
         return ConfidenceInterval(self.ci_low, self.ci_high)
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunSummary(_Interval):
     """One run's value on one (task, metric, filter) with its CI at level `confidence`.
 
