@@ -164,3 +164,15 @@ def stage_number(record: TraceRecord, stage: str, key: str) -> float:
         obj = record.decomposer if stage == "decomposer" else record.solver
     value = getattr(obj, key, None)
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
+def read_trace_lines(path: Path) -> list[tuple[TraceRecord, dict]]:
+    """A traces file's records, each with its line as written (a page that shows the trace
+    shows what was recorded: a field an older run did not write stays absent, not a default)."""
+    out = []
+    for n, line in enumerate(read_jsonl(path), 1):
+        try:
+            out.append((TraceRecord.from_json(line), line))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise RunError(f"{path} record {n}: not a two_stage trace record ({type(exc).__name__}: {exc})") from None
+    return out

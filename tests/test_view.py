@@ -234,6 +234,21 @@ def test_trace_stats(compare_dir, tmp_path):
 
 
 @pytest.mark.unit
+def test_doc_pages_show_each_trace_as_recorded(compare_dir, tmp_path):
+    """The doc view's trace is the traces file's line itself: a field the run did not write
+    (token_source here) stays absent, not TraceRecord's default."""
+    build_site([compare_dir], tmp_path / "site")
+    index = _payload(tmp_path / "site/data/index.js")
+    docs = _payload(tmp_path / "site/data/task_0_docs_0.js")["docs"]
+    for run in index["runs"]:
+        (path,) = run["paths"].values()
+        traces = next(Path(path).parent.glob("traces_*.jsonl")).read_text().splitlines()
+        recorded = {t["doc_id"]: t for t in map(json.loads, traces)}
+        shown = {int(d): e["runs"][str(run["id"])]["trace"] for d, e in docs.items()}
+        assert shown and all(t == recorded[d] and "token_source" not in t["solver"] for d, t in shown.items())
+
+
+@pytest.mark.unit
 def test_data_files_cannot_close_a_script_element(compare_dir, tmp_path):
     build_site([compare_dir], tmp_path / "site")
     text = "".join(f.read_text() for f in (tmp_path / "site/data").glob("*.js"))

@@ -28,10 +28,7 @@ class DocText:
     raw: str  # the unfiltered model response lm-eval scored
     filtered: dict[str, str] = field(default_factory=dict)  # filter -> filtered response
     trace: TraceRecord | None = None
-
-    def trace_json(self) -> dict[str, Any] | None:
-        """The trace as its JSONL line holds it (the doc page shows it whole)."""
-        return self.trace.to_json() if self.trace is not None else None
+    trace_line: dict[str, Any] | None = None  # the trace as its JSONL line holds it (the doc page shows it)
 
 
 def _text(value: Any) -> str:
@@ -58,9 +55,10 @@ def load_doc_texts(results_file: Path, task: str) -> dict[int, DocText]:
             d.filtered[str(rec.get("filter", "none"))] = _text(rec.get("filtered_resps", ""))
     traces = rundir.run_file(results_file, task, rundir.TRACES)
     if traces.exists():
-        for trace in rundir.read_traces(traces):
+        for trace, line in rundir.read_trace_lines(traces):
             if trace.doc_id is not None:
-                texts.setdefault(trace.doc_id, DocText({}, "", "")).trace = trace
+                d = texts.setdefault(trace.doc_id, DocText({}, "", ""))
+                d.trace, d.trace_line = trace, line
     return texts
 
 
