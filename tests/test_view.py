@@ -169,6 +169,21 @@ def test_compare_source_takes_labels_from_comparisons_json():
 
 
 @pytest.mark.unit
+def test_an_older_comparisons_json_without_runs_is_still_read(compare_dir, tmp_path):
+    """A bare list (folders written before the runs were recorded): the runs below the folder."""
+    comparisons, recorded = read_comparisons(compare_dir / "comparisons.json")
+    assert len(recorded) == 4
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "comparisons.json").write_text(json.dumps(comparisons))
+    with pytest.raises(DQError, match="records no runs .* rerun dq compare --out"):
+        find_source(old)
+    shutil.copytree(compare_dir.parent / "runs", old / "runs")
+    src = find_source(old)
+    assert src.kind == "compare" and len(src.runs) == 4 and src.comparisons == comparisons
+
+
+@pytest.mark.unit
 def test_leaderboard_rows_and_baselines(compare_dir):
     col = vdata.collect([compare_dir])
     rows = vdata.leaderboard(col)

@@ -113,8 +113,13 @@ def compare_source(root: Path) -> Source:
         if path is not None:
             runs.append(RunRef(label, rundir.results_files(path)))
     if len(runs) < len(pairs) or not runs:
-        # Paths moved: fall back to the runs below this dir, labelled by load_run.
+        # Paths moved (or an older comparisons.json without runs): the runs below this dir, labelled by load_run.
         runs = [RunRef("", [f]) for f in rundir.results_files(root)]
+        if not runs and not pairs:
+            raise DQError(
+                f"{root}/comparisons.json records no runs (written before dq compare recorded them); "
+                "rerun dq compare --out, or pass the run dirs too"
+            )
         if not runs:
             raise DQError(f"{root}: comparisons.json names runs that are not on disk; pass the run dirs too")
     return Source("compare", root, runs, comparisons, _plots(root))
