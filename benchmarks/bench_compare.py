@@ -153,6 +153,7 @@ def main() -> int:
 
     import harness_ext.compare.api  # noqa: F401  (import cost is reported separately below)
     import harness_ext.compare.report  # noqa: F401
+    from harness_ext.compare.report_data import read_json as read_comparisons
 
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
@@ -164,7 +165,7 @@ def main() -> int:
         with_out = base + ["--out", f"{tmp}/out1"]
         timings["inprocess_with_out_s"], timings["inprocess_with_out_cpu_s"] = time_inprocess(with_out, r)
         timings["subprocess_with_out_s"] = time_subprocess(base + ["--out", f"{tmp}/out2"], r)
-        n_pairs = len(json.loads(Path(f"{tmp}/out1/comparisons.json").read_text()))
+        n_pairs = len(read_comparisons(Path(f"{tmp}/out1/comparisons.json"))[0])
         if not args.skip_lm_eval:
             timings["lm_eval_bootstrap_stderr_s"] = time_lm_eval(paths)
 

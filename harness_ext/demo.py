@@ -16,7 +16,6 @@ only once every run has finished; the report then describes exactly those runs.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import shutil
 import sys
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness_ext import rundir
 from harness_ext.compare.api import ComparisonReport, compare_runs
 from harness_ext.compare.report import write_report
 from harness_ext.lmeval.runner import evaluate_to_dir
@@ -78,16 +78,22 @@ def run_all(tasks: list[str], settings: Settings, runs_dir: Path) -> dict[str, P
     return paths
 
 
+def run_file(run: Path, kind: str, task: str) -> Path:
+    """The one samples/traces file of a task in one demo run folder (run_all writes one date)."""
+    results = rundir.find_results_file(run)[0]
+    path = rundir.run_file(results, task, kind)
+    if not path.is_file():
+        raise FileNotFoundError(f"expected a {kind} file for {task} in {run}: no {path.name}")
+    return path
+
+
 def read_jsonl(run: Path, kind: str, task: str) -> list[dict]:
-    files = sorted(run.glob(f"{kind}_{task}_*.jsonl"))
-    if len(files) != 1:
-        raise FileNotFoundError(f"expected one {kind} file for {task} in {run}, found {len(files)}")
-    return [json.loads(line) for line in files[0].read_text().splitlines() if line.strip()]
+    return rundir.read_jsonl(run_file(run, kind, task))
 
 
 def decomposition_rate(run: Path, task: str) -> tuple[int, int, float]:
     """(docs with sub-questions, docs, mean sub-questions) from the run's traces."""
-    counts = [len(t["subquestions"]) for t in read_jsonl(run, "traces", task)]
+    counts = [len(t.subquestions) for t in rundir.read_traces(run_file(run, rundir.TRACES, task))]
     return sum(c > 0 for c in counts), len(counts), sum(counts) / max(len(counts), 1)
 
 

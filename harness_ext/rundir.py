@@ -171,3 +171,112 @@ def _origin(dq: dict[str, Any] | None, task: str) -> str | None:
         return None
     before = ((spec.get("args") or {}).get("traces") or {}).get(task) or {}
     return before.get("origin") or before.get("file")
+
+
+# --------------------------------------------------------------------------- the whole run folder
+# Everything above reads traces for decomposition replay; what follows is the rest of the run
+# folder, so every reader (dq compare, dq view, distill export, the study's trace statistics and
+# the demo) finds, dates and reads lm-eval's files one way.
+RESULTS = "results"
+SAMPLES = "samples"
+
+
+class RunError(DQError):
+    """A problem with a run folder or the runs given to `dq compare`; the message is one line."""
+
+
+def find_results_file(path: str | Path) -> tuple[Path, list[str]]:
+    """The results JSON a RUN argument refers to (the file, a run folder or lm-eval's
+    --output_path one level up; the newest if several), with a note when there were several."""
+    p = Path(path)
+    if p.is_file():
+        if p.suffix != ".json":
+            raise RunError(f"{p}: expected an lm-eval results_*.json file or output directory")
+        return p, []
+    if not p.is_dir():
+        raise RunError(f"{p}: no such file or directory")
+    found = sorted(p.glob(f"{RESULTS}_*.json")) or sorted(p.glob(f"*/{RESULTS}_*.json"))
+    if not found:
+        raise RunError(f"{p}: no lm-eval results_*.json found (here or one level down)")
+    found.sort(key=lambda f: (date_of(f), f.stat().st_mtime))
+    notes = []
+    if len(found) > 1:
+        notes.append(f"{p} holds {len(found)} runs; using the newest, {found[-1].name}")
+    return found[-1], notes
+
+
+def results_files(path: Path) -> list[Path]:
+    """The newest results_*.json of every folder under path (a study nests them two levels down)."""
+    if path.is_file():
+        return [path]
+    newest: dict[Path, Path] = {}
+    for f in sorted(path.rglob(f"{RESULTS}_*.json")):
+        newest[f.parent] = f  # the date suffix sorts chronologically
+    return [newest[d] for d in sorted(newest)]
+
+
+def run_file(results_file: Path, task: str, kind: str = SAMPLES) -> Path:
+    """Where the ``<kind>_<task>_<date>.jsonl`` of a results file's run is (it may not exist)."""
+    return results_file.parent / f"{kind}_{task}_{date_of(results_file)}.jsonl"
+
+
+def run_files(results_file: Path, kind: str = SAMPLES) -> dict[str, Path]:
+    """task -> the samples (or traces) file written with the results file (same date); maybe none."""
+    suffix = f"_{date_of(results_file)}.jsonl"
+    return {f.name[len(kind) + 1 : -len(suffix)]: f for f in sorted(results_file.parent.glob(f"{kind}_*{suffix}"))}
+
+
+def all_traces_files(root: Path) -> list[Path]:
+    """Every traces file anywhere under root (each study cell, each rerun), in path order."""
+    return sorted(root.rglob(f"{TRACES}_*.jsonl"))
+
+
+def read_json(path: Path) -> dict:
+    """A results file's content (an object), or one RunError line."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise RunError(f"{path}: not an lm-eval results file")
+    return data
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """A JSONL file's records; blank lines skipped; a broken line is one RunError naming it."""
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise RunError(f"{path}:{n}: truncated or invalid JSON ({exc.msg}); rerun what wrote it") from None
+    return rows
+
+
+STAGES = ("decomposer", "solver")
+
+
+def stage_number(record: TraceRecord, stage: str, key: str) -> float:
+    """A stage's ``prompt_tokens`` / ``completion_tokens`` / ``seconds`` as its trace line shows
+    it: dynamic mode's totals over its calls, else the one call's view; 0 when not recorded."""
+    if record.rounds is not None:
+        obj: object = record.decomposer_totals if stage == "decomposer" else record.solver_totals
+    else:
+        obj = record.decomposer if stage == "decomposer" else record.solver
+    value = getattr(obj, key, None)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
+def read_trace_lines(path: Path) -> list[tuple[TraceRecord, dict]]:
+    """A traces file's records, each with its line as written (a page that shows the trace
+    shows what was recorded: a field an older run did not write stays absent, not a default)."""
+    out = []
+    for n, line in enumerate(read_jsonl(path), 1):
+        try:
+            out.append((TraceRecord.from_json(line), line))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise RunError(f"{path} record {n}: not a two_stage trace record ({type(exc).__name__}: {exc})") from None
+    return out

@@ -29,10 +29,11 @@ sys.path.insert(0, str(FIXTURES))
 import dq_fixture_utils as fx  # noqa: E402
 import scripted_lm  # noqa: E402  (registers the dq_scripted model)
 
+from harness_ext.compare import adjust, resample, stats  # noqa: E402
 from harness_ext.compare import report as rep  # noqa: E402
-from harness_ext.compare import resample, stats  # noqa: E402
 from harness_ext.compare.api import compare_runs  # noqa: E402
 from harness_ext.compare.cli import main  # noqa: E402
+from harness_ext.compare.report_data import read_json as read_comparisons  # noqa: E402
 from harness_ext.compare.runs import RunError, dedupe_labels, default_label, parse_model_args  # noqa: E402
 
 pytestmark = pytest.mark.e2e
@@ -166,7 +167,7 @@ def test_baseline_vs_all_pairs_and_holm_over_whole_report(runs):
     base = compare_runs(paths, baseline="gamma", iterations=500)
     assert {(c.a, c.b) for c in base.comparisons} == {("gamma", "alpha"), ("gamma", "beta")}
     raw = np.array([c.p_value for c in base.comparisons])
-    assert [c.p_adjusted for c in base.comparisons] == pytest.approx(stats.holm(raw))
+    assert [c.p_adjusted for c in base.comparisons] == pytest.approx(adjust.holm(raw))
     bh = compare_runs(paths, baseline="gamma", iterations=500, correction="bh")
     raw = np.array([c.p_value for c in bh.comparisons])  # Monte-Carlo draws may differ per correction
     assert [c.p_adjusted for c in bh.comparisons] == pytest.approx(sps.false_discovery_control(raw))
@@ -259,8 +260,12 @@ def test_cli_writes_all_outputs(runs, tmp_path, capsys):
     assert (
         "## Ranks with uncertainty" in stdout and "## Ranks with uncertainty" in (out / "generalization.md").read_text()
     )
-    records = json.loads((out / "comparisons.json").read_text())
+    records, recorded_runs = read_comparisons(out / "comparisons.json")
     assert len(records) == 2 * N_GROUPS
+    # The runs compared, as given: `dq view` finds them here instead of in report.md.
+    labels = [r["label"] for r in recorded_runs]
+    assert len(labels) == 3 and set(labels) == {r["a"] for r in records} | {r["b"] for r in records}
+    assert all(Path(r["path"]).name.startswith("results_") for r in recorded_runs)
     for r in records:
         assert set(rep.CORE_FIELDS) <= set(r)
         assert r["diff"] == pytest.approx(r["mean_b"] - r["mean_a"])
@@ -470,7 +475,7 @@ def test_truncation_rate_beside_accuracy(runs, tmp_path):
     rep.write_report(report, out)
     md = (out / "report.md").read_text()
     assert "|Truncated|" in md and "25.0%" in md and "unknown" in md
-    assert json.loads((out / "comparisons.json").read_text())[0]["truncated_rate_a"] is not None
+    assert read_comparisons(out / "comparisons.json")[0][0]["truncated_rate_a"] is not None
 
 
 def test_alpha_drives_every_label(runs, tmp_path, capsys):
@@ -482,7 +487,7 @@ def test_alpha_drives_every_label(runs, tmp_path, capsys):
     assert "90% CI" in stdout and "95%" not in stdout
     md = (out / "report.md").read_text()
     assert "90% CI" in md and "95%" not in md
-    records = json.loads((out / "comparisons.json").read_text())
+    records = read_comparisons(out / "comparisons.json")[0]
     assert {round(r["confidence"], 9) for r in records} == {0.9}
     assert "confidence" in (out / "comparisons.csv").read_text().splitlines()[0]
 
@@ -544,7 +549,7 @@ def test_by_task_generalization_report(runs, tmp_path, capsys):
     assert "## Ranks with uncertainty" in printed and "### By task: against `alpha`" in printed
     sec = json.loads((out / "sections.json").read_text())
     assert [g["entry"] for g in sec["generalization"]] == ["beta", "gamma"]
-    report = json.loads((out / "comparisons.json").read_text())
+    report = read_comparisons(out / "comparisons.json")[0]
     for g in sec["generalization"]:
         tasks = [c["task"] for c in g["cells"]]
         assert sorted(tasks) == sorted(sec["metric_of"]) and len(tasks) == len(set(tasks)) >= 3

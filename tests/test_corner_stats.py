@@ -7,6 +7,7 @@ Each test runs the real analysis path (`analysis.analyze` on a MetricGroup, then
 from __future__ import annotations
 
 import zlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from scipy import stats as sps
 
 from harness_ext.compare import analysis, api, intervals, resample
 from harness_ext.compare.runs import MetricGroup
+from harness_ext.compare.setup import Setup
 
 pytestmark = pytest.mark.unit
 
@@ -24,12 +26,13 @@ def _analyze(values: np.ndarray, clusters=None, alpha: float = 0.05, iterations:
     group = MetricGroup("t", "m", "none", list(range(values.shape[1])), values, clusters, binary)
     k = len(values)
     pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
-    setup = analysis.Setup([f"r{i}" for i in range(k)], pairs, alpha, alpha / len(pairs), iterations, False, [{}] * k)
+    setup = Setup([f"r{i}" for i in range(k)], pairs, alpha, alpha / len(pairs), iterations, False, [{}] * k)
     res = analysis.analyze(group, setup, np.random.default_rng(seed))
     if res.perm is not None:
         ps = res.perm.pvalues()
-        for c, p in zip(res.comparisons, ps):
-            c.p_value, c.resampled = float(p), not res.perm.exact
+        res.comparisons[:] = [
+            replace(c, p_value=float(p), resampled=not res.perm.exact) for c, p in zip(res.comparisons, ps)
+        ]
     api.reconcile(res.comparisons, alpha)
     return res
 
@@ -151,10 +154,12 @@ def test_aggregate_intervals_agree_with_their_permutation_test():
             base = rng.normal(-2, 0.5, n)
             x = np.vstack([base, base + rng.normal(rng.choice([0, 0.1]), 0.3, n)])
             group = MetricGroup("t", "ll", "none", list(range(n)), x, None, False, aggregation=agg)
-            setup = analysis.Setup(["a", "b"], [(0, 1)], 0.05, 0.05, 2000, False, [{}, {}])
+            setup = Setup(["a", "b"], [(0, 1)], 0.05, 0.05, 2000, False, [{}, {}])
             res = analysis.analyze(group, setup, rng)
-            for c, p in zip(res.comparisons, res.perm.pvalues()):
-                c.p_value, c.resampled = float(p), not res.perm.exact
+            res.comparisons[:] = [
+                replace(c, p_value=float(p), resampled=not res.perm.exact)
+                for c, p in zip(res.comparisons, res.perm.pvalues())
+            ]
             api.reconcile(res.comparisons, 0.05)
             total += 1
             bad += not intervals.agrees(

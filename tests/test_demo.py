@@ -10,6 +10,7 @@ import pytest
 
 from dq_tasks import synth
 from harness_ext import demo
+from harness_ext.compare.report_data import read_json as read_comparisons
 
 
 @pytest.mark.unit
@@ -67,7 +68,7 @@ def test_demo_slice_end_to_end_replaces_previous_runs(tmp_path: Path, capsys: py
     assert demo.main(["--out", str(out), "--limit", "4"]) == 0
     first = _results_files(out)
     assert len(first) == 3
-    comparisons = json.loads((out / "comparisons.json").read_text())
+    comparisons = read_comparisons(out / "comparisons.json")[0]
     assert {(c["a"], c["b"]) for c in comparisons} == {
         ("single-stage", "model-decomposer"),
         ("single-stage", "oracle-decomposer"),

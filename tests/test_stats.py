@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from harness_ext.compare import aggregate, intervals, power, resample, stats
+from harness_ext.compare import adjust, aggregate, intervals, power, resample, stats
 
 pytestmark = pytest.mark.unit
 ALPHA = 0.05
@@ -23,44 +23,33 @@ ALPHA = 0.05
 # --------------------------------------------------------------------------
 
 
-def test_mcnemar_exact_matches_hand_computation_and_binomtest():
+def test_mcnemar_matches_hand_computation_and_binomtest():
     # 16 pairs where only b is right, 4 where only a is right.
-    a = np.array([0] * 16 + [1] * 4 + [1] * 30 + [0] * 10)
-    b = np.array([1] * 16 + [0] * 4 + [1] * 30 + [0] * 10)
-    res = stats.mcnemar_exact(a, b)
+    p = stats.mcnemar_pvalues(16, 4)
     # 2 * P(X <= 4), X ~ Bin(20, 1/2) = 2 * (1+20+190+1140+4845) / 2^20
-    assert res.pvalue == pytest.approx(2 * 6196 / 2**20, rel=1e-12)
-    assert res.pvalue == pytest.approx(sps.binomtest(16, 20, 0.5).pvalue, rel=1e-12)
-    assert (res.n01, res.n10) == (16, 4)
-    assert res.statistic == pytest.approx(0.8)
-    assert res.odds_ratio == pytest.approx(4.0)
-    ci = res.confidence_interval()
-    ref = sps.binomtest(16, 20).proportion_ci()
-    assert (ci.low, ci.high) == pytest.approx((ref.low, ref.high))
+    assert p == pytest.approx(2 * 6196 / 2**20, rel=1e-12)
+    assert p == pytest.approx(sps.binomtest(16, 20, 0.5).pvalue, rel=1e-12)
+    assert stats.discordant_odds_ratio(16, 4) == pytest.approx(4.0)
 
 
 def test_mcnemar_mid_p_hand_case():
-    res = stats.mcnemar_from_counts(16, 4, mid_p=True)
     # 2 * (P(X <= 4) - P(X = 4) / 2) = (2*6196 - 4845) / 2^20
-    assert res.pvalue == pytest.approx((2 * 6196 - 4845) / 2**20, rel=1e-12)
-    assert stats.mcnemar_from_counts(5, 5, mid_p=True).pvalue == pytest.approx(1.0)
-    assert stats.mcnemar_from_counts(0, 0).pvalue == 1.0
+    assert stats.mcnemar_pvalues(16, 4, mid_p=True) == pytest.approx((2 * 6196 - 4845) / 2**20, rel=1e-12)
+    assert stats.mcnemar_pvalues(5, 5, mid_p=True) == pytest.approx(1.0)
+    assert stats.mcnemar_pvalues(0, 0) == 1.0
 
 
 def test_mcnemar_is_symmetric_and_matches_binomtest_on_grid():
-    for n01, n10 in itertools.product(range(0, 12), range(0, 12)):
-        if n01 + n10 == 0:
-            continue
-        p = stats.mcnemar_from_counts(n01, n10).pvalue
-        assert p == pytest.approx(sps.binomtest(n01, n01 + n10).pvalue, rel=1e-9)
-        assert p == pytest.approx(stats.mcnemar_from_counts(n10, n01).pvalue, rel=1e-9)
-        # the exact sign-flip p-value of 0/1 data is the same binomial tail
-        assert stats.sign_flip_binary_exact(n01, n10) == pytest.approx(p, rel=1e-9)
     n01, n10 = np.meshgrid(np.arange(0, 25), np.arange(0, 25))
     n01, n10 = n01.ravel(), n10.ravel()
-    for mid in (False, True):
-        ref = [stats.mcnemar_from_counts(x, y, mid_p=mid).pvalue for x, y in zip(n01, n10)]
-        assert stats.mcnemar_pvalues(n01, n10, mid_p=mid) == pytest.approx(ref, rel=1e-9)
+    p = stats.mcnemar_pvalues(n01, n10)
+    ref = [sps.binomtest(x, x + y).pvalue if x + y else 1.0 for x, y in zip(n01, n10)]
+    assert p == pytest.approx(ref, rel=1e-9)
+    assert p == pytest.approx(stats.mcnemar_pvalues(n10, n01), rel=1e-9)
+    # mid-p: twice the tail with the observed outcome counted half
+    k, nd = np.minimum(n01, n10), n01 + n10
+    mid_ref = np.where(nd == 0, 1.0, np.minimum(1.0, 2 * sps.binom.cdf(k, nd, 0.5) - sps.binom.pmf(k, nd, 0.5)))
+    assert stats.mcnemar_pvalues(n01, n10, mid_p=True) == pytest.approx(mid_ref, rel=1e-9)
 
 
 def test_wilson_matches_scipy_and_hand_case():
@@ -75,22 +64,39 @@ def test_wilson_matches_scipy_and_hand_case():
 def test_holm_hand_case():
     p = np.array([0.01, 0.04, 0.03, 0.005])
     # sorted: .005*4=.02, .01*3=.03, .03*2=.06, .04*1=.04 -> running max .02 .03 .06 .06
-    assert stats.holm(p) == pytest.approx([0.03, 0.06, 0.06, 0.02])
-    assert stats.adjust_pvalues(np.array([0.5, 0.9]), "holm") == pytest.approx([1.0, 1.0])
+    assert adjust.holm(p) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert adjust.adjust_pvalues(np.array([0.5, 0.9]), "holm") == pytest.approx([1.0, 1.0])
 
 
 def test_bh_matches_scipy_false_discovery_control():
     rng = np.random.default_rng(3)
     for m in (1, 2, 7, 190):
         p = np.concatenate([rng.uniform(size=m - m // 3), rng.uniform(0, 0.01, size=m // 3)])
-        assert stats.benjamini_hochberg(p) == pytest.approx(sps.false_discovery_control(p, method="bh"))
+        assert adjust.benjamini_hochberg(p) == pytest.approx(sps.false_discovery_control(p, method="bh"))
+
+
+def test_adjust_family_sets_adjusted_p_and_stars_without_touching_the_rest():
+    """The one adjuster `dq compare` and `dq study` share: new comparisons, the old ones as they were."""
+    from harness_ext.compare.results import Comparison
+
+    raw = [0.001, 0.04, 0.03, 0.5]
+    family = [
+        Comparison("t", "acc", "none", "a", f"b{k}", 10, 0.5, 0.6, 0.1, 0.0, 0.2, "z", p) for k, p in enumerate(raw)
+    ]
+    for correction in adjust.CORRECTIONS:
+        out = adjust.adjust_family(family, correction, alpha=0.05)
+        expected = adjust.adjust_pvalues(np.array(raw), correction)
+        assert [c.p_adjusted for c in out] == pytest.approx(expected)
+        assert [c.significant for c in out] == [bool(p < 0.05) for p in expected]
+        assert [c.p_value for c in out] == raw and [c.b for c in out] == [c.b for c in family]
+    assert all(np.isnan(c.p_adjusted) and not c.significant for c in family)
 
 
 def test_adjustment_keeps_nan_and_rejects_unknown_method():
-    out = stats.holm(np.array([0.01, np.nan, 0.02]))
+    out = adjust.holm(np.array([0.01, np.nan, 0.02]))
     assert np.isnan(out[1]) and out[0] == pytest.approx(0.02) and out[2] == pytest.approx(0.02)
     with pytest.raises(ValueError):
-        stats.adjust_pvalues(np.array([0.1]), "bonferroni")
+        adjust.adjust_pvalues(np.array([0.1]), "bonferroni")
 
 
 def test_sign_flip_matches_exact_enumeration_and_scipy():
@@ -101,9 +107,8 @@ def test_sign_flip_matches_exact_enumeration_and_scipy():
         (d,), np.mean, permutation_type="samples", n_resamples=np.inf, alternative="two-sided"
     ).pvalue
     assert ref == pytest.approx(exact)
-    res = stats.paired_permutation_test(np.zeros_like(d), d, iterations=40_000, seed=1)
-    assert res.pvalue == pytest.approx(exact, abs=0.004)  # ~3 MC standard errors
-    assert res.statistic == pytest.approx(d.mean())
+    p = stats.sign_flip_pvalues(d[:, None], 40_000, np.random.default_rng(1))[0]
+    assert p == pytest.approx(exact, abs=0.004)  # ~3 MC standard errors
 
 
 def test_sign_flip_counts_ties_as_extreme():
@@ -132,9 +137,6 @@ def test_shared_resamples_make_pair_differences_consistent():
     same = stats.bootstrap_means(np.vstack([values[0], values[0]]), 500, np.random.default_rng(9))
     assert np.array_equal(same[:, 0], same[:, 1])
     assert np.array_equal(same[:, 0], boot[:, 0])  # same seed -> same indices
-    res = stats.paired_difference(values[0], values[1], iterations=500, seed=9)
-    assert res.statistic == pytest.approx(values[1].mean() - values[0].mean())
-    assert res.ci_low == pytest.approx(np.quantile(boot[:, 1] - boot[:, 0], 0.025))
 
 
 def test_cohens_dz_and_clustered_se_hand_cases():
@@ -144,13 +146,6 @@ def test_cohens_dz_and_clustered_se_hand_cases():
     se, g = stats.clustered_stderr(d, np.array(["p", "p", "q", "q"]))
     assert (se, g) == (pytest.approx(1.0), 2)
     assert np.isnan(stats.clustered_stderr(d, np.array(["p"] * 4))[0])
-
-
-def test_mdd_formulas():
-    z = sps.norm.ppf(0.975) + sps.norm.ppf(0.8)
-    assert stats.mdd_paired_binary(1000, 0.2) == pytest.approx(z * np.sqrt(0.2 / 1000))
-    assert stats.mdd_paired(100, 0.3) == pytest.approx(z * 0.03)
-    assert np.isnan(stats.mdd_paired_binary(100, 0.0))
 
 
 # --------------------------------------------------------------------------
@@ -198,7 +193,7 @@ def test_mcnemar_has_power_at_the_mdd():
     # At a true difference equal to the MDD the test should reject ~80 % of the time.
     rng = np.random.default_rng(13)
     n, discord = 1000, 0.2
-    delta = stats.mdd_paired_binary(n, discord)
+    delta = power.mcnemar_mdd(n, discord, ALPHA).mdd  # the MDD dq compare reports
     probs = [discord / 2 + delta / 2, discord / 2 - delta / 2, 1 - discord]  # n01, n10, concordant
     counts = rng.multinomial(n, probs, size=2000)
     p = stats.mcnemar_pvalues(counts[:, 0], counts[:, 1])

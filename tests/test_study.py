@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from harness_ext import cli
+from harness_ext.compare.report_data import read_json as read_comparisons
 from harness_ext.errors import DQError
 from harness_ext.model import stages
 from harness_ext.study.grid import load_study, main, plan
@@ -129,7 +130,7 @@ def test_leaderboard_and_comparisons(studied):
     assert "## dq_synth_d2 — exact_match" in board
     assert "baseline" in board and "Holm" in board
     assert "## Cells not in the table" in board and "broken" in board.split("## Cells not in the table")[1]
-    comparisons = json.loads((out / "comparisons.json").read_text())
+    comparisons = read_comparisons(out / "comparisons.json")[0]
     # Under each solver, decomposer a vs none (broken failed); under each decomposer, solver a vs b.
     # One Holm family of all four.
     assert {(c["a"], c["b"]) for c in comparisons} == {
@@ -198,7 +199,7 @@ def test_bad_study_fails_before_compute(tiny_model, tmp_path, capsys, monkeypatc
 
 @pytest.mark.unit
 def test_study_compares_what_users_ask():
-    from harness_ext.study.report import wanted
+    from harness_ext.study.family import wanted
 
     def cell(dec, sol):
         return {"task": "t", "decomposer": dec, "solver": sol}

@@ -18,6 +18,7 @@ import pytest
 from harness_ext.cli import main as dq_main
 from harness_ext.compare.api import compare_runs
 from harness_ext.compare.report import write_report
+from harness_ext.compare.report_data import read_json as read_comparisons
 from harness_ext.errors import DQError
 from harness_ext.view import data as vdata
 from harness_ext.view.shots import ARGS as CHROMIUM_ARGS  # one owner of the launch flags
@@ -83,6 +84,8 @@ def write_run(
             "output": "\n".join(subq),
             "prompt_tokens": 20,
             "completion_tokens": 8,
+            "seconds": 0.25,
+            "cached": False,
         }
         solver = {
             "prompt": shots + question,
@@ -90,6 +93,7 @@ def write_run(
             "prompt_tokens": 40,
             "completion_tokens": 12,
             "seconds": 0.5,
+            "cached": False,
         }
         solver["truncated"] = i % 4 == 0
         traces.append(
@@ -152,16 +156,31 @@ def test_study_source_merges_cells_by_label():
         "drop_dq": 6,
         "gsm8k_dq": 8,
     }
-    reported = json.loads((REPO / "results/paper_grid_small/comparisons.json").read_text())
+    reported = read_comparisons(REPO / "results/paper_grid_small/comparisons.json")[0]
     assert len(col.comparisons) == len(reported) and all(c["reported"] for c in col.comparisons)
 
 
 @pytest.mark.unit
-def test_compare_source_takes_labels_from_the_report():
+def test_compare_source_takes_labels_from_comparisons_json():
     src = find_source(REPO / "results/demo")
     assert src.kind == "compare"
     assert [r.label for r in src.runs] == ["single-stage", "model-decomposer", "oracle-decomposer"]  # results/demo
     assert [p.name for p in src.plots] == ["forest.png"]
+
+
+@pytest.mark.unit
+def test_an_older_comparisons_json_without_runs_is_still_read(compare_dir, tmp_path):
+    """A bare list (folders written before the runs were recorded): the runs below the folder."""
+    comparisons, recorded = read_comparisons(compare_dir / "comparisons.json")
+    assert len(recorded) == 4
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "comparisons.json").write_text(json.dumps(comparisons))
+    with pytest.raises(DQError, match="records no runs .* rerun dq compare --out"):
+        find_source(old)
+    shutil.copytree(compare_dir.parent / "runs", old / "runs")
+    src = find_source(old)
+    assert src.kind == "compare" and len(src.runs) == 4 and src.comparisons == comparisons
 
 
 @pytest.mark.unit
@@ -208,7 +227,7 @@ def test_pair_values_reproduce_reported_discordant_counts(compare_dir, tmp_path)
     build_site([compare_dir], tmp_path / "site")
     task = _payload(tmp_path / "site/data/task_0.js")
     index = _payload(tmp_path / "site/data/index.js")
-    reported = json.loads((compare_dir / "comparisons.json").read_text())
+    reported = read_comparisons(compare_dir / "comparisons.json")[0]
     assert len(reported) == 3
     for c in reported:
         ids = {r["label"]: str(r["id"]) for r in index["runs"]}
@@ -227,6 +246,21 @@ def test_trace_stats(compare_dir, tmp_path):
     assert s["n"] == 60 and s["truncated"] == pytest.approx(15 / 60)  # every 4th doc's solver truncated
     assert s["solver"]["prompt_tokens"] == 40 and s["solver"]["seconds"] == 0.5
     assert 0 < s["decomposed"] < 1 and s["mean_subq"] == pytest.approx(2 * s["decomposed"])
+
+
+@pytest.mark.unit
+def test_doc_pages_show_each_trace_as_recorded(compare_dir, tmp_path):
+    """The doc view's trace is the traces file's line itself: a field the run did not write
+    (token_source here) stays absent, not TraceRecord's default."""
+    build_site([compare_dir], tmp_path / "site")
+    index = _payload(tmp_path / "site/data/index.js")
+    docs = _payload(tmp_path / "site/data/task_0_docs_0.js")["docs"]
+    for run in index["runs"]:
+        (path,) = run["paths"].values()
+        traces = next(Path(path).parent.glob("traces_*.jsonl")).read_text().splitlines()
+        recorded = {t["doc_id"]: t for t in map(json.loads, traces)}
+        shown = {int(d): e["runs"][str(run["id"])]["trace"] for d, e in docs.items()}
+        assert shown and all(t == recorded[d] and "token_source" not in t["solver"] for d, t in shown.items())
 
 
 @pytest.mark.unit
@@ -354,7 +388,7 @@ def test_browser_leaderboard_sorting_pair_and_escaping(browser, compare_dir, tmp
 
     # Every reported pair: the pair view's discordant count is comparisons.json's n01 + n10.
     index = _payload(site / "data/index.js")
-    for c in json.loads((compare_dir / "comparisons.json").read_text()):
+    for c in read_comparisons(compare_dir / "comparisons.json")[0]:
         ids = {r["label"]: r["id"] for r in index["runs"]}
         page.go(f"#/pair?task=0&a={ids[c['a']]}&b={ids[c['b']]}&metric=exact_match&filter=none")
         count = page.page.get_attribute("#discordant-count", "data-count")

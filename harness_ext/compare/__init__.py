@@ -1,5 +1,6 @@
-"""Paired comparison of lm-eval runs: samples/runs/checks (input), aggregate/resample/intervals/
-power/stats (statistics), analysis (per group), api, report, cli."""
+"""Paired comparison of lm-eval runs: samples/runs/checks (input, through harness_ext.rundir),
+aggregate/resample/intervals/power/stats (statistics), setup + pair_tests + analysis (per group,
+frozen results), adjust (multiple comparisons), api, report (report_md, report_data, plots), cli."""
 
 from harness_ext.compare.api import Comparison, ComparisonReport, RunSummary, compare_runs
 

@@ -17,24 +17,17 @@ Method by case (see README "dq compare" for references):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 import numpy as np
 
-from harness_ext.compare import aggregate, intervals, power, resample, stats
-from harness_ext.compare.results import Comparison, RunSummary
+from harness_ext.compare import aggregate, intervals, pair_tests, power, resample, stats
+from harness_ext.compare.results import Comparison, PairedTest, RunSummary
 from harness_ext.compare.runs import MetricGroup
+from harness_ext.compare.setup import Setup
 
-
-@dataclass
-class Setup:
-    names: list[str]
-    pairs: list[tuple[int, int]]
-    alpha: float
-    power_alpha: float  # alpha / m: the threshold the smallest p must beat under Holm or BH
-    iterations: int
-    mid_p: bool
-    truncation: list[dict[str, float | None]]  # per run: task -> rate
+R = TypeVar("R", RunSummary, PairedTest)
 
 
 @dataclass
@@ -51,9 +44,12 @@ def analyze(group: MetricGroup, setup: Setup, rng: np.random.Generator) -> Group
     return _mean_group(group, setup, units, rng)
 
 
-def _base(group: MetricGroup, setup: Setup, a: int, b: int, values: np.ndarray) -> Comparison:
-    agg = group.aggregation
-    trunc = [t.get(group.task) for t in setup.truncation]
+def _comparison(
+    group: MetricGroup, setup: Setup, pair: tuple[int, int], values: np.ndarray, t: PairedTest, **paired: Any
+) -> Comparison:
+    """The comparison of one pair, built once from its test (``paired``: diff, cohens_d, diff_stderr)."""
+    a, b = pair
+    trunc = [r.get(group.task) for r in setup.truncation]
     return Comparison(
         task=group.task,
         metric=group.metric,
@@ -63,16 +59,31 @@ def _base(group: MetricGroup, setup: Setup, a: int, b: int, values: np.ndarray) 
         n=group.values.shape[1],
         mean_a=float(values[a]),
         mean_b=float(values[b]),
-        diff=float(values[b] - values[a]),
-        ci_low=float("nan"),
-        ci_high=float("nan"),
-        test="",
-        p_value=float("nan"),
+        diff=paired.pop("diff", float(values[b] - values[a])),
+        ci_low=t.ci_low,
+        ci_high=t.ci_high,
+        test=t.test,
+        p_value=t.pvalue,
+        test_statistic=t.statistic,
+        test_statistic_name=t.statistic_name,
+        ci_method=t.ci_method,
         confidence=1 - setup.alpha,
-        aggregation=agg.name,
+        aggregation=group.aggregation.name,
+        p_check=t.p_check,
+        check_test=t.check_test,
+        effect_size=t.effect_size,
+        effect_size_name=t.effect_size_name,
+        n01=t.n01,
+        n10=t.n10,
+        n_clusters=t.n_clusters,
+        diff_clustered_stderr=t.diff_clustered_stderr,
+        min_p=t.min_p,
+        mdd=t.mdd,
         power_alpha=setup.power_alpha,
+        detectable=t.detectable,
         truncated_rate_a=trunc[a],
         truncated_rate_b=trunc[b],
+        **paired,
     )
 
 
@@ -120,98 +131,38 @@ def _mean_group(group: MetricGroup, setup: Setup, units: resample.Units, rng) ->
     ]
     d = x[ib] - x[ia]
     dsums = units.sums(d.T)
-    comps = [_base(group, setup, a, b, means) for a, b in setup.pairs]
-    for k, c in enumerate(comps):
-        c.diff = float(d[k].mean())
-        c.cohens_d = stats.cohens_dz(d[k])
-        c.diff_stderr = float(d[k].std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+    diff = [float(d[k].mean()) for k in range(len(d))]
+    cohens = [stats.cohens_dz(d[k]) for k in range(len(d))]
+    dse = [float(d[k].std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan") for k in range(len(d))]
     perm = None
     if group.binary and not units.clustered:
-        _mcnemar(comps, x[ia], x[ib], setup)
+        tests = pair_tests.mcnemar(x[ia], x[ib], setup)
     elif not units.clustered:
-        _paired_t(comps, d, setup, rng, intervals.metric_span(x))
+        tests = pair_tests.paired_t(d, dse, cohens, setup, rng, intervals.metric_span(x))
     else:
-        perm = _clustered(comps, sums, dsums, ia, ib, units, setup, rng)
+        tests, perm = pair_tests.clustered(diff, cohens, sums, dsums, ia, ib, units, setup, rng)
     if not (group.binary and not units.clustered) and intervals.in_unit_range(x):
         # no paired variation: the bootstrap's [0, 0] says nothing; units: docs, or clusters
         for j in map(int, np.flatnonzero(intervals.constant(d) & (d[:, 0] == 0))):
             lo_j, hi_j = intervals.no_variation_interval(units.count if units.clustered else n, alpha)
-            comps[j].ci_low, comps[j].ci_high = lo_j, hi_j
-            comps[j].ci_method = f"tango score, {intervals.NO_VARIATION}"
+            tests[j] = replace(tests[j], ci_low=lo_j, ci_high=hi_j, ci_method=f"tango score, {intervals.NO_VARIATION}")
     if intervals.in_unit_range(x):  # a [0, 1] metric: every interval finite and inside the range
         one = units.clustered and units.count < 2  # one cluster: nothing to resample, only the range
-        _clip(summaries, 0.0, 1.0, one)
-        _clip(comps, -1.0, 1.0, one)
+        summaries = _clip(summaries, 0.0, 1.0, one)
+        tests = _clip(tests, -1.0, 1.0, one)
+    comps = [
+        _comparison(group, setup, pair, means, t, diff=diff[k], cohens_d=cohens[k], diff_stderr=dse[k])
+        for k, (pair, t) in enumerate(zip(setup.pairs, tests))
+    ]
     return GroupResult(summaries, comps, perm)
 
 
-def _clip(results: list, low: float, high: float, whole: bool = False) -> None:
+def _clip(results: list[R], low: float, high: float, whole: bool = False) -> list[R]:
+    out = []
     for r in results:
         lo, hi = (low, high) if whole else intervals.clip_to_range(np.array(r.ci_low), np.array(r.ci_high), low, high)
-        r.ci_low, r.ci_high = float(lo), float(hi)
-
-
-def _mcnemar(comps: list[Comparison], a: np.ndarray, b: np.ndarray, setup: Setup) -> None:
-    a, b = a > 0.5, b > 0.5
-    n = a.shape[1]
-    n01, n10 = np.sum(~a & b, axis=1), np.sum(a & ~b, axis=1)
-    p = stats.mcnemar_pvalues(n01, n10, setup.mid_p)
-    lo, hi = intervals.tango_interval(n01, n10, n, setup.alpha)
-    for k, c in enumerate(comps):
-        nd = int(n01[k] + n10[k])
-        c.n01, c.n10 = int(n01[k]), int(n10[k])
-        c.ci_low, c.ci_high, c.ci_method = float(lo[k]), float(hi[k]), "tango score"
-        c.test = "mcnemar (mid-p)" if setup.mid_p else "mcnemar (exact)"
-        c.p_value = float(p[k])
-        c.test_statistic = c.n01 / nd if nd else float("nan")
-        c.test_statistic_name = "share of discordant pairs won by b"
-        c.effect_size_name = "discordant odds ratio (n01/n10)"
-        c.effect_size = stats.discordant_odds_ratio(c.n01, c.n10)
-        c.min_p = power.min_p_mcnemar(nd, setup.mid_p)
-        pw = power.mcnemar_mdd(n, nd / n, setup.power_alpha, setup.mid_p)
-        c.mdd, c.detectable = pw.mdd, pw.detectable
-
-
-def _paired_t(comps, d, setup: Setup, rng, span: float) -> None:
-    """Paired t-test and the t interval it inverts; a constant difference gets a worst-case score."""
-    p_flip = stats.sign_flip_pvalues(d.T, setup.iterations, rng)
-    n = d.shape[1]
-    for k, c in enumerate(comps):
-        c.test_statistic, c.p_value = intervals.paired_t(d[k])
-        c.ci_low, c.ci_high = intervals.t_interval(d[k], setup.alpha)
-        c.test, c.test_statistic_name, c.ci_method = "paired t", "t", "paired t (the test inverted)"
-        if intervals.nearly_constant(d[k]) and abs(d[k].mean()) > 1e-9 * span and span > 0:
-            c.ci_low, c.ci_high, c.p_value = intervals.same_difference(float(d[k].mean()), n, span, setup.alpha)
-            c.test = c.ci_method = intervals.SAME_DIFFERENCE
-            c.test_statistic_name = "mean difference"
-        c.p_check, c.check_test = float(p_flip[k]), f"sign-flip permutation ({setup.iterations} draws)"
-        c.effect_size_name, c.effect_size = "cohen's d (paired)", c.cohens_d
-        c.min_p = 2.0 / 2 ** min(n, 1000)  # the exact sign-flip floor: no paired test on n docs goes below
-        pw = power.t_mdd(c.diff_stderr, c.n - 1, setup.power_alpha, c.min_p)
-        c.mdd, c.detectable = pw.mdd, pw.detectable
-
-
-def _clustered(comps, sums, dsums, ia, ib, units, setup: Setup, rng) -> resample.PermutationTest:
-    g = units.count
-    lo, hi = resample.sign_flip_interval(dsums, units.sizes, setup.alpha, setup.iterations, rng)
-    method = "cluster sign-flip (the test inverted)"
-    totals = sums.sum(axis=0)
-    perm = resample.PermutationTest("mean", totals[ia][:, None], totals[ib][:, None], dsums, units.sizes.sum())
-    perm.more(np.ones(len(comps), bool), setup.iterations, rng)
-    cse = resample.unit_se(dsums, units.sizes)
-    min_p = 2.0 / 2**g if g < 1000 else 0.0
-    for k, c in enumerate(comps):
-        c.ci_low, c.ci_high, c.ci_method = float(lo[k]), float(hi[k]), method
-        c.test = "cluster sign-flip (exact)" if perm.exact else "cluster sign-flip (Monte-Carlo)"
-        c.test_statistic, c.test_statistic_name = c.diff, "mean difference"
-        c.p_check = intervals.cluster_t(c.diff, dsums[:, k], units.sizes)[1]
-        c.check_test = "cluster-robust t (CR1, G-1 df)"
-        c.effect_size_name, c.effect_size = "cohen's d (paired)", c.cohens_d
-        c.n_clusters, c.diff_clustered_stderr = g, float(cse[k])
-        c.min_p = min_p
-        pw = power.t_mdd(float(cse[k]), g - 1, setup.power_alpha, min_p)
-        c.mdd, c.detectable = pw.mdd, pw.detectable
-    return perm
+        out.append(replace(r, ci_low=float(lo), ci_high=float(hi)))
+    return out
 
 
 def _aggregate_group(group: MetricGroup, setup: Setup, units: resample.Units, rng) -> GroupResult:
@@ -235,14 +186,24 @@ def _aggregate_group(group: MetricGroup, setup: Setup, units: resample.Units, rn
     diffs = np.stack([s[:, ib] - s[:, ia] for s in sums], axis=-1).reshape(units.count, -1)
     perm = resample.PermutationTest(agg.kind, totals[ia], totals[ib], diffs, units.sizes.sum())
     perm.more(np.ones(len(ia), bool), setup.iterations, rng)
-    comps = [_base(group, setup, a, b, values) for a, b in setup.pairs]
     unit = "cluster" if units.clustered else "doc"
     min_p = 2.0 / 2**units.count if units.count < 1000 else 0.0
-    for k, c in enumerate(comps):
-        c.ci_low, c.ci_high, c.ci_method = float(dlo[k]), float(dhi[k]), method
-        c.test = f"{unit} swap permutation of {agg.name} ({'exact' if perm.exact else 'Monte-Carlo'})"
-        c.test_statistic, c.test_statistic_name = c.diff, f"difference of {agg.name}"
-        c.diff_stderr, c.n_clusters, c.min_p = float(bd[:, k].std(ddof=1)), g, min_p
-        pw = power.t_mdd(c.diff_stderr, units.count - 1, setup.power_alpha, min_p)
-        c.mdd, c.detectable = pw.mdd, pw.detectable
+    comps = []
+    for k, pair in enumerate(setup.pairs):
+        diff_se = float(bd[:, k].std(ddof=1))
+        pw = power.t_mdd(diff_se, units.count - 1, setup.power_alpha, min_p)
+        t = PairedTest(
+            test=f"{unit} swap permutation of {agg.name} ({'exact' if perm.exact else 'Monte-Carlo'})",
+            pvalue=float("nan"),  # the permutation test's, once resolved (api._adjust)
+            ci_low=float(dlo[k]),
+            ci_high=float(dhi[k]),
+            ci_method=method,
+            statistic=float(values[pair[1]] - values[pair[0]]),
+            statistic_name=f"difference of {agg.name}",
+            min_p=min_p,
+            mdd=pw.mdd,
+            detectable=pw.detectable,
+            n_clusters=g,
+        )
+        comps.append(_comparison(group, setup, pair, values, t, diff_stderr=diff_se))
     return GroupResult(summaries, comps, perm)

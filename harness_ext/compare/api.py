@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import itertools
 import zlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from harness_ext.compare import analysis, intervals, stats
+from harness_ext.compare import analysis, intervals
+from harness_ext.compare.adjust import CORRECTIONS, adjust_family, adjust_pvalues
 from harness_ext.compare.checks import choose_filters
 from harness_ext.compare.resample import PermutationTest
 from harness_ext.compare.results import Comparison, ComparisonReport, RunInfo, RunSummary
 from harness_ext.compare.runs import Run, RunError, align_runs, dedupe_labels, load_run
+from harness_ext.compare.setup import Setup
 
 __all__ = ["Comparison", "ComparisonReport", "RunInfo", "RunSummary", "compare_runs"]
 
 Correction = Literal["holm", "bh"]
-CORRECTIONS = ("holm", "bh")
 MAX_DRAWS = 1_000_000  # per Monte-Carlo test; past this an unresolved decision gets a note
 
 
@@ -49,7 +51,7 @@ def compare_runs(
     groups, align_notes = align_runs(runs, intersect=intersect)
     notes += align_notes
     m = len(groups) * len(pairs)
-    setup = analysis.Setup(names, pairs, alpha, alpha / m, iterations, mid_p, [_rates(r) for r in runs])
+    setup = Setup(names, pairs, alpha, alpha / m, iterations, mid_p, [_rates(r) for r in runs])
     summaries: list[RunSummary] = []
     comparisons: list[Comparison] = []
     tests: list[tuple[PermutationTest, slice, np.random.Generator]] = []
@@ -109,7 +111,7 @@ def _run_info(run: Run) -> RunInfo:
 
 
 def _decisions(p: np.ndarray, correction: str, alpha: float) -> np.ndarray:
-    return stats.adjust_pvalues(p, correction) < alpha
+    return adjust_pvalues(p, correction) < alpha
 
 
 def _adjust(comparisons: list[Comparison], tests, correction: str, alpha: float, iterations: int) -> list[str]:
@@ -143,15 +145,16 @@ def _adjust(comparisons: list[Comparison], tests, correction: str, alpha: float,
                 grew = True
         if not grew:
             break
-    adjusted = stats.adjust_pvalues(p, correction)
     unsure = _decisions(lo, correction, alpha) != _decisions(hi, correction, alpha) if mc.any() else mc
-    for k, c in enumerate(comparisons):
-        c.p_value, c.p_adjusted = float(p[k]), float(adjusted[k])
-        c.significant = bool(adjusted[k] < alpha)
-        c.resolved = not bool(unsure[k])
+    drawn: dict[int, dict] = {}
     for perm, sl, _ in tests:
-        for k, c in zip(range(sl.start, sl.stop), comparisons[sl]):
-            c.resampled, c.draws = not perm.exact, int(perm.draws[k - sl.start])
+        for k in range(sl.start, sl.stop):
+            drawn[k] = {"resampled": not perm.exact, "draws": int(perm.draws[k - sl.start])}
+    resolved = [
+        replace(c, p_value=float(p[k]), resolved=not bool(unsure[k]), **drawn.get(k, {}))
+        for k, c in enumerate(comparisons)
+    ]
+    comparisons[:] = adjust_family(resolved, correction, alpha)
     return [
         f"unresolved: {c.task}/{c.metric} {c.b} vs {c.a}: p = {c.p_value:.2g} after {c.draws} draws "
         "is too close to the adjusted threshold to call; its star is undecided"
@@ -170,18 +173,20 @@ def reconcile(comparisons: list[Comparison], alpha: float) -> list[str]:
     end is within Monte-Carlo error of 0 and moves just past it. Any other case gets a note.
     """
     notes = []
-    for c in comparisons:
+    for k, c in enumerate(comparisons):
         if intervals.agrees(c.ci_low, c.ci_high, c.p_value, alpha):
             continue
         if c.p_value >= alpha:
-            c.ci_low, c.ci_high = intervals.extend_to_zero(c.ci_low, c.ci_high)
-            c.ci_method += ", widened to 0 (the test does not reject)"
+            low, high = intervals.extend_to_zero(c.ci_low, c.ci_high)
+            method = c.ci_method + ", widened to 0 (the test does not reject)"
+            comparisons[k] = replace(c, ci_low=low, ci_high=high, ci_method=method)
         elif c.resampled and "inverted" in c.ci_method:
             # the interval inverts the same test with its own Monte-Carlo draws; at 0 it sits within
             # their error, and the adaptive test (more draws where the decision needed them) rejects
             toward = -np.nextafter(0.0, 1.0) if c.diff < 0 else np.nextafter(0.0, 1.0)
-            c.ci_low, c.ci_high = (c.ci_low, toward) if c.diff < 0 else (toward, c.ci_high)
-            c.ci_method += ", its end at 0 moved past 0 (the Monte-Carlo test rejects 0)"
+            low, high = (c.ci_low, toward) if c.diff < 0 else (toward, c.ci_high)
+            method = c.ci_method + ", its end at 0 moved past 0 (the Monte-Carlo test rejects 0)"
+            comparisons[k] = replace(c, ci_low=low, ci_high=high, ci_method=method)
         else:
             notes.append(
                 f"{c.task}/{c.metric} {c.b} vs {c.a}: the test rejects (p = {c.p_value:.2g}) but the "
@@ -191,8 +196,9 @@ def reconcile(comparisons: list[Comparison], alpha: float) -> list[str]:
 
 
 def _power_notes(comparisons: list[Comparison]) -> list[str]:
-    for c in comparisons:
-        c.underpowered = bool(not c.detectable or np.isnan(c.mdd) or abs(c.diff) < c.mdd)
+    comparisons[:] = [
+        replace(c, underpowered=bool(not c.detectable or np.isnan(c.mdd) or abs(c.diff) < c.mdd)) for c in comparisons
+    ]
     notes = []
     blind = [c for c in comparisons if not c.detectable]
     for c in blind[:10]:

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from harness_ext.compare.stats import ConfidenceInterval
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunInfo:
     label: str
     path: str
@@ -26,7 +26,7 @@ class _Interval:
         return ConfidenceInterval(self.ci_low, self.ci_high)
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunSummary(_Interval):
     """One run's value on one (task, metric, filter) with its CI at level `confidence`.
 
@@ -59,7 +59,36 @@ class RunSummary(_Interval):
         return self.mean
 
 
-@dataclass
+@dataclass(frozen=True)
+class PairedTest(_Interval):
+    """One pair's test of b - a = 0 and the interval for b - a, as its method gives them.
+
+    scipy style: `statistic` (the test's own: z, t, share of discordant pairs won by b...),
+    `pvalue`, `confidence_interval()`. analysis.py makes one per pair and builds the
+    `Comparison` from it once.
+    """
+
+    test: str
+    pvalue: float
+    ci_low: float
+    ci_high: float
+    ci_method: str
+    statistic: float = float("nan")
+    statistic_name: str = ""
+    p_check: float = float("nan")
+    check_test: str = ""
+    effect_size: float = float("nan")
+    effect_size_name: str = ""
+    min_p: float = float("nan")
+    mdd: float = float("nan")
+    detectable: bool = True
+    n01: int | None = None
+    n10: int | None = None
+    n_clusters: int | None = None
+    diff_clustered_stderr: float | None = None
+
+
+@dataclass(frozen=True)
 class Comparison(_Interval):
     """One paired comparison b vs a on the same docs.
 

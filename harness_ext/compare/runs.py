@@ -7,12 +7,12 @@ subdirectory, or the results file itself.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from harness_ext import rundir
 from harness_ext.compare import checks
 from harness_ext.compare.aggregate import MEAN, Aggregation
 from harness_ext.compare.samples import RunError, TaskSamples, Truncation, load_samples, load_truncation
@@ -34,6 +34,7 @@ class Run:
     notes: list[str] = field(default_factory=list)
     aggregations: dict[tuple[str, str], Aggregation | str] = field(default_factory=dict)  # str: why left out
     truncation: dict[str, Truncation] = field(default_factory=dict)
+    dq: dict = field(default_factory=dict)  # the results config's "dq" block (two_stage runs)
 
 
 @dataclass
@@ -56,43 +57,15 @@ class MetricGroup:
 
 
 # --------------------------------------------------------------------------
-# Locating files
+# Locating files: harness_ext.rundir
 # --------------------------------------------------------------------------
 
 
-def _date_of(results_file: Path) -> str:
-    # date_id is an ISO timestamp with ':' replaced by '-'; it has no '_'.
-    return results_file.stem.rsplit("_", 1)[-1]
-
-
-def resolve_results_file(path: str | Path) -> tuple[Path, list[str]]:
-    """Find the results JSON a RUN argument refers to (newest if several)."""
-    p = Path(path)
-    if p.is_file():
-        if p.suffix != ".json":
-            raise RunError(f"{p}: expected an lm-eval results_*.json file or output directory")
-        return p, []
-    if not p.is_dir():
-        raise RunError(f"{p}: no such file or directory")
-    found = sorted(p.glob("results_*.json")) or sorted(p.glob("*/results_*.json"))
-    if not found:
-        raise RunError(f"{p}: no lm-eval results_*.json found (here or one level down)")
-    # The date suffix is an ISO timestamp, so it sorts chronologically.
-    found.sort(key=lambda f: (_date_of(f), f.stat().st_mtime))
-    notes = []
-    if len(found) > 1:
-        notes.append(f"{p} holds {len(found)} runs; using the newest, {found[-1].name}")
-    return found[-1], notes
-
-
-def find_samples_files(results_file: Path, kind: str = "samples") -> dict[str, Path]:
+def _samples_files(results_file: Path, kind: str = rundir.SAMPLES) -> dict[str, Path]:
     """Map task name -> samples (or dq traces) file with the same date suffix."""
-    date = _date_of(results_file)
-    suffix = f"_{date}.jsonl"
-    files = {}
-    for f in sorted(results_file.parent.glob(f"{kind}_*{suffix}")):
-        files[f.name[len(kind) + 1 : -len(suffix)]] = f
-    if not files and kind == "samples":
+    files = rundir.run_files(results_file, kind)
+    if not files and kind == rundir.SAMPLES:
+        suffix = f"_{rundir.date_of(results_file)}.jsonl"
         raise RunError(f"{results_file}: no samples_*{suffix} files next to it; rerun lm-eval with --log_samples")
     return files
 
@@ -167,21 +140,16 @@ def dedupe_labels(labels: list[str]) -> list[str]:
 
 
 def load_run(path: str | Path, label: str | None = None) -> Run:
-    results_file, notes = resolve_results_file(path)
-    try:
-        results = json.loads(results_file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RunError(f"{results_file}: not valid JSON ({exc})") from None
-    if not isinstance(results, dict):
-        raise RunError(f"{results_file}: not an lm-eval results file")
+    results_file, notes = rundir.find_results_file(path)
+    results = rundir.read_json(results_file)
     samples: dict[tuple[str, str], TaskSamples] = {}
     aggregations: dict[tuple[str, str], Aggregation | str] = {}
-    for task, f in find_samples_files(results_file).items():
+    for task, f in _samples_files(results_file).items():
         s, n = load_samples(task, f)
         samples.update(s)
         notes += n
         aggregations.update(checks.check_task(results, results_file, task, s))
-    truncation = {t: load_truncation(f) for t, f in find_samples_files(results_file, "traces").items()}
+    truncation = {t: load_truncation(f) for t, f in rundir.run_files(results_file, rundir.TRACES).items()}
     config = results.get("config") or {}
     sides = two_stage_sides(config)
     return Run(
@@ -196,6 +164,7 @@ def load_run(path: str | Path, label: str | None = None) -> Run:
         notes=notes,
         aggregations=aggregations,
         truncation=truncation,
+        dq=config["dq"] if isinstance(config.get("dq"), dict) else {},
     )
 
 

@@ -14,11 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from harness_ext.errors import DQError
+from harness_ext.rundir import RunError, read_jsonl
 
-
-class RunError(DQError):
-    """A problem with the runs given to `dq compare`; the message is one line."""
+__all__ = ["RunError", "TaskSamples", "Truncation", "load_samples", "load_truncation"]
 
 
 @dataclass
@@ -169,20 +167,17 @@ def _task_samples(task: str, flt: str, recs: list[dict]) -> tuple[TaskSamples, l
 
 
 def load_truncation(path: Path) -> Truncation:
-    """Count solver.truncated in a traces_*.jsonl (one record per request)."""
+    """Count solver.truncated in a traces_*.jsonl (one record per request).
+
+    Read as JSON objects, not TraceRecords: a record from before the field existed does not
+    say, and TraceRecord would read it as "not truncated".
+    """
     truncated = known = records = 0
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise RunError(f"{path}:{lineno}: truncated or invalid JSON ({exc.msg})") from None
-            records += 1
-            solver = rec.get("solver") if isinstance(rec, dict) else None
-            flag = solver.get("truncated") if isinstance(solver, dict) else None
-            if isinstance(flag, bool):
-                known += 1
-                truncated += flag
+    for rec in read_jsonl(path):
+        records += 1
+        solver = rec.get("solver") if isinstance(rec, dict) else None
+        flag = solver.get("truncated") if isinstance(solver, dict) else None
+        if isinstance(flag, bool):
+            known += 1
+            truncated += flag
     return Truncation(truncated, known, records)

@@ -9,7 +9,6 @@ sections_md.py; `dq study`, `dq compare --by` and `dq view` all read the result 
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -17,12 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
+from harness_ext import rundir
 from harness_ext.compare import frontier as fr
 from harness_ext.compare import ranks
 from harness_ext.compare.generalize import Config, Generalization, entries_of, generalization, index_comparisons
 from harness_ext.compare.ranks import RankResult, Record
 from harness_ext.compare.results import ComparisonReport
-from harness_ext.compare.runs import align_runs, find_samples_files, load_run, resolve_results_file
+from harness_ext.compare.runs import align_runs, load_run
 
 PRIMARY = ("f1", "acc", "exact_match")  # DROP is read by F1, as in the paper
 PRIMARY_FILTERS = ("strict-match", "none")  # lm-eval gsm8k convention; older runs have only "none"
@@ -45,12 +45,12 @@ def trace_tokens(run_path: str | Path) -> dict[str, float]:
 
     The cost axis `dq compare` has for any two_stage run (a study also has FLOPs and USD).
     """
-    results, _ = resolve_results_file(run_path)
+    results, _ = rundir.find_results_file(run_path)
     out = {}
-    for task, path in find_samples_files(results, "traces").items():
+    for task, path in rundir.run_files(results, rundir.TRACES).items():
         total, known = 0.0, True
-        for line in path.read_text(encoding="utf-8").splitlines():
-            rec = json.loads(line) if line.strip() else {}
+        # JSON objects, not TraceRecords: a line without token counts must read as unknown.
+        for rec in rundir.read_jsonl(path):
             for role in ("decomposer", "solver"):
                 stage = rec.get(role) or {}
                 if role == "solver" and "prompt_tokens" not in stage:

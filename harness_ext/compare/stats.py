@@ -11,7 +11,7 @@ from the same resamples at no extra cost.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -41,59 +41,6 @@ class MeanResult:
     stderr: float
     clustered_stderr: float | None = None
     n_clusters: int | None = None
-
-    def confidence_interval(self) -> ConfidenceInterval:
-        return ConfidenceInterval(self.ci_low, self.ci_high)
-
-
-@dataclass
-class McNemarResult:
-    """Exact McNemar test: binomial test on the discordant pairs.
-
-    `statistic` is the share of discordant pairs won by b (as in
-    scipy.stats.binomtest); `odds_ratio` = n01 / n10 is the effect size.
-    """
-
-    statistic: float
-    pvalue: float
-    n01: int  # a wrong, b right
-    n10: int  # a right, b wrong
-    mid_p: bool = False
-    _binom: Any = field(default=None, repr=False)
-
-    @property
-    def n_discordant(self) -> int:
-        return self.n01 + self.n10
-
-    @property
-    def odds_ratio(self) -> float:
-        return discordant_odds_ratio(self.n01, self.n10)
-
-    def confidence_interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
-        # Clopper-Pearson interval on the share of discordant pairs won by b.
-        if self._binom is None:
-            return ConfidenceInterval(float("nan"), float("nan"))
-        ci = self._binom.proportion_ci(confidence_level=confidence_level)
-        return ConfidenceInterval(float(ci.low), float(ci.high))
-
-
-@dataclass
-class PermutationResult:
-    statistic: float  # observed mean difference (b - a)
-    pvalue: float
-    iterations: int
-    exact: bool  # True when the sign-flip distribution was enumerated exactly
-
-
-@dataclass
-class PairedDiffResult:
-    """Paired difference (b - a) with a bootstrap percentile CI."""
-
-    statistic: float
-    ci_low: float
-    ci_high: float
-    stderr: float
-    cohens_d: float
 
     def confidence_interval(self) -> ConfidenceInterval:
         return ConfidenceInterval(self.ci_low, self.ci_high)
@@ -212,32 +159,6 @@ def mean_ci(
 # --------------------------------------------------------------------------
 
 
-def discordant_counts(a: np.ndarray, b: np.ndarray) -> tuple[int, int]:
-    a, b = np.asarray(a) > 0.5, np.asarray(b) > 0.5
-    return int(np.sum(~a & b)), int(np.sum(a & ~b))
-
-
-def mcnemar_exact(a: np.ndarray, b: np.ndarray, mid_p: bool = False) -> McNemarResult:
-    """Exact McNemar test for paired 0/1 outcomes (diff direction: b - a)."""
-    n01, n10 = discordant_counts(a, b)
-    return mcnemar_from_counts(n01, n10, mid_p)
-
-
-def mcnemar_from_counts(n01: int, n10: int, mid_p: bool = False) -> McNemarResult:
-    from scipy.stats import binomtest
-
-    nd = n01 + n10
-    if nd == 0:
-        # No discordant pair: the data carry no evidence of a difference.
-        return McNemarResult(float("nan"), 1.0, n01, n10, mid_p)
-    res = binomtest(n01, nd, 0.5)
-    p = float(res.pvalue)
-    if mid_p:
-        # Mid-p halves the weight of the observed outcome; less conservative.
-        p = float(mcnemar_pvalues(n01, n10, mid_p=True))
-    return McNemarResult(float(res.statistic), p, n01, n10, mid_p, res)
-
-
 def discordant_odds_ratio(n01, n10) -> float:
     """n01 / n10: how much more often b alone is right than a alone."""
     if n10 == 0:
@@ -286,27 +207,6 @@ def sign_flip_pvalues(diffs: np.ndarray, iterations: int, rng: np.random.Generat
     return (exceed + 1) / (iterations + 1)
 
 
-def sign_flip_binary_exact(n01, n10):
-    """Exact sign-flip p-value(s) for 0/1 data.
-
-    Only discordant pairs have non-zero differences (+1 or -1), so the
-    sign-flip distribution of their sum is 2*Binomial(nd, 1/2) - nd: the
-    permutation test can be enumerated exactly instead of sampled, and it
-    coincides with the exact McNemar test.
-    """
-    out = mcnemar_pvalues(n01, n10)
-    return float(out) if out.ndim == 0 else out
-
-
-def paired_permutation_test(
-    a: np.ndarray, b: np.ndarray, iterations: int = 10_000, seed: int | None = 0
-) -> PermutationResult:
-    """Paired sign-flip test of mean(b - a) = 0 for any metric."""
-    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
-    p = sign_flip_pvalues(d[:, None], iterations, np.random.default_rng(seed))[0]
-    return PermutationResult(float(d.mean()), float(p), iterations, exact=False)
-
-
 def cohens_dz(diffs: np.ndarray) -> float:
     """Cohen's d for paired samples: mean difference over its SD."""
     diffs = np.asarray(diffs, dtype=float)
@@ -316,80 +216,3 @@ def cohens_dz(diffs: np.ndarray) -> float:
     if sd == 0:
         return 0.0 if diffs.mean() == 0 else float(np.sign(diffs.mean()) * np.inf)
     return float(diffs.mean() / sd)
-
-
-def paired_difference(
-    a: np.ndarray,
-    b: np.ndarray,
-    alpha: float = 0.05,
-    iterations: int = 10_000,
-    seed: int | None = 0,
-    boot_diffs: np.ndarray | None = None,
-) -> PairedDiffResult:
-    """Mean of b - a with a bootstrap percentile CI (docs resampled in pairs)."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    d = b - a
-    if boot_diffs is None:
-        boot = bootstrap_means(np.vstack([a, b]), iterations, np.random.default_rng(seed))
-        boot_diffs = boot[:, 1] - boot[:, 0]
-    lo, hi = percentile_ci(boot_diffs, alpha)
-    se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
-    return PairedDiffResult(float(d.mean()), float(lo), float(hi), se, cohens_dz(d))
-
-
-# --------------------------------------------------------------------------
-# Multiple comparisons and power
-# --------------------------------------------------------------------------
-
-
-def _adjust_sorted(pvalues: np.ndarray, step) -> np.ndarray:
-    """Apply ``step(sorted p, m)`` to the non-NaN p-values and put them back in place."""
-    p = np.asarray(pvalues, dtype=float)
-    out = np.full_like(p, np.nan)
-    ok = ~np.isnan(p)
-    q = p[ok]
-    if len(q) == 0:
-        return out
-    order = np.argsort(q, kind="stable")
-    res = np.empty(len(q))
-    res[order] = step(q[order], len(q))
-    out[ok] = res
-    return out
-
-
-def holm(pvalues: np.ndarray) -> np.ndarray:
-    """Holm step-down adjusted p-values (FWER); NaNs are ignored and kept."""
-    return _adjust_sorted(pvalues, lambda q, m: np.minimum(1.0, np.maximum.accumulate(q * (m - np.arange(m)))))
-
-
-def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (FDR); NaNs are ignored and kept."""
-    return _adjust_sorted(
-        pvalues, lambda q, m: np.minimum(1.0, np.minimum.accumulate((q * m / np.arange(1, m + 1))[::-1])[::-1])
-    )
-
-
-def adjust_pvalues(pvalues: np.ndarray, method: str = "holm") -> np.ndarray:
-    if method == "holm":
-        return holm(pvalues)
-    if method == "bh":
-        return benjamini_hochberg(pvalues)
-    raise ValueError(f"unknown correction {method!r} (use 'holm' or 'bh')")
-
-
-def mdd_paired_binary(n: int, discordance_rate: float, alpha: float = 0.05, power: float = 0.8) -> float:
-    """Minimum detectable difference in accuracy for a paired 0/1 comparison.
-
-    Normal approximation to McNemar (Connor 1987, dropping the small
-    Delta^2 term): Var(diff) ~= discordance_rate / n under H0.
-    """
-    if n == 0 or not discordance_rate > 0:
-        return float("nan")
-    return float((_z(alpha) + special.ndtri(power)) * np.sqrt(discordance_rate / n))
-
-
-def mdd_paired(n: int, sd_diff: float, alpha: float = 0.05, power: float = 0.8) -> float:
-    """Minimum detectable mean difference for a paired test of a continuous metric."""
-    if n < 2 or not sd_diff > 0:
-        return float("nan")
-    return float((_z(alpha) + special.ndtri(power)) * sd_diff / np.sqrt(n))

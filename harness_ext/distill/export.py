@@ -12,7 +12,6 @@ applies the student's own template.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +21,10 @@ from dq_tasks.constants import DEFAULT_CAP
 from dq_tasks.extract import MARKER
 from dq_tasks.prompting import Kind, doc_variables, get_prompt_set
 from dq_tasks.synth import gold_solution
+from harness_ext import rundir
 from harness_ext.errors import DQError
 from harness_ext.io import write_jsonl_atomic
+from harness_ext.model.records import TraceRecord
 
 # The paper's S_D-T, S_D-R, S_E-T, S_E-A; se-g is S_E-T with the gold step-by-step solution as
 # the teacher (synthetic tasks, whose docs carry every step).
@@ -46,7 +47,7 @@ class DocRecord:
     doc: dict
     target: str
     metrics: dict[str, float]
-    trace: dict[str, Any]
+    trace: TraceRecord
 
 
 @dataclass
@@ -62,28 +63,15 @@ class TeacherRun:
 
 # --------------------------------------------------------------------------- reading runs
 def _results_file(run: str | Path) -> Path:
-    from harness_ext.compare.runs import RunError, resolve_results_file
-
     try:
-        return resolve_results_file(run)[0]
-    except RunError as exc:
+        return rundir.find_results_file(run)[0]
+    except rundir.RunError as exc:
         raise DQError(f"--run: {exc}") from None
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise DQError(f"{path}:{n}: invalid JSON ({exc.msg}); is the file truncated?") from None
-    return rows
 
 
 def _samples_by_doc(path: Path) -> dict[int, dict]:
     by_doc: dict[int, dict] = {}
-    for rec in _read_jsonl(path):
+    for rec in rundir.read_jsonl(path):
         # Several filters give several records per doc; strict-match is the answer (older runs: none).
         if rec["doc_id"] not in by_doc or rec.get("filter") in ("strict-match", "none"):
             by_doc[rec["doc_id"]] = rec
@@ -98,7 +86,7 @@ def _metrics(sample: dict) -> dict[str, float]:
 def load_teacher_run(run: str | Path) -> TeacherRun:
     """Read a two_stage run written with ``--log_samples``; every task needs samples and traces."""
     results_file = _results_file(run)
-    results = json.loads(results_file.read_text(encoding="utf-8"))
+    results = rundir.read_json(results_file)
     dq = (results.get("config") or {}).get("dq")
     if not isinstance(dq, dict):
         raise DQError(
@@ -110,38 +98,36 @@ def load_teacher_run(run: str | Path) -> TeacherRun:
             f"{results_file}: mode={dq.get('mode')} runs have no single decomposition to distill; "
             "use a static two_stage run"
         )
-    date = results_file.stem.rsplit("_", 1)[-1]
-    samples = {
-        f.name[len("samples_") : -len(f"_{date}.jsonl")]: f for f in results_file.parent.glob(f"samples_*_{date}.jsonl")
-    }
+    date = rundir.date_of(results_file)
+    samples = rundir.run_files(results_file, rundir.SAMPLES)
     if not samples:
         raise DQError(f"{results_file.parent}: no samples_*_{date}.jsonl; rerun the eval with --log_samples")
     out = TeacherRun(results_file, dq)
     for task, sample_file in sorted(samples.items()):
-        trace_file = results_file.parent / f"traces_{task}_{date}.jsonl"
+        trace_file = rundir.run_file(results_file, task, rundir.TRACES)
         if not trace_file.is_file():
             raise DQError(
                 f"{results_file.parent}: samples for task {task!r} but no {trace_file.name}; "
                 "traces are written by the two_stage model (rerun with --model two_stage --log_samples)"
             )
-        out.docs[task] = _join(task, _samples_by_doc(sample_file), _read_jsonl(trace_file), trace_file)
+        out.docs[task] = _join(task, _samples_by_doc(sample_file), rundir.read_traces(trace_file), trace_file)
     return out
 
 
-def _join(task: str, samples: dict[int, dict], traces: list[dict], where: Path) -> dict[int, DocRecord]:
+def _join(task: str, samples: dict[int, dict], traces: list[TraceRecord], where: Path) -> dict[int, DocRecord]:
     docs: dict[int, DocRecord] = {}
     for trace in traces:
-        sample = samples.get(trace["doc_id"])
-        if sample is None:
-            raise DQError(f"{where}: doc_id {trace['doc_id']} has a trace but no sample")
-        if sample.get("doc_hash") and sample["doc_hash"] != trace.get("doc_hash"):
+        sample = samples.get(trace.doc_id) if trace.doc_id is not None else None
+        if trace.doc_id is None or sample is None:
+            raise DQError(f"{where}: doc_id {trace.doc_id} has a trace but no sample")
+        if sample.get("doc_hash") and sample["doc_hash"] != trace.doc_hash:
             raise DQError(
-                f"{where}: doc_id {trace['doc_id']}: trace and sample doc_hash differ (files from different runs?)"
+                f"{where}: doc_id {trace.doc_id}: trace and sample doc_hash differ (files from different runs?)"
             )
         target = sample.get("target")
-        docs[trace["doc_id"]] = DocRecord(
+        docs[trace.doc_id] = DocRecord(
             task,
-            trace["doc_id"],
+            trace.doc_id,
             str(sample.get("doc_hash", "")),
             sample["doc"],
             str(target[0] if isinstance(target, list) else target),
@@ -207,7 +193,7 @@ def stage_prompt(config: dict, rec: DocRecord, kind: Kind, subquestions: list[st
 
 
 def _solver_prompt(config: dict, rec: DocRecord) -> str:
-    subquestions = rec.trace.get("subquestions") or []
+    subquestions = rec.trace.subquestions
     if subquestions:
         return stage_prompt(config, rec, "solve", subquestions)
     # No sub-questions: the solver saw the single-stage prompt (or cot with baseline=cot).
@@ -291,12 +277,12 @@ def _doc_row(
         source, teacher = other, fallback
         stats.from_fallback += 1
     if variant in ("sd-t", "sd-r"):
-        subquestions = list(source.trace.get("subquestions") or [])
+        subquestions = list(source.trace.subquestions)
         stats.no_decomposition += not subquestions
         return _row(rec, variant, teacher.label, stage_prompt(teacher.config, rec, "decompose"), numbered(subquestions))
     if variant == "se-g":
         return _row(rec, variant, "gold", _solver_prompt(run.config, rec), _gold_solution(rec))
-    solution = ((rec.trace.get("solver") or {}).get("output") or "").strip()
+    solution = (rec.trace.solver.output or "").strip()
     if variant == "se-a":
         solution = replace_final_answer(solution, rec.target)
     return _row(rec, variant, run.label, _solver_prompt(run.config, rec), solution)
@@ -345,7 +331,7 @@ def read_rows(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.is_file():
         raise DQError(f"--data {path}: no such file")
-    rows = _read_jsonl(path)
+    rows = rundir.read_jsonl(path)
     for n, row in enumerate(rows, 1):
         msgs = row.get("messages") if isinstance(row, dict) else None
         if not (

@@ -9,40 +9,36 @@ and mean input/output tokens per question for each stage (dynamic mode: summed o
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from statistics import mean
 
+from harness_ext import rundir
 from harness_ext.errors import DQError
+from harness_ext.model.records import TraceRecord
 
 
-def load_traces(run: Path) -> dict[str, list[dict]]:
-    files = sorted(run.rglob("traces_*.jsonl"))
+def load_traces(run: Path) -> dict[str, list[TraceRecord]]:
+    files = rundir.all_traces_files(run)
     if not files:
         raise DQError(f"no traces_*.jsonl under {run}: was it a two_stage run with --output_path?")
-    by_task: dict[str, list[dict]] = {}
+    by_task: dict[str, list[TraceRecord]] = {}
     for f in files:
-        for line in f.read_text().splitlines():
-            rec = json.loads(line)
-            by_task.setdefault(rec["task"], []).append(rec)
+        for rec in rundir.read_traces(f):
+            by_task.setdefault(rec.task or "", []).append(rec)
     return by_task
 
 
-def _tokens(traces: list[dict], role: str, key: str) -> float:
-    return mean((t[role] or {}).get(key) or 0 for t in traces)
+def _tokens(traces: list[TraceRecord], role: str, key: str) -> float:
+    return mean(rundir.stage_number(t, role, key) for t in traces)
 
 
 def rows(run: Path, label: str) -> list[str]:
     out = []
     for task, traces in sorted(load_traces(run).items()):
-        with_subq = sum(bool(t["subquestions"]) for t in traces)
-        cells = [label, task, str(len(traces)), f"{with_subq}", f"{mean(len(t['subquestions']) for t in traces):.2f}"]
-        cells += [
-            f"{_tokens(traces, r, k):.0f}"
-            for r in ("decomposer", "solver")
-            for k in ("prompt_tokens", "completion_tokens")
-        ]
+        with_subq = sum(bool(t.subquestions) for t in traces)
+        cells = [label, task, str(len(traces)), f"{with_subq}", f"{mean(len(t.subquestions) for t in traces):.2f}"]
+        cells += [f"{_tokens(traces, r, k):.0f}" for r in rundir.STAGES for k in ("prompt_tokens", "completion_tokens")]
         total_in = _tokens(traces, "decomposer", "prompt_tokens") + _tokens(traces, "solver", "prompt_tokens")
         cells.append(f"{total_in:.0f}")
         out.append("| " + " | ".join(cells) + " |")

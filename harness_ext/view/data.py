@@ -9,7 +9,6 @@ has one (so the site shows exactly what `dq compare` / `dq study` reported), els
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -37,7 +36,7 @@ class ViewRun:
 
     def info(self) -> dict[str, Any]:
         run = next(iter(self.loaded.values()))
-        dq = _dq_config(run)
+        dq = run.dq
         return {
             "id": self.id,
             "label": self.label,
@@ -63,15 +62,6 @@ class Collection:
 
     def runs_for(self, task: str) -> list[ViewRun]:
         return [r for r in self.runs if task in r.loaded]
-
-
-def _dq_config(run: Run) -> dict[str, Any]:
-    try:
-        config = json.loads(run.path.read_text(encoding="utf-8")).get("config") or {}
-    except (OSError, ValueError):
-        return {}
-    dq = config.get("dq")
-    return dq if isinstance(dq, dict) else {}
 
 
 def clean(value: Any) -> Any:

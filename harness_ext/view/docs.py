@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness_ext.errors import DQError
+from harness_ext import rundir
+from harness_ext.model.records import TraceRecord
 
-STAGES = ("decomposer", "solver")
+STAGES = rundir.STAGES
 QUESTION_KEYS = ("question", "problem", "input", "query", "prompt")
 
 
@@ -26,11 +27,8 @@ class DocText:
     target: str
     raw: str  # the unfiltered model response lm-eval scored
     filtered: dict[str, str] = field(default_factory=dict)  # filter -> filtered response
-    trace: dict[str, Any] | None = None
-
-
-def _date(results_file: Path) -> str:
-    return results_file.stem[len("results_") :]
+    trace: TraceRecord | None = None
+    trace_line: dict[str, Any] | None = None  # the trace as its JSONL line holds it (the doc page shows it)
 
 
 def _text(value: Any) -> str:
@@ -41,38 +39,26 @@ def _text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _lines(path: Path) -> list[dict]:
-    out = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            raise DQError(f"{path}:{lineno}: invalid JSON; the run was interrupted? rerun it") from None
-        if isinstance(rec, dict) and "doc_id" in rec:
-            out.append(rec)
-    return out
-
-
 def load_doc_texts(results_file: Path, task: str) -> dict[int, DocText]:
     """doc_id -> DocText from samples_<task>_<date>.jsonl and traces_<task>_<date>.jsonl."""
-    date = _date(results_file)
-    samples = results_file.parent / f"samples_{task}_{date}.jsonl"
+    samples = rundir.run_file(results_file, task, rundir.SAMPLES)
     texts: dict[int, DocText] = {}
     if samples.exists():
-        for rec in _lines(samples):
+        for rec in rundir.read_jsonl(samples):
+            if not (isinstance(rec, dict) and "doc_id" in rec):
+                continue
             d = texts.get(rec["doc_id"])
             if d is None:
                 doc = rec["doc"] if isinstance(rec.get("doc"), dict) else {}
                 resps = rec.get("resps") or [[""]]
                 d = texts[rec["doc_id"]] = DocText(doc, _text(rec.get("target", "")), _text(resps[0]))
             d.filtered[str(rec.get("filter", "none"))] = _text(rec.get("filtered_resps", ""))
-    traces = results_file.parent / f"traces_{task}_{date}.jsonl"
+    traces = rundir.run_file(results_file, task, rundir.TRACES)
     if traces.exists():
-        for rec in _lines(traces):
-            d = texts.setdefault(rec["doc_id"], DocText({}, "", ""))
-            d.trace = rec
+        for trace, line in rundir.read_trace_lines(traces):
+            if trace.doc_id is not None:
+                d = texts.setdefault(trace.doc_id, DocText({}, "", ""))
+                d.trace, d.trace_line = trace, line
     return texts
 
 
@@ -85,36 +71,29 @@ def question_of(doc: dict[str, Any]) -> str:
 
 def solver_output(d: DocText) -> str:
     """What the solver finally wrote: the dynamic mode's final call, else the solver call."""
-    t = d.trace or {}
-    for key in ("final", "solver"):
-        stage = t.get(key)
-        if isinstance(stage, dict) and isinstance(stage.get("output"), str):
-            return stage["output"]
-    return d.raw
+    return d.trace.solver.output if d.trace is not None else d.raw
 
 
 def subquestions(d: DocText) -> list[str]:
-    subq = (d.trace or {}).get("subquestions") or []
-    return [str(s) for s in subq] if isinstance(subq, list) else []
+    return [str(s) for s in d.trace.subquestions] if d.trace is not None else []
 
 
 def flags(d: DocText) -> list[str]:
-    f = (d.trace or {}).get("flags") or []
-    return [str(x) for x in f] if isinstance(f, list) else [str(f)]
+    return [str(x) for x in d.trace.flags] if d.trace is not None else []
 
 
 def truncated(d: DocText, stage: str) -> bool:
     """A stage hit max_gen_toks: its own `truncated` field, else a flag naming the stage."""
-    obj = (d.trace or {}).get(stage)
-    if isinstance(obj, dict) and "truncated" in obj:
-        return bool(obj["truncated"])
+    if d.trace is None:
+        return False
+    view = d.trace.decomposer if stage == "decomposer" else d.trace.solver
+    if view is not None:
+        return bool(view.truncated)
     return any("trunc" in f and stage in f for f in flags(d))
 
 
 def stage_number(d: DocText, stage: str, key: str) -> float:
-    obj = (d.trace or {}).get(stage)
-    value = obj.get(key) if isinstance(obj, dict) else None
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+    return rundir.stage_number(d.trace, stage, key) if d.trace is not None else 0.0
 
 
 def trace_stats(texts: list[DocText], cost: dict[str, Any] | None) -> dict[str, Any]:

@@ -9,11 +9,12 @@ study cells, the per-stage cost `dq study` recorded. Nothing here parses samples
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from harness_ext import rundir
+from harness_ext.compare import report_data
 from harness_ext.errors import DQError
 
 SourceKind = Literal["study", "compare", "runs"]
@@ -38,16 +39,6 @@ class Source:
     plots: list[Path] = field(default_factory=list)
     alpha: float = 0.05
     iterations: int = 10_000
-
-
-def _results_files(path: Path) -> list[Path]:
-    """Newest results_*.json per directory under path (lm-eval nests one model dir down)."""
-    if path.is_file():
-        return [path]
-    newest: dict[Path, Path] = {}
-    for f in sorted(path.rglob("results_*.json")):
-        newest[f.parent] = f  # the ISO date suffix sorts chronologically
-    return [newest[d] for d in sorted(newest)]
 
 
 def _resolve(raw: str, anchor: Path) -> Path | None:
@@ -76,16 +67,6 @@ def _read_json(path: Path) -> Any:
         raise DQError(f"{path}: cannot read JSON ({exc}); rerun the command that wrote it") from None
 
 
-def _comparison_records(path: Path) -> tuple[list[dict], list[dict]]:
-    """(comparisons, runs) from comparisons.json: a list today; a dict with both keys tolerated."""
-    data = _read_json(path)
-    if isinstance(data, dict):
-        return list(data.get("comparisons") or []), list(data.get("runs") or [])
-    if not isinstance(data, list):
-        raise DQError(f"{path}: expected a list of comparisons as `dq compare --out` writes")
-    return data, []
-
-
 def study_source(root: Path) -> Source:
     study = _read_json(root / "study.json")
     out_recorded = Path(str(study.get("out") or root))
@@ -101,7 +82,7 @@ def study_source(root: Path) -> Source:
         if path is None or not path.exists():
             continue
         ref = runs.setdefault(cell["label"], RunRef(cell["label"], []))
-        ref.results += _results_files(path)
+        ref.results += rundir.results_files(path)
         if isinstance(cell.get("cost"), dict):
             ref.cost[cell["task"]] = cell["cost"]
     if not runs:
@@ -109,7 +90,7 @@ def study_source(root: Path) -> Source:
     comparisons = None
     for f in (root / "comparisons.json", root / "compare" / "comparisons.json"):
         if f.exists():
-            comparisons = _comparison_records(f)[0]
+            comparisons = report_data.read_json(f)[0]
             break
     spec = study.get("spec") or {}
     return Source(
@@ -123,38 +104,29 @@ def study_source(root: Path) -> Source:
     )
 
 
-_RUNS_LINE = re.compile(r"`([^`]+)` \(([^)]+)\)")
-
-
-def _report_runs(report_md: Path) -> list[tuple[str, str]]:
-    """(label, results path) pairs from report.md's `- runs:` line, the only place they are recorded."""
-    if not report_md.exists():
-        return []
-    for line in report_md.read_text(encoding="utf-8").splitlines():
-        if line.startswith("- runs:"):
-            return _RUNS_LINE.findall(line)
-    return []
-
-
 def compare_source(root: Path) -> Source:
-    comparisons, recorded = _comparison_records(root / "comparisons.json")
+    comparisons, recorded = report_data.read_json(root / "comparisons.json")
     pairs = [(str(r.get("label")), str(r.get("path"))) for r in recorded if isinstance(r, dict)]
-    pairs = pairs or _report_runs(root / "report.md")
     runs = []
     for label, raw in pairs:
         path = _resolve(raw, root)
         if path is not None:
-            runs.append(RunRef(label, _results_files(path)))
+            runs.append(RunRef(label, rundir.results_files(path)))
     if len(runs) < len(pairs) or not runs:
-        # Paths moved: fall back to the runs below this dir, labelled by load_run.
-        runs = [RunRef("", [f]) for f in _results_files(root)]
+        # Paths moved (or an older comparisons.json without runs): the runs below this dir, labelled by load_run.
+        runs = [RunRef("", [f]) for f in rundir.results_files(root)]
+        if not runs and not pairs:
+            raise DQError(
+                f"{root}/comparisons.json records no runs (written before dq compare recorded them); "
+                "rerun dq compare --out, or pass the run dirs too"
+            )
         if not runs:
             raise DQError(f"{root}: comparisons.json names runs that are not on disk; pass the run dirs too")
     return Source("compare", root, runs, comparisons, _plots(root))
 
 
 def runs_source(root: Path) -> Source:
-    files = _results_files(root)
+    files = rundir.results_files(root)
     if not files:
         raise DQError(f"{root}: no study.json, comparisons.json or lm-eval results_*.json found")
     return Source("runs", root, [RunRef("", [f]) for f in files], None, _plots(root))

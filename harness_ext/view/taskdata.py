@@ -59,7 +59,7 @@ def _doc_entry(doc_id: int, runs: list[ViewRun], texts: dict[int, dict[int, D.Do
     for r in runs:
         x = texts[r.id].get(doc_id)
         if x is not None:
-            per_run[str(r.id)] = {"raw": x.raw, "filtered": x.filtered, "trace": x.trace}
+            per_run[str(r.id)] = {"raw": x.raw, "filtered": x.filtered, "trace": x.trace_line}
     return {"doc_id": doc_id, "doc": first.doc, "target": first.target, "runs": per_run}
 
 
