@@ -27,6 +27,7 @@ from typing import Any
 from harness_ext import rundir
 from harness_ext.compare.api import ComparisonReport, compare_runs
 from harness_ext.compare.report import write_report
+from harness_ext.errors import DQError
 from harness_ext.lmeval.runner import evaluate_to_dir
 from harness_ext.model.two_stage import TwoStageLM
 from harness_ext.serve.packaged import cache_dir
@@ -159,14 +160,50 @@ def write_demo_report(report: ComparisonReport, paths: dict[str, Path], out: Pat
     return report_md
 
 
+def committed_runs(out: Path) -> dict[str, Path]:
+    """label -> run folder of the runs under OUT/runs, recognised by their decomposer backend."""
+    labels = {backend: label for label, backend in RUNS}
+    paths: dict[str, Path] = {}
+    for folder in sorted(p for p in (out / "runs").glob("*") if p.is_dir()):
+        results = rundir.read_json(rundir.find_results_file(folder)[0])
+        backend = ((results.get("config") or {}).get("dq") or {}).get("decomposer", {}).get("backend")
+        if backend in labels:
+            paths[labels[backend]] = folder
+    missing = [label for label, _ in RUNS if label not in paths]
+    if missing:
+        raise DQError(f"{out}/runs lacks the demo runs {missing}; run `make demo` to write them")
+    return {label: paths[label] for label, _ in RUNS}
+
+
+def report_only(out: Path) -> int:
+    """The report of the runs already under OUT/runs; the header keeps the run's own line."""
+    paths = committed_runs(out)
+    report = compare_runs(list(paths.values()), labels=list(paths), baseline="single-stage", iterations=10_000, seed=0)
+    old = (out / "report.md").read_text().split("\n## What differs")[0] if (out / "report.md").exists() else ""
+    note = "Report rebuilt from these runs (no model run) by `python -m harness_ext.demo --report-only`."
+    kept = [line for line in old.rstrip().splitlines() if line != note]  # rerunning adds no second note
+    header = "\n".join(kept or ["# Demo", ""]) + "\n" + note + "\n"
+    report_md = write_demo_report(report, paths, out, header)
+    print(f"[demo] report: {report_md} | {headline(report)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness_ext.demo", description=__doc__)
     parser.add_argument("--out", default="results/demo")
     parser.add_argument("--limit", type=int, default=Settings.limit)
     parser.add_argument("--batch_size", type=int, default=Settings.batch_size)
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rebuild report.md, comparisons and plots from OUT/runs without running a model "
+        "(after a scorer change: python -m dq_tasks.rescore OUT/runs/*, then this)",
+    )
     args = parser.parse_args(argv)
     settings = Settings(limit=args.limit, batch_size=args.batch_size)
     out = Path(args.out)
+    if args.report_only:
+        return report_only(out)
     start = time.perf_counter()
     partial = out / "runs.partial"
     shutil.rmtree(partial, ignore_errors=True)  # left by an interrupted demo

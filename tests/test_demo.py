@@ -88,3 +88,28 @@ def test_demo_slice_end_to_end_replaces_previous_runs(tmp_path: Path, capsys: py
     second = _results_files(out)
     assert len(second) == 3 and not set(first) & set(second)
     assert not (out / "runs.partial").exists()
+
+
+@pytest.mark.e2e
+def test_report_only_rebuilds_the_committed_report_without_a_model(tmp_path: Path) -> None:
+    """`--report-only` rereads OUT/runs: the committed results/demo report is what it writes
+    (apart from the compare section's run paths), and it refuses a folder without the runs."""
+    import shutil
+
+    from harness_ext.errors import DQError
+
+    repo = Path(__file__).resolve().parents[1]
+    out = tmp_path / "demo"
+    shutil.copytree(repo / "results" / "demo" / "runs", out / "runs")
+    shutil.copy(repo / "results" / "demo" / "report.md", out / "report.md")
+    assert demo.main(["--out", str(out), "--report-only"]) == 0
+    assert demo.main(["--out", str(out), "--report-only"]) == 0  # idempotent: one note, same text
+    ours = (out / "report.md").read_text().split("\n## What differs")[1].splitlines()
+    committed = (repo / "results" / "demo" / "report.md").read_text().split("\n## What differs")[1].splitlines()
+    assert [line for line in ours if str(tmp_path) not in line] == [
+        line for line in committed if "results/demo" not in line
+    ]
+    assert (out / "report.md").read_text().count("--report-only") == 1
+    shutil.rmtree(out / "runs" / sorted(p.name for p in (out / "runs").iterdir())[0])
+    with pytest.raises(DQError, match="lacks the demo runs"):
+        demo.main(["--out", str(out), "--report-only"])
