@@ -21,6 +21,7 @@ from typing import Literal
 from dq_tasks.answers import Number, canonical, leads_with_number, number_matches, stated_value, unwrap
 from dq_tasks.choices import flexible_letter, flexible_yes_no, strict_letter, strict_yes_no
 from dq_tasks.markers import (
+    CANNOT_ANSWER,
     INVALID,
     MARKER,
     SECTION_HEADERS,
@@ -42,25 +43,8 @@ __all__ = ["MARKER", "SECTION_HEADERS", "INVALID", "UNANSWERABLE", "FILTERS", "e
 
 
 # --------------------------------------------------------------------------- unanswerable
-# GSM-Plus critical thinking: a clear statement that the problem cannot be answered as posed.
-# A grammar of that statement, not a list of replies: an inability ("cannot / impossible to /
-# unable to" + a verb of finding out), missing information ("not enough / insufficient /
-# missing / no" + information), something not given ("is not given", "does not say"), or an
-# unknown. GSM-Plus's own evaluation (extract_pred_ans_none) counts the same replies as "None".
-_KNOW = r"(?:determin|calculat|comput|answer|find|know|solv|say|tell|figur|work|deduc|infer|establish|giv|get|sure)\w*"
-_UNANSWERABLE = re.compile(
-    r"\b(?:can\s?not|can't|could\s?n[o']t|unable\s+to|impossible\s+to|not\s+possible\s+to|no\s+way\s+to)"
-    rf"\s+(?:be\s+)?(?:\w+\s+)?{_KNOW}"
-    r"|(?:\bnot\s+enough|n't\s+enough|\binsufficient|\bmissing|\bincomplete|\black(?:s|ing)?(?:\s+of)?|\bno|\bwithout(?:\s+enough)?)\s+"
-    r"(?:\w+\s+){0,2}(?:information|info|data|details?)\b"
-    r"|\b(?:information|info|data|details?)\s+(?:\w+\s+){0,3}(?:is|are)\s+(?:not\s+\w+|missing|insufficient|lacking|unknown|incomplete)"
-    r"|\b(?:is|are|was|were)\s+not\s+(?:given|provided|specified|stated|mentioned|told|known|included)\b"
-    r"|\b(?:isn't|aren't|wasn't|weren't|never)\s+(?:given|provided|specified|stated|mentioned|told|known)\b"
-    r"|\b(?:does|do|did)\s*(?:not|n't)\s+(?:say|tell|give|provide|specify|mention|state|include|indicate|know)\b"
-    r"|\b(?:unknown|undetermined|indeterminate|undeterminable|unanswerable|not\s+determinable|not\s+solvable)\b"
-    r"|\bno\s+(?:possible\s+)?(?:solution|answer)\b",
-    re.IGNORECASE,
-)
+# GSM-Plus critical thinking: the statement grammar is markers.CANNOT_ANSWER.
+_UNANSWERABLE = CANNOT_ANSWER
 _NONE_ANSWER = re.compile(r"^\W*(?:none\b(?!\s+of\b)|none\s+of\s+the\s+above\b|n/a\b)", re.IGNORECASE)
 
 

@@ -77,6 +77,29 @@ _CHATTER = re.compile(
 )
 
 
+# A clear statement (GSM-Plus critical thinking; a StrategyQA reply that gives no yes/no) that the problem cannot be answered as posed.
+# A grammar of that statement, not a list of replies: an inability ("cannot / impossible to /
+# unable to" + a verb of finding out), missing information ("not enough / insufficient /
+# missing / no" + information), something not given ("is not given", "does not say"), or an
+# unknown, more information needed ("we need more information", "X is missing"). GSM-Plus's own evaluation (extract_pred_ans_none) counts the same replies as "None".
+_KNOW = r"(?:determin|calculat|comput|answer|find|know|solv|say|tell|figur|work|deduc|infer|establish|giv|get|sure)\w*"
+CANNOT_ANSWER = re.compile(
+    r"\b(?:can\s?not|can't|could\s?n[o']t|unable\s+to|impossible\s+to|not\s+possible\s+to|no\s+way\s+(?:to|of))"
+    rf"\s+(?:be\s+)?(?:\w+\s+)?{_KNOW}"
+    r"|(?:\bnot\s+enough|n't\s+enough|\binsufficient|\bmissing|\bincomplete|\black(?:s|ing)?(?:\s+of)?|\bno|\bwithout(?:\s+enough)?)\s+"
+    r"(?:\w+\s+){0,2}(?:information|info|data|details?)\b"
+    r"|\b(?:information|info|data|details?)\s+(?:\w+\s+){0,3}(?:is|are)\s+(?:not\s+\w+|missing|insufficient|lacking|unknown|incomplete)"
+    r"|\b(?:is|are|was|were)\s+(?:not\s+(?:given|provided|specified|stated|mentioned|told|known|included)|missing)\b"
+    r"|\b(?:need|needs|require|requires)\s+(?:\w+\s+){0,2}(?:more|additional|further|extra)\s+(?:information|info|data|details?)\b"
+    r"|\b(?:isn't|aren't|wasn't|weren't|never)\s+(?:given|provided|specified|stated|mentioned|told|known)\b"
+    r"|\bnever\s+(?:says|tells|gives|provides|specifies|mentions|states)\b"
+    r"|\b(?:does|do|did)\s*(?:not|n't)\s+(?:say|tell|give|provide|specify|mention|state|include|indicate|know)\b"
+    r"|\b(?:unknown|undetermined|indeterminate|undeterminable|unanswerable|unsolvable|insoluble|not\s+determinable|not\s+(?:solvable|answerable))\b"
+    r"|\bno\s+(?:possible\s+)?(?:solution|answer)\b",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True)
 class Marked:
     """One marker: where it starts, the answer's line, and the text from that line on."""
