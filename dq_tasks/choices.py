@@ -9,6 +9,8 @@ an option ("(C) 12.5 hours"), a sentence that opens with yes/no ("Definitely not
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections.abc import Sequence
 
@@ -17,6 +19,7 @@ from dq_tasks.markers import (
     CANNOT_ANSWER,
     INVALID,
     Marked,
+    covering,
     first_sentence,
     first_marked,
     inside,
@@ -132,9 +135,13 @@ def _cut_walkthrough(text: str) -> str:
     return text
 
 
+_SENTENCE_REACH = 500  # a run-on "sentence" (a looping reply) is read near the mention only
+
+
 def _sentence_of(text: str, spans: list[tuple[int, int]], pos: int) -> str:
-    start = sentence_start(spans, pos)
-    return text[start : next((b for a, b in spans if a == start), len(text))]
+    i = bisect.bisect_right([a for a, _ in spans], pos) - 1
+    start, end = spans[i] if i >= 0 else (0, pos)
+    return text[max(start, pos - _SENTENCE_REACH) : min(end, pos + _SENTENCE_REACH)]
 
 
 def flexible_letter(text: str, options: Sequence[str] = ()) -> str:
@@ -147,11 +154,12 @@ def flexible_letter(text: str, options: Sequence[str] = ()) -> str:
         return strict
     text = _cut_walkthrough(text)
     skip = questions_and_chatter(text)
-    mentions = [m for m in _LETTER_ANYWHERE.finditer(text) if not inside(m.start(), skip)]
+    skipped = covering(skip)
+    mentions = [m for m in _LETTER_ANYWHERE.finditer(text) if not skipped(m.start())]
     lines = text.split("\n")
-    offsets = [sum(len(x) + 1 for x in lines[:i]) for i in range(len(lines))]
+    offsets = list(itertools.accumulate((len(x) + 1 for x in lines[:-1]), initial=0))
     stated = [(offsets[i], letter) for i, letter in _stated_options(text, options)]
-    bare = [m for m in _BARE_LETTER.finditer(text) if not inside(m.start(), skip)]
+    bare = [m for m in _BARE_LETTER.finditer(text) if not skipped(m.start())]
     spans = sentences(text)
     for m in [*mentions, *bare]:
         sentence = _sentence_of(text, spans, m.start())
@@ -240,7 +248,8 @@ def flexible_yes_no(text: str) -> str:
         return strict
     plain = unwrap(text)
     skip = questions_and_chatter(plain)
-    kept = [(a, b) for a, b in sentences(plain) if not inside(a, skip)]
+    skipped = covering(skip)
+    kept = [(a, b) for a, b in sentences(plain) if not skipped(a)]
     leads = [(a, p) for a, b in kept if (p := lead_polarity(plain[a:b]))]
     if leads:  # a reply that opens with its answer keeps it; else its last concluding answer
         return leads[0][1] if leads[0][0] == kept[0][0] else leads[-1][1]

@@ -26,6 +26,7 @@ from dq_tasks.markers import (
     MARKER,
     SECTION_HEADERS,
     Marked,
+    covering,
     cut_run_on,
     first_marked,
     first_sentence,
@@ -154,9 +155,10 @@ def flexible_number(text: str, allow_none: bool = False) -> str:
     skip += [(m.start(), m.end()) for m in _LISTED_QUESTIONS.finditer(plain)]
     if (tail := _unfinished_tail(plain)) is not None:
         skip.append(tail)
-    numbers = [n for n in number_matches(plain) if not inside(n.start, skip) and not inside(n.end - 1, skip)]
+    skipped = covering(skip)
+    numbers = [n for n in number_matches(plain) if not skipped(n.start) and not skipped(n.end - 1)]
     if allow_none:
-        nones = [m.start() for m in _UNANSWERABLE.finditer(plain) if not inside(m.start(), skip)]
+        nones = [m.start() for m in _UNANSWERABLE.finditer(plain) if not skipped(m.start())]
         nones += [len(plain)] if _NONE_ANSWER.match(plain.strip().rsplit("\n", 1)[-1]) else []
         if nones and (not numbers or nones[-1] > numbers[-1].start):
             return UNANSWERABLE
@@ -236,8 +238,8 @@ def flexible_span(text: str) -> str:
 
 def _answer_part(line: str) -> str:
     """``line`` without its follow-up questions and chatter."""
-    spans = questions_and_chatter(line)
-    return "".join(ch for i, ch in enumerate(line) if not inside(i, spans)).strip()
+    skipped = covering(questions_and_chatter(line))
+    return "".join(ch for i, ch in enumerate(line) if not skipped(i)).strip()
 
 
 # --------------------------------------------------------------------------- dispatch

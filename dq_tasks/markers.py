@@ -100,6 +100,15 @@ CANNOT_ANSWER = re.compile(
 )
 
 
+# How far from a marker its answer is read (and how far back its sentence): an answer, or the
+# list that concludes it, fits in far less; the bound keeps a reply that loops on a marker
+# ("the answer is the answer is ...", 20,000 characters) linear instead of quadratic.
+ANSWER_WINDOW = 2000
+# How many strong (and weak) markers strict tries: a reply that states its answer does so within
+# the first few; only a degenerate loop has more, and reading each would cost O(markers * window).
+MAX_MARKERS = 64
+
+
 @dataclass(frozen=True)
 class Marked:
     """One marker: where it starts, the answer's line, and the text from that line on."""
@@ -139,7 +148,7 @@ _BULLET = re.compile(r"^[ \t]*[-*•][ \t]+")
 def _answer_after(text: str, end: int) -> tuple[str, str]:
     """The answer's line after a marker ending at ``end``: the rest of its line, else the next
     non-empty line; and all text from that line on."""
-    rest = text[end:]
+    rest = text[end : end + ANSWER_WINDOW]
     line, _, tail = rest.partition("\n")
     if line.strip(" \t*_:#-–—="):
         return line, rest
@@ -156,7 +165,7 @@ def find_markers(text: str) -> list[Marked]:
     spans = sentences(text)
 
     def before(pos: int) -> str:  # "I hope " in "I hope the answer is helpful"
-        return text[sentence_start(spans, pos) : pos]
+        return text[max(sentence_start(spans, pos), pos - ANSWER_WINDOW) : pos]
 
     matches = sorted([*MARKER.finditer(text), *NOTATION.finditer(text)], key=lambda m: m.start())
     strong = [m for m in matches if not is_chatter(before(m.start()))]
@@ -189,11 +198,30 @@ def inside(pos: int, spans: Sequence[tuple[int, int]]) -> bool:
     return any(a <= pos < b for a, b in spans)
 
 
+def covering(spans: Sequence[tuple[int, int]]) -> Callable[[int], bool]:
+    """``inside`` for many positions: the spans merged once, each position a binary search
+    (a 20,000-character reply has thousands of spans and numbers)."""
+    merged: list[list[int]] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        elif a < b:
+            merged.append([a, b])
+    starts = [a for a, _ in merged]
+
+    def covered(pos: int) -> bool:
+        i = bisect.bisect_right(starts, pos) - 1
+        return i >= 0 and pos < merged[i][1]
+
+    return covered
+
+
 def first_marked(text: str, read: Callable[[Marked], T | None]) -> T | None:
     """strict-match's rule: the first strong marker whose answer ``read`` accepts; failing
     that, the last weak ("Answer:") one."""
     marks = find_markers(text)
-    for mark in [m for m in marks if not m.weak] + [m for m in reversed(marks) if m.weak]:
+    strong, weak = [m for m in marks if not m.weak], [m for m in reversed(marks) if m.weak]
+    for mark in strong[:MAX_MARKERS] + weak[:MAX_MARKERS]:
         value = read(mark)
         if value is not None:
             return value
