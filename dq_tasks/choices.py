@@ -20,11 +20,9 @@ from dq_tasks.markers import (
     INVALID,
     Marked,
     covering,
-    first_sentence,
     first_marked,
-    inside,
+    first_sentence,
     questions_and_chatter,
-    sentence_start,
     sentences,
 )
 
@@ -122,7 +120,9 @@ def _mention(m: re.Match[str]) -> str:
     return next(g for g in m.groups() if g).upper()
 
 
-_LABEL_ONLY = re.compile(r"^[\s\-*>#]*(?:(?:option|choice)\s*)?\(?[A-E]\)[\s:*]*$|^[\s\-*>#]*(?:option|choice)\s*[A-E][\s:*]*$")
+_LABEL_ONLY = re.compile(
+    r"^[\s\-*>#]*(?:(?:option|choice)\s*)?\(?[A-E]\)[\s:*]*$|^[\s\-*>#]*(?:option|choice)\s*[A-E][\s:*]*$"
+)
 _LABEL_TEXT = re.compile(r"^[\s\-*>#]*(?:(?:option|choice)\s*)?\(?[A-E]\)?[.:)]?\s+\S")
 
 

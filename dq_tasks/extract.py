@@ -30,7 +30,6 @@ from dq_tasks.markers import (
     cut_run_on,
     first_marked,
     first_sentence,
-    inside,
     questions_and_chatter,
     sentences,
 )

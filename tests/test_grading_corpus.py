@@ -96,3 +96,9 @@ def test_hard_replies_stay_counted(cases) -> None:
     read = readings(cases)
     hard = [i for i, c in enumerate(cases) if c.cls.startswith("hard:")]
     assert hard and not all(read[F][i] for i in hard)
+
+
+def test_review_batch_per_family(cases) -> None:
+    """The fourth held-out batch (heldout4.py) holds at least 40 replies of every family."""
+    for family in FAMILIES:
+        assert sum(c.family == family and c.cls.startswith("held-out 4") for c in cases) >= 40, family

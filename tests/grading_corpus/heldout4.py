@@ -38,7 +38,11 @@ def _steps(doc: dict) -> list[str]:
     if lines:
         return lines
     numbers = question_numbers(doc["question"])
-    return [f"We use the numbers {', '.join(map(str, numbers))} from the problem."] if numbers else ["We read the problem."]
+    return (
+        [f"We use the numbers {', '.join(map(str, numbers))} from the problem."]
+        if numbers
+        else ["We read the problem."]
+    )
 
 
 def numeric4(doc: dict, rng: random.Random) -> Iterable[Case]:
@@ -58,7 +62,12 @@ def numeric4(doc: dict, rng: random.Random) -> Iterable[Case]:
         ("money .00", f"{bullets}\n\n**Answer:** ${gs}.00" if integer else f"{bullets}\n\n**Answer:** ${gs}", gs, True),
         ("N dollars", f"{numbered}\n\nSo the answer is {gs} dollars.", gs, True),
         ("percent", f"{stepk}\nTherefore, the answer is {gs}%.", gs, True),
-        ("decimal trailing zero", f"{bullets}\nThe answer is {gs}.0" if integer else f"{bullets}\nThe answer is {gs}0", gs, True),
+        (
+            "decimal trailing zero",
+            f"{bullets}\nThe answer is {gs}.0" if integer else f"{bullets}\nThe answer is {gs}0",
+            gs,
+            True,
+        ),
         ("negative", f"{bullets}\nThe value went down, so the answer is -{gs}.", num(-g), True),
         ("negative money", f"{bullets}\n**Final Answer:** -${gs}", num(-g), True),
         ("approximately", f"{numbered}\nThe answer is approximately {gs}.", gs, True),
@@ -92,7 +101,7 @@ def numeric4(doc: dict, rng: random.Random) -> Iterable[Case]:
         ),
         (
             "table total",
-            f"| Step | Work |\n|---|---|\n"
+            "| Step | Work |\n|---|---|\n"
             + "\n".join(f"| {i} | {s} |" for i, s in enumerate(steps, 1))
             + f"\n| **Total** | **{gs}** |",
             gs,
@@ -116,14 +125,28 @@ def numeric4(doc: dict, rng: random.Random) -> Iterable[Case]:
             gs,
             False,
         ),
-        ("thousands commas", f"{bullets}\nThe answer is {int(g) * 1000:,}." if integer else f"{bullets}\nThe answer is {gs}.", num(g * 1000) if integer else gs, True),
+        (
+            "thousands commas",
+            f"{bullets}\nThe answer is {int(g) * 1000:,}." if integer else f"{bullets}\nThe answer is {gs}.",
+            num(g * 1000) if integer else gs,
+            True,
+        ),
     ]
     if integer and g < 100:
         templates.append(("answer in words", f"{bullets}\nThe answer is {words(int(g))}.", gs, True))
         templates.append(("words then digits", f"{bullets}\nThe answer is {words(int(g))} ({gs}).", gs, True))
     if integer and g > 1:
-        templates.append(("fraction form", f"{bullets}\nThe answer is \\(\\frac{{{2 * int(g)}}}{{2}} = {gs}\\).", gs, True))
-        templates.append(("range", f"{bullets}\nThe answer is {gs} (somewhere between {int(g) - 1} and {int(g) + 1} is close).", gs, True))
+        templates.append(
+            ("fraction form", f"{bullets}\nThe answer is \\(\\frac{{{2 * int(g)}}}{{2}} = {gs}\\).", gs, True)
+        )
+        templates.append(
+            (
+                "range",
+                f"{bullets}\nThe answer is {gs} (somewhere between {int(g) - 1} and {int(g) + 1} is close).",
+                gs,
+                True,
+            )
+        )
     cls, reply, label, marker = rng.choice(templates)
     yield Case("numeric", f"held-out 4: {cls}", reply, label, marker, "number")
 
@@ -135,11 +158,19 @@ def unanswerable4(doc: dict, rng: random.Random) -> Iterable[Case]:
     cls, form, marker = rng.choice(
         (
             ("not enough information", "The answer is: Not enough information", True),
-            ("cannot be solved", "**Final Answer:** The problem cannot be solved because a quantity is not specified.", True),
+            (
+                "cannot be solved",
+                "**Final Answer:** The problem cannot be solved because a quantity is not specified.",
+                True,
+            ),
             ("unsolvable", "The problem is unsolvable as stated.", False),
             ("no way of knowing", "There is no way of knowing the final count from these facts.", False),
             ("need more information", "We need more information to answer this question.", False),
-            ("never says", "Hmm, the question never says how many there were at the start, so I can't compute it.", False),
+            (
+                "never says",
+                "Hmm, the question never says how many there were at the start, so I can't compute it.",
+                False,
+            ),
             ("missing from the problem", "### Answer\nThe number of items is missing from the problem.", True),
             ("unknown in parentheses", "Final answer: Unknown (the problem does not give the price).", True),
             ("cannot be calculated bold", "**The answer cannot be calculated with the given data.**", False),
@@ -172,8 +203,18 @@ def letter4(doc: dict, rng: random.Random) -> Iterable[Case]:
         (
             ("Answer: (B) text", f"Let me work it out.\n\nAnswer: ({gold}) {text}", gold, True),
             ("correct option is bold", f"The correct option is **{gold}**: {text}.", gold, True),
-            ("heading then bold option", f"## Answer\n**({gold})** {text}\n\n## Why\nThe other options fail.", gold, True),
-            ("options restated then answer", f"The options are:\n{listed}\n\nOnly {text} works. The answer is {gold}.", gold, True),
+            (
+                "heading then bold option",
+                f"## Answer\n**({gold})** {text}\n\n## Why\nThe other options fail.",
+                gold,
+                True,
+            ),
+            (
+                "options restated then answer",
+                f"The options are:\n{listed}\n\nOnly {text} works. The answer is {gold}.",
+                gold,
+                True,
+            ),
             ("boxed text letter", f"The final answer is $\\boxed{{\\text{{{gold}}}}}$", gold, True),
             ("therefore (B).", f"Checking each one, therefore, the answer is ({gold}).", gold, True),
             (
@@ -232,7 +273,12 @@ def yes_no4(doc: dict, rng: random.Random) -> Iterable[Case]:
     y, n = ("yes", "no") if yes else ("no", "yes")
     cls, form, label, marker = rng.choice(
         (
-            ("Yes, ... then So the answer is no", f"{n.capitalize()}, it might seem so at first. {fact} So the answer is {y}.", y, True),
+            (
+                "Yes, ... then So the answer is no",
+                f"{n.capitalize()}, it might seem so at first. {fact} So the answer is {y}.",
+                y,
+                True,
+            ),
             ("bold answer first", f"**Answer: {y.capitalize()}.**\n\n{fact}", y, True),
             ("heading answer", f"## Answer\n{y.capitalize()}\n\n## Explanation\n{fact}", y, True),
             ("thus bold", f"{fact} Thus, the answer is **{y}**.", y, True),
@@ -246,7 +292,12 @@ def yes_no4(doc: dict, rng: random.Random) -> Iterable[Case]:
             ("cut off after marker", f"{fact} Therefore, the answer is", INVALID, False),
             ("not enough information", f"{fact}\nThe answer is: Not enough information.", INVALID, True),
             ("follow-up question", f"{y.capitalize()}. {fact} Do you want to know more? Yes?", y, False),
-            ("steps then answer", "\n".join(f"Step {i}: {f}" for i, f in enumerate(facts, 1)) + f"\nAnswer: {y}", y, True),
+            (
+                "steps then answer",
+                "\n".join(f"Step {i}: {f}" for i, f in enumerate(facts, 1)) + f"\nAnswer: {y}",
+                y,
+                True,
+            ),
         )
     )
     yield Case("yes_no", f"held-out 4: {cls}", form, label, marker, "yes_no")
