@@ -18,6 +18,7 @@ from dq_tasks.answers import find_numbers, stated_value, unwrap
 from dq_tasks.markers import (
     CANNOT_ANSWER,
     INVALID,
+    SENTENCE_REACH,
     Marked,
     covering,
     first_marked,
@@ -135,13 +136,10 @@ def _cut_walkthrough(text: str) -> str:
     return text
 
 
-_SENTENCE_REACH = 500  # a run-on "sentence" (a looping reply) is read near the mention only
-
-
 def _sentence_of(text: str, spans: list[tuple[int, int]], pos: int) -> str:
     i = bisect.bisect_right([a for a, _ in spans], pos) - 1
     start, end = spans[i] if i >= 0 else (0, pos)
-    return text[max(start, pos - _SENTENCE_REACH) : min(end, pos + _SENTENCE_REACH)]
+    return text[max(start, pos - SENTENCE_REACH) : min(end, pos + SENTENCE_REACH)]
 
 
 def flexible_letter(text: str, options: Sequence[str] = ()) -> str:

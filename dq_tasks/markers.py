@@ -100,10 +100,12 @@ CANNOT_ANSWER = re.compile(
 )
 
 
-# How far from a marker its answer is read (and how far back its sentence): an answer, or the
-# list that concludes it, fits in far less; the bound keeps a reply that loops on a marker
-# ("the answer is the answer is ...", 20,000 characters) linear instead of quadratic.
+# How far from a marker its answer is read: an answer, or the list that concludes it, fits in far
+# less; the bound keeps a reply that loops on a marker ("the answer is the answer is ...",
+# 20,000 characters) linear instead of quadratic. A "sentence" is read at most SENTENCE_REACH
+# characters either side of a position (a looping reply may never end one).
 ANSWER_WINDOW = 2000
+SENTENCE_REACH = 500
 # How many strong (and weak) markers strict tries: a reply that states its answer does so within
 # the first few; only a degenerate loop has more, and reading each would cost O(markers * window).
 MAX_MARKERS = 64
@@ -165,7 +167,7 @@ def find_markers(text: str) -> list[Marked]:
     spans = sentences(text)
 
     def before(pos: int) -> str:  # "I hope " in "I hope the answer is helpful"
-        return text[max(sentence_start(spans, pos), pos - ANSWER_WINDOW) : pos]
+        return text[max(sentence_start(spans, pos), pos - SENTENCE_REACH) : pos]
 
     matches = sorted([*MARKER.finditer(text), *NOTATION.finditer(text)], key=lambda m: m.start())
     strong = [m for m in matches if not is_chatter(before(m.start()))]
