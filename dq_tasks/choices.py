@@ -9,11 +9,23 @@ an option ("(C) 12.5 hours"), a sentence that opens with yes/no ("Definitely not
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections.abc import Sequence
 
 from dq_tasks.answers import find_numbers, stated_value, unwrap
-from dq_tasks.markers import INVALID, Marked, first_marked, inside, questions_and_chatter, sentence_start, sentences
+from dq_tasks.markers import (
+    CANNOT_ANSWER,
+    INVALID,
+    SENTENCE_REACH,
+    Marked,
+    covering,
+    first_marked,
+    first_sentence,
+    questions_and_chatter,
+    sentences,
+)
 
 # --------------------------------------------------------------------------- letters (AQuA)
 _LETTER_HEAD = re.compile(
@@ -52,7 +64,15 @@ def _letter_by_value(line: str, options: Sequence[str]) -> str | None:
 
 
 def _letter_at(mark: Marked, options: Sequence[str]) -> str | None:
-    return _head_letter(mark.line) or _letter_by_value(mark.line, options)
+    return _head_letter(mark.line) or _letter_by_value(mark.line, options) or _named_letter(mark.line)
+
+
+def _named_letter(line: str) -> str | None:
+    """The one option the answer's sentence names ("The answer is 59:91, which is option B"),
+    unless the sentence rules it out ("..., not (C)")."""
+    sentence = first_sentence(unwrap(line))
+    named = {_mention(m) for m in _LETTER_ANYWHERE.finditer(sentence)}
+    return named.pop() if len(named) == 1 and not _RULES_OUT.search(sentence) else None
 
 
 def strict_letter(text: str, options: Sequence[str] = ()) -> str:
@@ -70,6 +90,8 @@ def _stated_options(text: str, options: Sequence[str]) -> list[tuple[int, str]]:
             continue
         letter, rest = next(g for g in m.groups()[:3] if g).upper(), m.group(4).strip(" .:*")
         own = _option_text(options, letter)
+        if _RULES_OUT.search(rest):  # "A) 1/5 is too small": an option checked and ruled out
+            continue
         if not rest or (len(rest.split()) <= 5 and find_numbers(rest)[:1] == find_numbers(unwrap(own))[:1]):
             stated.append((i, letter))
     letters = "".join(letter for _, letter in stated)
@@ -99,6 +121,27 @@ def _mention(m: re.Match[str]) -> str:
     return next(g for g in m.groups() if g).upper()
 
 
+_LABEL_ONLY = re.compile(
+    r"^[\s\-*>#]*(?:(?:option|choice)\s*)?\(?[A-E]\)[\s:*]*$|^[\s\-*>#]*(?:option|choice)\s*[A-E][\s:*]*$"
+)
+_LABEL_TEXT = re.compile(r"^[\s\-*>#]*(?:(?:option|choice)\s*)?\(?[A-E]\)?[.:)]?\s+\S")
+
+
+def _cut_walkthrough(text: str) -> str:
+    """A reply cut off while checking the options one by one ("A) 1/5 is too small.\nB) "):
+    the last option label, with nothing after it, is no stated answer."""
+    lines = [ln for ln in text.rstrip().split("\n") if ln.strip()]
+    if len(lines) >= 2 and _LABEL_ONLY.match(lines[-1]) and _LABEL_TEXT.match(lines[-2]):
+        return text.rstrip()[: text.rstrip().rfind("\n")]
+    return text
+
+
+def _sentence_of(text: str, spans: list[tuple[int, int]], pos: int) -> str:
+    i = bisect.bisect_right([a for a, _ in spans], pos) - 1
+    start, end = spans[i] if i >= 0 else (0, pos)
+    return text[max(start, pos - SENTENCE_REACH) : min(end, pos + SENTENCE_REACH)]
+
+
 def flexible_letter(text: str, options: Sequence[str] = ()) -> str:
     """strict's letter; else the last stated option: a line that is just an option ("(C) 12.5
     hours") or an option in a concluding sentence ("Hence, A) is correct"), so talk of other
@@ -107,24 +150,28 @@ def flexible_letter(text: str, options: Sequence[str] = ()) -> str:
     strict = strict_letter(text, options)
     if strict != INVALID:
         return strict
+    text = _cut_walkthrough(text)
     skip = questions_and_chatter(text)
-    mentions = [m for m in _LETTER_ANYWHERE.finditer(text) if not inside(m.start(), skip)]
+    skipped = covering(skip)
+    mentions = [m for m in _LETTER_ANYWHERE.finditer(text) if not skipped(m.start())]
     lines = text.split("\n")
-    offsets = [sum(len(x) + 1 for x in lines[:i]) for i in range(len(lines))]
+    offsets = list(itertools.accumulate((len(x) + 1 for x in lines[:-1]), initial=0))
     stated = [(offsets[i], letter) for i, letter in _stated_options(text, options)]
-    bare = [m for m in _BARE_LETTER.finditer(text) if not inside(m.start(), skip)]
+    bare = [m for m in _BARE_LETTER.finditer(text) if not skipped(m.start())]
     spans = sentences(text)
     for m in [*mentions, *bare]:
-        start = sentence_start(spans, m.start())
-        sentence = text[start : next((b for a, b in spans if a == start), len(text))]
+        sentence = _sentence_of(text, spans, m.start())
         if _CONCLUDES.search(sentence) and not _RULES_OUT.search(sentence):
             stated.append((m.start(), _mention(m)))
     if stated:
         return max(stated)[1]
-    if mentions:
+    mentions = [m for m in mentions if not _RULES_OUT.search(_sentence_of(text, spans, m.start()))]
+    if mentions:  # an option the reply rules out ("A) 1/5 is too small") is no answer
         return _mention(mentions[-1])
     nonempty = [ln for ln in lines if ln.strip()]
-    return (_letter_by_value(nonempty[-1], options) if nonempty else None) or INVALID
+    if not nonempty or _RULES_OUT.search(nonempty[-1]):
+        return INVALID
+    return _letter_by_value(nonempty[-1], options) or INVALID
 
 
 # --------------------------------------------------------------------------- yes / no
@@ -182,8 +229,8 @@ def _yes_no_at(mark: Marked) -> str | None:
     words = _words(line)
     if words:
         return words[0][1]
-    if _NOT_AN_ANSWER.search(line):
-        return None
+    if _NOT_AN_ANSWER.search(line) or CANNOT_ANSWER.search(line):
+        return None  # "yes or no", "Not enough information": no yes/no answer
     return "no" if _NEGATION.search(line.split(".")[0]) else None  # "Aristotle did not use one."
 
 
@@ -199,7 +246,8 @@ def flexible_yes_no(text: str) -> str:
         return strict
     plain = unwrap(text)
     skip = questions_and_chatter(plain)
-    kept = [(a, b) for a, b in sentences(plain) if not inside(a, skip)]
+    skipped = covering(skip)
+    kept = [(a, b) for a, b in sentences(plain) if not skipped(a)]
     leads = [(a, p) for a, b in kept if (p := lead_polarity(plain[a:b]))]
     if leads:  # a reply that opens with its answer keeps it; else its last concluding answer
         return leads[0][1] if leads[0][0] == kept[0][0] else leads[-1][1]

@@ -21,14 +21,15 @@ from typing import Literal
 from dq_tasks.answers import Number, canonical, leads_with_number, number_matches, stated_value, unwrap
 from dq_tasks.choices import flexible_letter, flexible_yes_no, strict_letter, strict_yes_no
 from dq_tasks.markers import (
+    CANNOT_ANSWER,
     INVALID,
     MARKER,
     SECTION_HEADERS,
     Marked,
+    covering,
     cut_run_on,
     first_marked,
     first_sentence,
-    inside,
     questions_and_chatter,
     sentences,
 )
@@ -42,25 +43,8 @@ __all__ = ["MARKER", "SECTION_HEADERS", "INVALID", "UNANSWERABLE", "FILTERS", "e
 
 
 # --------------------------------------------------------------------------- unanswerable
-# GSM-Plus critical thinking: a clear statement that the problem cannot be answered as posed.
-# A grammar of that statement, not a list of replies: an inability ("cannot / impossible to /
-# unable to" + a verb of finding out), missing information ("not enough / insufficient /
-# missing / no" + information), something not given ("is not given", "does not say"), or an
-# unknown. GSM-Plus's own evaluation (extract_pred_ans_none) counts the same replies as "None".
-_KNOW = r"(?:determin|calculat|comput|answer|find|know|solv|say|tell|figur|work|deduc|infer|establish|giv|get|sure)\w*"
-_UNANSWERABLE = re.compile(
-    r"\b(?:can\s?not|can't|could\s?n[o']t|unable\s+to|impossible\s+to|not\s+possible\s+to|no\s+way\s+to)"
-    rf"\s+(?:be\s+)?(?:\w+\s+)?{_KNOW}"
-    r"|(?:\bnot\s+enough|n't\s+enough|\binsufficient|\bmissing|\bincomplete|\black(?:s|ing)?(?:\s+of)?|\bno|\bwithout(?:\s+enough)?)\s+"
-    r"(?:\w+\s+){0,2}(?:information|info|data|details?)\b"
-    r"|\b(?:information|info|data|details?)\s+(?:\w+\s+){0,3}(?:is|are)\s+(?:not\s+\w+|missing|insufficient|lacking|unknown|incomplete)"
-    r"|\b(?:is|are|was|were)\s+not\s+(?:given|provided|specified|stated|mentioned|told|known|included)\b"
-    r"|\b(?:isn't|aren't|wasn't|weren't|never)\s+(?:given|provided|specified|stated|mentioned|told|known)\b"
-    r"|\b(?:does|do|did)\s*(?:not|n't)\s+(?:say|tell|give|provide|specify|mention|state|include|indicate|know)\b"
-    r"|\b(?:unknown|undetermined|indeterminate|undeterminable|unanswerable|not\s+determinable|not\s+solvable)\b"
-    r"|\bno\s+(?:possible\s+)?(?:solution|answer)\b",
-    re.IGNORECASE,
-)
+# GSM-Plus critical thinking: the statement grammar is markers.CANNOT_ANSWER.
+_UNANSWERABLE = CANNOT_ANSWER
 _NONE_ANSWER = re.compile(r"^\W*(?:none\b(?!\s+of\b)|none\s+of\s+the\s+above\b|n/a\b)", re.IGNORECASE)
 
 
@@ -170,9 +154,10 @@ def flexible_number(text: str, allow_none: bool = False) -> str:
     skip += [(m.start(), m.end()) for m in _LISTED_QUESTIONS.finditer(plain)]
     if (tail := _unfinished_tail(plain)) is not None:
         skip.append(tail)
-    numbers = [n for n in number_matches(plain) if not inside(n.start, skip) and not inside(n.end - 1, skip)]
+    skipped = covering(skip)
+    numbers = [n for n in number_matches(plain) if not skipped(n.start) and not skipped(n.end - 1)]
     if allow_none:
-        nones = [m.start() for m in _UNANSWERABLE.finditer(plain) if not inside(m.start(), skip)]
+        nones = [m.start() for m in _UNANSWERABLE.finditer(plain) if not skipped(m.start())]
         nones += [len(plain)] if _NONE_ANSWER.match(plain.strip().rsplit("\n", 1)[-1]) else []
         if nones and (not numbers or nones[-1] > numbers[-1].start):
             return UNANSWERABLE
@@ -191,15 +176,16 @@ def _concluded(plain: str, numbers: list[Number]) -> Number:
 
 # --------------------------------------------------------------------------- short spans
 # An explanation after the span: "Kyle Orton, because the passage says so", ", which ...".
-_EXPLANATION = re.compile(r"(?:,\s*|\s+)because\b|,\s*(?:since|as|which|who|where|when)\b", re.IGNORECASE)
+# A run of spaces is entered at its first space only ("(?<!\s)"): 20,000 spaces stay linear.
+_EXPLANATION = re.compile(r"(?:,\s*|(?<!\s)\s+)because\b|,\s*(?:since|as|which|who|where|when)\b", re.IGNORECASE)
 
 
-_TRAILING_ASIDE = re.compile(r"\s*\([^()]*\)\s*$")
+_TRAILING_ASIDE = re.compile(r"\([^()]*\)\s*$")  # no leading \s*: it would rescan every run of spaces
 
 
 def clean_span(text: str) -> str:
     span = _EXPLANATION.split(first_sentence(unwrap(text)), 1)[0]
-    span = _TRAILING_ASIDE.sub("", span) or span  # "David Dinkins (1990–1993)" -> David Dinkins
+    span = _TRAILING_ASIDE.sub("", span).rstrip() or span  # "David Dinkins (1990–1993)" -> David Dinkins
     previous = None
     while previous != span:  # '"91.5".' -> 91.5
         previous, span = span, span.strip().strip("*\"'`“”").rstrip(".!").strip()
@@ -252,8 +238,8 @@ def flexible_span(text: str) -> str:
 
 def _answer_part(line: str) -> str:
     """``line`` without its follow-up questions and chatter."""
-    spans = questions_and_chatter(line)
-    return "".join(ch for i, ch in enumerate(line) if not inside(i, spans)).strip()
+    skipped = covering(questions_and_chatter(line))
+    return "".join(ch for i, ch in enumerate(line) if not skipped(i)).strip()
 
 
 # --------------------------------------------------------------------------- dispatch

@@ -77,6 +77,40 @@ _CHATTER = re.compile(
 )
 
 
+# A clear statement (GSM-Plus critical thinking; a StrategyQA reply that gives no yes/no) that the problem cannot be answered as posed.
+# A grammar of that statement, not a list of replies: an inability ("cannot / impossible to /
+# unable to" + a verb of finding out), missing information ("not enough / insufficient /
+# missing / no" + information), something not given ("is not given", "does not say"), or an
+# unknown, more information needed ("we need more information", "X is missing"). GSM-Plus's own evaluation (extract_pred_ans_none) counts the same replies as "None".
+_KNOW = r"(?:determin|calculat|comput|answer|find|know|solv|say|tell|figur|work|deduc|infer|establish|giv|get|sure)\w*"
+CANNOT_ANSWER = re.compile(
+    r"\b(?:can\s?not|can't|could\s?n[o']t|unable\s+to|impossible\s+to|not\s+possible\s+to|no\s+way\s+(?:to|of))"
+    rf"\s+(?:be\s+)?(?:\w+\s+)?{_KNOW}"
+    r"|(?:\bnot\s+enough|n't\s+enough|\binsufficient|\bmissing|\bincomplete|\black(?:s|ing)?(?:\s+of)?|\bno|\bwithout(?:\s+enough)?)\s+"
+    r"(?:\w+\s+){0,2}(?:information|info|data|details?)\b"
+    r"|\b(?:information|info|data|details?)\s+(?:\w+\s+){0,3}(?:is|are)\s+(?:not\s+\w+|missing|insufficient|lacking|unknown|incomplete)"
+    r"|\b(?:is|are|was|were)\s+(?:not\s+(?:given|provided|specified|stated|mentioned|told|known|included)|missing)\b"
+    r"|\b(?:need|needs|require|requires)\s+(?:\w+\s+){0,2}(?:more|additional|further|extra)\s+(?:information|info|data|details?)\b"
+    r"|\b(?:isn't|aren't|wasn't|weren't|never)\s+(?:given|provided|specified|stated|mentioned|told|known)\b"
+    r"|\bnever\s+(?:says|tells|gives|provides|specifies|mentions|states)\b"
+    r"|\b(?:does|do|did)\s*(?:not|n't)\s+(?:say|tell|give|provide|specify|mention|state|include|indicate|know)\b"
+    r"|\b(?:unknown|undetermined|indeterminate|undeterminable|unanswerable|unsolvable|insoluble|not\s+determinable|not\s+(?:solvable|answerable))\b"
+    r"|\bno\s+(?:possible\s+)?(?:solution|answer)\b",
+    re.IGNORECASE,
+)
+
+
+# How far from a marker its answer is read: an answer, or the list that concludes it, fits in far
+# less; the bound keeps a reply that loops on a marker ("the answer is the answer is ...",
+# 20,000 characters) linear instead of quadratic. A "sentence" is read at most SENTENCE_REACH
+# characters either side of a position (a looping reply may never end one).
+ANSWER_WINDOW = 2000
+SENTENCE_REACH = 500
+# How many strong (and weak) markers strict tries: a reply that states its answer does so within
+# the first few; only a degenerate loop has more, and reading each would cost O(markers * window).
+MAX_MARKERS = 64
+
+
 @dataclass(frozen=True)
 class Marked:
     """One marker: where it starts, the answer's line, and the text from that line on."""
@@ -116,7 +150,7 @@ _BULLET = re.compile(r"^[ \t]*[-*•][ \t]+")
 def _answer_after(text: str, end: int) -> tuple[str, str]:
     """The answer's line after a marker ending at ``end``: the rest of its line, else the next
     non-empty line; and all text from that line on."""
-    rest = text[end:]
+    rest = text[end : end + ANSWER_WINDOW]
     line, _, tail = rest.partition("\n")
     if line.strip(" \t*_:#-–—="):
         return line, rest
@@ -133,7 +167,7 @@ def find_markers(text: str) -> list[Marked]:
     spans = sentences(text)
 
     def before(pos: int) -> str:  # "I hope " in "I hope the answer is helpful"
-        return text[sentence_start(spans, pos) : pos]
+        return text[max(sentence_start(spans, pos), pos - SENTENCE_REACH) : pos]
 
     matches = sorted([*MARKER.finditer(text), *NOTATION.finditer(text)], key=lambda m: m.start())
     strong = [m for m in matches if not is_chatter(before(m.start()))]
@@ -166,11 +200,30 @@ def inside(pos: int, spans: Sequence[tuple[int, int]]) -> bool:
     return any(a <= pos < b for a, b in spans)
 
 
+def covering(spans: Sequence[tuple[int, int]]) -> Callable[[int], bool]:
+    """``inside`` for many positions: the spans merged once, each position a binary search
+    (a 20,000-character reply has thousands of spans and numbers)."""
+    merged: list[list[int]] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        elif a < b:
+            merged.append([a, b])
+    starts = [a for a, _ in merged]
+
+    def covered(pos: int) -> bool:
+        i = bisect.bisect_right(starts, pos) - 1
+        return i >= 0 and pos < merged[i][1]
+
+    return covered
+
+
 def first_marked(text: str, read: Callable[[Marked], T | None]) -> T | None:
     """strict-match's rule: the first strong marker whose answer ``read`` accepts; failing
     that, the last weak ("Answer:") one."""
     marks = find_markers(text)
-    for mark in [m for m in marks if not m.weak] + [m for m in reversed(marks) if m.weak]:
+    strong, weak = [m for m in marks if not m.weak], [m for m in reversed(marks) if m.weak]
+    for mark in strong[:MAX_MARKERS] + weak[:MAX_MARKERS]:
         value = read(mark)
         if value is not None:
             return value

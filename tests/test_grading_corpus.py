@@ -96,3 +96,28 @@ def test_hard_replies_stay_counted(cases) -> None:
     read = readings(cases)
     hard = [i for i, c in enumerate(cases) if c.cls.startswith("hard:")]
     assert hard and not all(read[F][i] for i in hard)
+
+
+def test_review_batch_per_family(cases) -> None:
+    """The fourth held-out batch (heldout4.py) holds at least 40 replies of every family."""
+    for family in FAMILIES:
+        assert sum(c.family == family and c.cls.startswith("held-out 4") for c in cases) >= 40, family
+
+
+_SCORERS = {"number": "numeric", "number_or_none": "numeric_plus", "letter": "letter", "yes_no": "yes_no"}
+
+
+def test_flexible_scores_at_least_strict(cases) -> None:
+    """The invariant on scores, with the task metrics: against the grader's label (numbers,
+    letters, yes/no) and the doc's golds (DROP EM/F1 and Bamboogle acc/EM for spans). Span
+    replies without a marker are left out: strict reads their first line by design, which may
+    share tokens with the gold where the reply's stated last answer does not."""
+    from dq_tasks.scoring import score_reply
+
+    for c in cases:
+        if c.label == INVALID or (c.kind == "span" and not c.marker):
+            continue
+        doc = c.doc if c.kind == "span" else {**c.doc, "answers": [c.label]}
+        for scorer in ("drop", "short") if c.kind == "span" else (_SCORERS[c.kind],):
+            strict, flexible = (score_reply(doc, c.reply, scorer, name) for name in (S, F))  # type: ignore[arg-type]
+            assert all(flexible[k] >= strict[k] for k in strict), (c.cls, c.reply[-200:])

@@ -610,3 +610,59 @@ def test_degenerate_replies_read_without_error(reply: str) -> None:
     for family in ("number", "number_or_none", "letter", "yes_no", "span"):
         for name in (S, F):
             assert isinstance(extract(reply, family, name, {"options": OPTIONS}), str)
+
+
+# Review round (tests/grading_corpus/heldout4.py): the classes its first run missed.
+_OPTS = {"options": ["A)59:90", "B)59:91", "C)60:91", "D)1/5", "E)None of these"]}
+REVIEW = [
+    # "cannot be answered as posed", as a grammar: unsolvable, no way of knowing, more
+    # information needed, "X is missing", "never says"
+    ("number_or_none", "We know 48.\nThe problem is unsolvable as stated.", INVALID, "None"),
+    ("number_or_none", "We know 20, 600.\nThere is no way of knowing the final count.", INVALID, "None"),
+    ("number_or_none", "We know 45.\nWe need more information to answer this question.", INVALID, "None"),
+    ("number_or_none", "We know 5.\n### Answer\nThe number of items is missing from the problem.", "None", "None"),
+    ("number_or_none", "Hmm, the question never says how many there were at the start.", INVALID, "None"),
+    ("number_or_none", "All the information is given, nothing is missing. **Answer:** 12", "12", "12"),
+    ("number_or_none", "Nothing is missing from the problem, so she has 12 in total.", INVALID, "12"),
+    # a yes/no question answered "cannot be known" has no yes/no answer
+    ("yes_no", "Gorillaz has 3 members.\nThe answer is: Not enough information.", INVALID, INVALID),
+    ("yes_no", "The answer is: No, there is not enough information to say so.", "no", "no"),
+    ("yes_no", "Answer: Aristotle did not use a laptop.", "no", "no"),
+]
+LETTER_REVIEW = [
+    # the option the marker's sentence names, unless it rules it out
+    ("The answer is 59:91, which is option B.", "B", "B"),
+    ("The answer is 59:91, which is not option (C).", INVALID, INVALID),
+    # ruled-out options and a walk-through cut off before its verdict are no answer
+    ("Let's evaluate each option.\nA) 59:90 is too small.\nB) ", INVALID, INVALID),
+    ("Let's evaluate each option.\nD) 1/5 is too small.", INVALID, INVALID),
+    ("A) 59:90 is too small.\nB) 59:91", INVALID, "B"),
+    ("(B)", "[invalid]", "B"),
+]
+
+
+@pytest.mark.parametrize("family, reply, strict, flexible", REVIEW)
+def test_review_classes(family, reply: str, strict: str, flexible: str) -> None:
+    assert both(reply, family) == (strict, flexible)
+
+
+@pytest.mark.parametrize("reply, strict, flexible", LETTER_REVIEW)
+def test_review_letter_classes(reply: str, strict: str, flexible: str) -> None:
+    assert both(reply, "letter", _OPTS) == (strict, flexible)
+
+
+LOOPS = [  # a small model looping until max_gen_toks: ~20,000 characters, read in linear time
+    ("number", "Let me check again. " * 1000 + "The answer is 18.", "18", "18"),
+    ("number", "The answer is 18. " + "And so on and so on, " * 950, "18", "18"),
+    # looping on the marker itself: strict tries the first 64 markers only (markers.MAX_MARKERS)
+    ("number", "the answer is " * 1400 + "18", INVALID, "18"),
+    ("letter", "(A) B) option C " * 1250, INVALID, "C"),
+    ("span", "I read the passage again. " * 780 + "\\boxed{Paris}", "Paris", "Paris"),
+    ("yes_no", "yes no " * 2800, INVALID, "yes"),
+]
+
+
+@pytest.mark.parametrize("family, reply, strict, flexible", LOOPS)
+def test_long_looping_replies(family, reply: str, strict: str, flexible: str) -> None:
+    assert len(reply) >= 19_000
+    assert both(reply, family, _OPTS) == (strict, flexible)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from dq_tasks.extract import FILTERS, extract
 from dq_tasks.registry import load_docs
-from tests.grading_corpus import heldout, letters, numeric, spans, yes_no
+from tests.grading_corpus import heldout, heldout4, letters, numeric, spans, yes_no
 from tests.grading_corpus.core import FAMILIES, SEED, Case, agrees, build
 
 PER_BUILDER = {"numeric": 30, "letter": 38, "yes_no": 40, "span": 40}
@@ -38,7 +38,24 @@ def corpus() -> tuple[Case, ...]:
     cases += build(drop, [heldout.span2], 60, SEED + 14)
     cases += build(critical, [heldout.unanswerable3], 40, SEED + 15)
     cases += build(answerable, [heldout.none_mention3], 20, SEED + 16)
+    cases += heldout4_cases(gsm8k, plus, critical, drop)
     return tuple(cases)
+
+
+def heldout4_cases(gsm8k: list[dict], plus: list[dict], critical: list[dict], drop: list[dict]) -> list[Case]:
+    """The fourth held-out batch: GSM8K, SVAMP and GSM-Plus numbers, GSM-Plus "None", AQuA,
+    StrategyQA, DROP and Bamboogle."""
+    numbers = [d for d in plus if d["answers"][0] != "None"]
+    cases = build(gsm8k, [heldout4.numeric4], 60, SEED + 17)
+    cases += build(load_docs("svamp_dq"), [heldout4.numeric4], 40, SEED + 18)
+    cases += build(numbers, [heldout4.numeric4], 40, SEED + 19)
+    cases += build(critical, [heldout4.unanswerable4], 40, SEED + 20)
+    cases += build(numbers, [heldout4.none_mention4], 20, SEED + 21)
+    cases += build(load_docs("aqua_dq"), [heldout4.letter4], 100, SEED + 22)
+    cases += build(load_docs("strategyqa_dq"), [heldout4.yes_no4], 100, SEED + 23)
+    cases += build(drop, [heldout4.span4], 60, SEED + 24)
+    cases += build(load_docs("bamboogle_dq"), [heldout4.span4], 40, SEED + 25)
+    return cases
 
 
 Extractor = Callable[[str, str, str, dict], str]

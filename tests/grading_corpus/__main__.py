@@ -12,8 +12,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.grading_corpus")
     parser.add_argument("--report", action="store_true", help="print the agreement table")
     parser.add_argument("--misses", action="store_true", help="print every reply a filter misreads")
+    parser.add_argument("--only", metavar="PREFIX", help='only the classes starting with PREFIX, e.g. "held-out 4"')
     args = parser.parse_args()
-    cases = corpus()
+    cases = tuple(c for c in corpus() if not args.only or c.cls.startswith(args.only))
     if args.report or not args.misses:
         print(report(cases))
     if args.misses:
