@@ -32,7 +32,7 @@ if {pretrained!r}:
     tiny = {pretrained!r}
 elif not (tiny / "config.json").exists():
     build_tiny_model(tiny)
-from harness_ext.model.two_stage import TwoStageLM
+from harness_ext.lmeval.two_stage import TwoStageLM
 from harness_ext.lmeval.runner import evaluate_to_dir
 for dec in ("hf", "oracle", "none"):
     args = {{"decomposer": dec, "solver": "hf", "solver.pretrained": str(tiny), "batch_size": 4, "device": "cpu",
