@@ -47,7 +47,7 @@ os.environ.setdefault("DQ_DATA_DIR", str(ROOT.parent / "shared" / "data"))
 from lm_eval.api.instance import Instance  # noqa: E402
 
 from dq_tasks import hooks, synth  # noqa: E402
-from harness_ext.model.two_stage import TwoStageLM  # noqa: E402
+from harness_ext.lmeval.two_stage import TwoStageLM  # noqa: E402
 from harness_ext.serve.server import LlamaServer  # noqa: E402
 
 MODEL = "smollm2-135m"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "results" / "threads.json"
 SLICE = """
-from harness_ext.model.two_stage import TwoStageLM
+from harness_ext.lmeval.two_stage import TwoStageLM
 from harness_ext.lmeval.runner import evaluate_to_dir
 import tempfile
 smol = {"pretrained": "smollm2-135m", "dtype": "float32"}

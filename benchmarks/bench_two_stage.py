@@ -25,7 +25,7 @@ os.environ.setdefault("DQ_DATA_DIR", str(Path(__file__).resolve().parents[2] / "
 from lm_eval.api.instance import Instance  # noqa: E402
 
 from dq_tasks import hooks, synth  # noqa: E402
-from harness_ext.model.two_stage import TwoStageLM  # noqa: E402
+from harness_ext.lmeval.two_stage import TwoStageLM  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "two_stage.json"
 

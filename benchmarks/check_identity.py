@@ -3,8 +3,8 @@
     python benchmarks/check_identity.py OLD NEW      # e.g. 35c4c56 b6a441e (issue 14's refactor)
     python benchmarks/check_identity.py OLD NEW --pretrained smollm2-135m   # a real model
 
-Each commit is checked out in a temporary worktree and runs the same three evaluations (hf,
-oracle and none decomposers; the tests' tiny random model, or ``--pretrained`` for both stages;
+Each commit is checked out in a temporary worktree and runs the same four evaluations (hf,
+oracle and none decomposers, and hf in mode=dynamic; the tests' tiny random model, or ``--pretrained`` for both stages;
 6 docs of dq_synth_d2; chat template on; fixed generation kwargs). Records are compared field by
 field, ignoring per-doc seconds and the fields a later commit may add (``truncated``, ``rank``). Exit 0 when all are identical.
 """
@@ -22,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 IGNORE = {"seconds", "truncated", "rank"}
+PATHS = ("hf", "oracle", "none", "dynamic")  # decomposer=hf / oracle / none (static), and hf in mode=dynamic
 RUN = """
 import os, sys
 from pathlib import Path
@@ -32,14 +33,20 @@ if {pretrained!r}:
     tiny = {pretrained!r}
 elif not (tiny / "config.json").exists():
     build_tiny_model(tiny)
-from harness_ext.model.two_stage import TwoStageLM
+try:  # the lm-eval adapter's home since issue 22 (model/ holds the lm-eval-free core)
+    from harness_ext.lmeval.two_stage import TwoStageLM
+except ImportError:
+    from harness_ext.model.two_stage import TwoStageLM
 from harness_ext.lmeval.runner import evaluate_to_dir
-for dec in ("hf", "oracle", "none"):
+for path in {paths!r}:
+    dec = "hf" if path == "dynamic" else path
     args = {{"decomposer": dec, "solver": "hf", "solver.pretrained": str(tiny), "batch_size": 4, "device": "cpu",
             "decomposer_gen.max_gen_toks": 8}}
     if dec == "hf":
         args["decomposer.pretrained"] = str(tiny)
-    evaluate_to_dir(TwoStageLM(**args), ["dq_synth_d2"], Path({out!r}) / dec, limit=6, apply_chat_template=True,
+    if path == "dynamic":
+        args["mode"] = "dynamic"
+    evaluate_to_dir(TwoStageLM(**args), ["dq_synth_d2"], Path({out!r}) / path, limit=6, apply_chat_template=True,
                     gen_kwargs={{"until": ["\\n\\n"], "max_gen_toks": 8}})
 """
 
@@ -48,7 +55,9 @@ def run(commit: str, tmp: Path, pretrained: str = "") -> Path:
     tree, out = tmp / f"tree-{commit}", tmp / f"out-{commit}"
     subprocess.run(["git", "worktree", "add", "-q", "--detach", str(tree), commit], cwd=ROOT, check=True)
     try:
-        code = RUN.format(tests=str(ROOT / "tests"), tiny=str(tmp / "tiny"), out=str(out), pretrained=pretrained)
+        code = RUN.format(
+            tests=str(ROOT / "tests"), tiny=str(tmp / "tiny"), out=str(out), pretrained=pretrained, paths=PATHS
+        )
         env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1", "DQ_PROGRESS": "0"}
         subprocess.run([sys.executable, "-c", code], cwd=tree, env=env, check=True, capture_output=True)
     finally:
@@ -78,14 +87,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         a, b = run(args.old, Path(tmp), args.pretrained), run(args.new, Path(tmp), args.pretrained)
         same = True
-        for dec in ("hf", "oracle", "none"):
+        for dec in PATHS:
             for kind in ("traces", "samples"):
                 ok = clean(records(a, dec, kind)) == clean(records(b, dec, kind))
-                print(f"{dec:6s} {kind:8s} {'identical' if ok else 'DIFFERENT'}")
+                print(f"{dec:7s} {kind:8s} {'identical' if ok else 'DIFFERENT'}")
                 same &= ok
             (ra,), (rb,) = glob.glob(f"{a}/{dec}/*/results_*.json"), glob.glob(f"{b}/{dec}/*/results_*.json")
             ok = json.load(open(ra))["results"] == json.load(open(rb))["results"]
-            print(f"{dec:6s} results  {'identical' if ok else 'DIFFERENT'}")
+            print(f"{dec:7s} results  {'identical' if ok else 'DIFFERENT'}")
             same &= ok
     return 0 if same else 1
 

@@ -20,7 +20,7 @@ from typing import Any
 __version__ = "0.2.0"
 
 _API = {
-    "TwoStageLM": "harness_ext.model.two_stage",
+    "TwoStageLM": "harness_ext.lmeval.two_stage",
     "compare_runs": "harness_ext.compare",
     "ComparisonReport": "harness_ext.compare",
     "Comparison": "harness_ext.compare",

@@ -78,7 +78,7 @@ lm-eval's own flags follow.
 
 def _check_two_stage(args) -> None:
     if getattr(args, "model", None) == "two_stage":
-        from harness_ext.model.spec import parse_model_args
+        from harness_ext.lmeval.models import parse_model_args
 
         config = parse_model_args(dict(args.model_args or {}))  # bad args fail now, before lm-eval indexes tasks
         tasks = getattr(args, "tasks", None) or []

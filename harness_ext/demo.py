@@ -29,7 +29,7 @@ from harness_ext.compare.api import ComparisonReport, compare_runs
 from harness_ext.compare.report import write_report
 from harness_ext.errors import DQError
 from harness_ext.lmeval.runner import evaluate_to_dir
-from harness_ext.model.two_stage import TwoStageLM
+from harness_ext.lmeval.two_stage import TwoStageLM
 from harness_ext.serve.packaged import cache_dir
 
 TASK = "dq_synth_easy_d1"  # the depth where the solver is in range (results/demo/README.md)

@@ -93,7 +93,7 @@ def requests(ds: list[dict], task: str = "dq_synth_d2") -> list[Instance]:
 
 
 def make(tiny_model: str, decomposer: str = "hf", **extra):
-    from harness_ext.model.two_stage import TwoStageLM
+    from harness_ext.lmeval.two_stage import TwoStageLM
 
     args = {
         "decomposer": decomposer,

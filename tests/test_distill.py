@@ -62,7 +62,7 @@ def run_eval(out: Path, tasks_dir: Path, model_args: dict, metadata: dict | None
     from lm_eval.loggers import EvaluationTracker
     from lm_eval.tasks import TaskManager
 
-    import harness_ext.model.two_stage  # noqa: F401  registers two_stage and the trace hook
+    import harness_ext.lmeval.two_stage  # noqa: F401  registers two_stage and the trace hook
 
     tracker = EvaluationTracker(output_path=str(out))
     results = lm_eval.simple_evaluate(
@@ -345,7 +345,7 @@ def test_train_writes_a_loadable_student_decomposer(runs, tiny_model, tmp_path):
     assert distill_main(argv) == 0
     assert json.loads((out / "distill_log.json").read_text())["train_loss"] == log["train_loss"]
 
-    from harness_ext.model.two_stage import TwoStageLM
+    from harness_ext.lmeval.two_stage import TwoStageLM
     from tests.conftest import requests
 
     lm = TwoStageLM(

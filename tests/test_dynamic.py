@@ -5,7 +5,7 @@ from __future__ import annotations
 from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 
-from harness_ext.model.two_stage import TwoStageLM
+from harness_ext.lmeval.two_stage import TwoStageLM
 from tests.conftest import count_calls, docs, requests
 
 

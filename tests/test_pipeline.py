@@ -20,9 +20,9 @@ pytest.importorskip(
 pytest.importorskip("tenacity", reason="lm-eval's API backends need lm-eval[api] (pip install '.[serve]')")
 
 from harness_ext.errors import DQError  # noqa: E402
+from harness_ext.lmeval.models import parse_model_args  # noqa: E402
+from harness_ext.lmeval.two_stage import TwoStageLM  # noqa: E402
 from harness_ext.model.pipeline import streams  # noqa: E402
-from harness_ext.model.spec import parse_model_args  # noqa: E402
-from harness_ext.model.two_stage import TwoStageLM  # noqa: E402
 from harness_ext.serve.server import LlamaServer  # noqa: E402
 from tests.test_serve import MODEL, SERVER_OPTS, requests  # noqa: E402
 

@@ -16,11 +16,12 @@ import pytest
 import yaml
 
 from harness_ext.errors import DQError
+from harness_ext.lmeval.models import parse_model_args
 from harness_ext.lmeval.samples import doc_hash
 from harness_ext.model.decomposers import ReplayDecomposer
 from harness_ext.model.items import Item
 from harness_ext.model.records import CallTotals, StageView, TraceRecord
-from harness_ext.model.spec import TwoStageConfig, parse_model_args
+from harness_ext.model.spec import TwoStageConfig
 from harness_ext.rundir import read_traces, task_of, traces_files
 
 TASK, LIMIT = "dq_synth_d2", 4
@@ -44,7 +45,7 @@ def run_files(run: Path, kind: str) -> list[dict]:
 
 
 def two_stage(tiny_model: str, decomposer: str, **extra):
-    from harness_ext.model.two_stage import TwoStageLM
+    from harness_ext.lmeval.two_stage import TwoStageLM
 
     args = {"decomposer": decomposer, "solver": "hf", "solver.pretrained": tiny_model, "batch_size": 4,
             "device": "cpu", "decomposer_gen.max_gen_toks": 12, **extra}  # fmt: skip
@@ -236,13 +237,17 @@ def test_a_replay_of_a_replay_names_the_origin(tmp_path):
 
 
 class _Prompter:
-    """What ReplayDecomposer asks of the two_stage model (its Prompter protocol): config and cap."""
+    """What ReplayDecomposer asks of the two_stage model (its Prompter protocol): config, cap and
+    the doc hash (lm-eval's, as the adapter passes it)."""
 
     def __init__(self, config: TwoStageConfig) -> None:
         self.config = config
 
     def cap(self, item: Item) -> int:
         return self.config.max_subquestions or int(item.doc.get("max_subquestions") or 3)
+
+    def doc_hash(self, doc: dict) -> str:
+        return doc_hash(doc)
 
     def request(self, item, kind, gen_kwargs, **extra):  # a replay renders no prompt
         raise AssertionError("replay must not render a decompose prompt")

@@ -26,7 +26,7 @@ pytest.importorskip("tenacity", reason="lm-eval's API backends need lm-eval[api]
 from lm_eval.api.instance import Instance  # noqa: E402
 
 from harness_ext.errors import DQError  # noqa: E402
-from harness_ext.model.two_stage import TwoStageLM  # noqa: E402
+from harness_ext.lmeval.two_stage import TwoStageLM  # noqa: E402
 from harness_ext.serve.server import LlamaServer, free_port  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent

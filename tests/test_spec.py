@@ -1,7 +1,7 @@
 import pytest
 
 from harness_ext.errors import DQError
-from harness_ext.model.spec import parse_model_args
+from harness_ext.lmeval.models import parse_model_args
 
 
 def test_flat_and_json_forms_agree():

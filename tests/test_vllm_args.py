@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from harness_ext.errors import DQError
-from harness_ext.model import stages
-from harness_ext.model.spec import parse_model_args
+from harness_ext.lmeval import pool as stages
+from harness_ext.lmeval.models import parse_model_args
 
 RECIPE = {  # docs/vllm.md, "Both stages on one GPU"
     "decomposer": "vllm",

@@ -15,14 +15,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 from harness_ext.errors import DQError
+from harness_ext.model.backends import prompt_key
 
 # The contexts of the request an async task is sending (set in amodel_call, read in parse).
 _CONTEXTS: contextvars.ContextVar[list | None] = contextvars.ContextVar("dq_api_contexts", default=None)
-
-
-def prompt_key(context: Any) -> str:
-    """A prompt as a stage holds it: str, or lm-eval's JsonChatStr (chat messages as JSON)."""
-    return getattr(context, "prompt", context) if not isinstance(context, str) else context
 
 
 class UsageRecorder:

@@ -13,7 +13,7 @@ from types import ModuleType
 from typing import Any
 
 MODEL_NAME = "two_stage"
-MODEL_TARGET = "harness_ext.model.two_stage:TwoStageLM"
+MODEL_TARGET = "harness_ext.lmeval.two_stage:TwoStageLM"
 
 
 def register_model() -> None:

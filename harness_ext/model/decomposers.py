@@ -15,7 +15,6 @@ from typing import Any, Protocol
 from dq_tasks.constants import DEFAULT_CAP
 from dq_tasks.prompting import Kind
 from harness_ext.errors import DQError
-from harness_ext.lmeval.samples import doc_hash
 from harness_ext.model.items import Item
 from harness_ext.model.parsing import parse_subquestions
 from harness_ext.model.records import Flag, TraceRecord, portable
@@ -26,11 +25,13 @@ log = logging.getLogger(__name__)
 
 
 class Prompter(Protocol):
-    """What a strategy needs from the two_stage model: the doc's cap and its prompts."""
+    """What a strategy needs from the two_stage model: the doc's cap, its prompts, and the
+    framework's hash of a doc (lm-eval's ``doc_hash``, which its samples and our traces carry)."""
 
     config: TwoStageConfig
 
     def cap(self, item: Item) -> int: ...
+    def doc_hash(self, doc: dict[str, Any]) -> str: ...
     def request(self, item: Item, kind: Kind, gen_kwargs: dict[str, Any], **extra: Any) -> Request: ...
 
 
@@ -207,7 +208,7 @@ class ReplayDecomposer:
 
     def _lookup(self, item: Item) -> TraceRecord:
         task = item.task or ""
-        records, digest = self._records(task), doc_hash(item.doc)
+        records, digest = self._records(task), self.prompter.doc_hash(item.doc)
         if digest in records:
             return records[digest]
         source = self.files[task]

@@ -13,6 +13,7 @@ import inspect
 from typing import Any
 
 from harness_ext.errors import DQError
+from harness_ext.model.backends import Registry
 
 # Generation kwargs lm-eval or transformers' generate() understand (HF's GenerationConfig).
 GEN_KEYS = {
@@ -28,11 +29,9 @@ FROM_PRETRAINED_KEYS = {
 FORWARDED = {"batch_size", "max_batch_size", "device"}
 
 
-def backend_params(backend: str) -> tuple[set[str], bool]:
+def backend_params(backend: str, registry: Registry) -> tuple[set[str], bool]:
     """(named parameters of the backend class and its bases, whether it takes **kwargs)."""
-    from harness_ext.lmeval.models import model_class
-
-    cls = model_class("stage", backend)
+    cls = registry.model_class("stage", backend)
     names: set[str] = set()
     open_ended = True
     for klass in cls.__mro__:
@@ -62,9 +61,9 @@ def check_keys(role: str, prefix: str, keys: list[str], known: set[str], open_en
             raise DQError(f"two_stage model_args: unknown key {prefix}.{key} for {role}{hint}")
 
 
-def check_stage(role: str, backend: str, args: dict[str, Any], gen: dict[str, Any]) -> None:
+def check_stage(role: str, backend: str, args: dict[str, Any], gen: dict[str, Any], registry: Registry) -> None:
     try:
-        known, open_ended = backend_params(backend)
+        known, open_ended = backend_params(backend, registry)
     except DQError:  # the backend's package is missing: loading it says so, with the fix
         check_keys(role, f"{role}_gen", list(gen), GEN_KEYS, open_ended=True)
         return

@@ -27,7 +27,6 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from harness_ext.lmeval import apis
 from harness_ext.model.items import Item
 from harness_ext.model.spec import TwoStageConfig
 from harness_ext.model.stages import STAGE_LABELS, Generation, Request, Stage, progress_bar
@@ -48,7 +47,7 @@ Chain = Callable[[Item, Lanes], Coroutine[Any, Any, Generation]]
 def streams(config: TwoStageConfig, stages: dict[str, Stage]) -> bool:
     """Stream when it is on (``pipeline=``), a stage is served, and there are two stages to
     overlap (a model decomposer, or dynamic mode whose rounds need not wait for each other)."""
-    if not config.pipeline or not any(apis.is_api(s.lm) for s in stages.values()):
+    if not config.pipeline or not any(s.served for s in stages.values()):
         return False
     return config.decomposer.is_model or config.mode == "dynamic"
 
@@ -58,19 +57,18 @@ class ApiLane:
 
     def __init__(self, stage: Stage, bar: Any) -> None:
         self.stage, self.bar = stage, bar
-        limit = apis.concurrency(stage.lm)
+        limit = stage.backends.concurrency(stage.lm)
         self.slots = asyncio.Semaphore(limit)  # ours: bounds the requests and times them
         self.inner = asyncio.Semaphore(limit)  # lm-eval's amodel_call takes one; never waits
         self.session: Any = None
 
     async def __aenter__(self) -> ApiLane:
-        self.session = apis.open_session(self.stage.lm)
+        self.session = self.stage.backends.open_session(self.stage.lm)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.session.close()
-        if isinstance(self.stage.lm, apis.UsageRecorder):
-            self.stage.lm.dq_usage = {}
+        self.stage.backends.reset_usage(self.stage.lm)
 
     async def submit(self, req: Request, chat_ready: bool) -> Generation:
         stage = self.stage
@@ -88,13 +86,9 @@ class ApiLane:
         stage = self.stage
         async with self.slots:
             start = time.perf_counter()
-            try:
-                text = await apis.generate_one(stage.lm, self.session, self.inner, prompt, dict(req.gen_kwargs))
-            except Exception as exc:
-                # A dead or failing server, after the backend's own bounded retries (max_retries).
-                if apis.is_connection_fault(exc):
-                    raise apis.fault_error(stage.spec.role, stage.spec.backend, stage.lm, exc) from exc
-                raise
+            text = await stage.backends.generate_one(
+                stage.spec.role, stage.spec.backend, stage.lm, self.session, self.inner, prompt, dict(req.gen_kwargs)
+            )
             seconds = time.perf_counter() - start
         stage.stats.calls += 1
         return stage.generation(prompt, text, seconds)
@@ -154,7 +148,7 @@ class BatchLane:
 
 
 def lane(stage: Stage, bar: Any) -> ApiLane | BatchLane:
-    return ApiLane(stage, bar) if apis.is_api(stage.lm) else BatchLane(stage, bar)
+    return ApiLane(stage, bar) if stage.served else BatchLane(stage, bar)
 
 
 def stream(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from harness_ext.errors import DQError
+from harness_ext.model.backends import Registry
 from harness_ext.model.keys import check_stage
 from harness_ext.model.naming import REPLAY, stage_name
 
@@ -120,14 +121,12 @@ def _flatten(kwargs: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _check_backend(role: str, backend: Any) -> str:
+def _check_backend(role: str, backend: Any, registry: Registry) -> str:
     if not isinstance(backend, str) or not backend:
         raise _bad(f"{role}= needs a backend name, got {backend!r}")
     if role == "decomposer" and (backend in VIRTUAL or backend == REPLAY):
         return backend
-    from harness_ext.lmeval.models import known_backends
-
-    known = known_backends()
+    known = registry.known_backends()
     if backend not in known:
         hint = " ('none', 'oracle' and 'replay' are decomposers only)" if backend in (*VIRTUAL, REPLAY) else ""
         raise _bad(
@@ -163,7 +162,9 @@ def _split_keys(flat: dict[str, Any]) -> tuple[dict[str, dict], dict[str, dict],
     return args, gens, options
 
 
-def parse_model_args(kwargs: dict[str, Any]) -> TwoStageConfig:
+def parse_model_args(kwargs: dict[str, Any], registry: Registry) -> TwoStageConfig:
+    """The validated config; backend names and their keys are checked against ``registry``
+    (the adapter's: harness_ext.lmeval.models.parse_model_args passes lm-eval's)."""
     flat = _flatten({k: v for k, v in kwargs.items() if v is not None})
     if "solver" not in flat:
         raise _bad("missing solver=<backend>, e.g. solver=hf,solver.pretrained=smollm2-135m")
@@ -171,7 +172,7 @@ def parse_model_args(kwargs: dict[str, Any]) -> TwoStageConfig:
     forward = options.pop("_forward", {})
     specs = {}
     for role in ROLES:
-        backend = _check_backend(role, flat.get(role, "none"))
+        backend = _check_backend(role, flat.get(role, "none"), registry)
         if backend in VIRTUAL and args[role]:
             raise _bad(f"decomposer={backend} takes no decomposer.* args (got {sorted(args[role])})")
         stage_args = {**forward, **args[role]} if backend not in VIRTUAL else {}
@@ -179,7 +180,7 @@ def parse_model_args(kwargs: dict[str, Any]) -> TwoStageConfig:
             stage_args = _replay_args(args[role])
             gens[role] = {}  # generates nothing: decomposer_gen.* (as none/oracle take it) has no effect to record
         elif backend not in VIRTUAL:
-            check_stage(role, backend, args[role], gens[role])
+            check_stage(role, backend, args[role], gens[role], registry)
         specs[role] = StageSpec(role, backend, stage_args, gens[role])
     if specs["decomposer"].backend != REPLAY:  # a replay generates nothing: no gen kwargs to record
         specs["decomposer"].gen = {**DEFAULT_DECOMPOSER_GEN, **specs["decomposer"].gen}

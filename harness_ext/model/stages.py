@@ -1,23 +1,19 @@
-"""A stage: one inner lm-eval model plus its generation kwargs, called once per batch."""
+"""A stage: one inner model plus its generation kwargs, called once per batch.
+
+The inner model is whatever the framework loaded (an lm-eval LM under the adapter); the stage
+calls it only through the ``Backends`` it is given (model/backends.py).
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-from lm_eval.api.instance import Instance
-from lm_eval.api.model import LM
-
-from harness_ext.errors import DQError
-from harness_ext.lmeval import apis
-from harness_ext.lmeval import models as lmeval_models
+from harness_ext.model.backends import Backends, Request, prompt_key
 from harness_ext.model.cache import StageCache, cache_key
-from harness_ext.model.runtime import apply_threads
 from harness_ext.model.spec import StageSpec
-from harness_ext.serve.packaged import is_packaged, resolve_pretrained
 
 STAGE_LABELS = {"decomposer": "decompose", "solver": "solve"}
 
@@ -40,93 +36,6 @@ def progress_bar(label: str, total: int | None, initial: int = 0, position: int 
         position=position,
         file=sys.stderr,
     )
-
-
-class ModelPool:
-    """Loaded inner models by spec: equal decomposer and solver specs share one instance, and a
-    study's cells reuse the models they share. The owner evicts what it no longer needs."""
-
-    def __init__(self) -> None:
-        self._models: dict[str, LM] = {}
-
-    def get(self, spec: StageSpec) -> LM:
-        key = spec.model_key()
-        if key not in self._models:
-            self._models[key] = load_inner(spec)
-        return self._models[key]
-
-    def keys(self) -> set[str]:
-        return set(self._models)
-
-    def evict(self, keep: set[str] = frozenset()) -> None:  # type: ignore[assignment]
-        """Drop every model whose key is not in ``keep`` (and free its memory)."""
-        for key in [k for k in self._models if k not in keep]:
-            del self._models[key]
-        import gc
-
-        gc.collect()
-
-    def close(self) -> None:
-        self.evict()
-
-
-def load_inner(spec: StageSpec) -> LM:
-    """Build the inner lm-eval model of one stage (packaged names resolved, CPU when no GPU)."""
-    args = _backend_args(spec)
-    registered = lmeval_models.model_class(spec.role, spec.backend)
-    cls = apis.with_usage(registered)
-    if cls is not registered:  # an OpenAI-style API backend
-        apis.check_api_deps(spec.role, spec.backend)
-        apis.probe(spec.role, spec.backend, args.get("base_url"))
-        # A packaged model served by `dq serve` is named by its alias; its tokenizer is the
-        # converted HF directory (for tokenizer counts and tokenized requests).
-        if "tokenizer" not in args and is_packaged(args.get("model")):
-            args["tokenizer"] = args["model"]
-        if is_packaged(args.get("tokenizer")):
-            args["tokenizer"] = resolve_pretrained(args["tokenizer"])
-    return cls.create_from_arg_obj(args, {})  # type: ignore[attr-defined]
-
-
-def _backend_args(spec: StageSpec) -> dict[str, Any]:
-    args = dict(spec.args)
-    if "pretrained" in args:
-        args["pretrained"] = resolve_pretrained(args["pretrained"])
-    if spec.backend in ("hf", "huggingface") and "pretrained" not in args:
-        raise DQError(f"{spec.role}=hf needs {spec.role}.pretrained=<model dir or packaged name>")
-    if spec.backend in ("hf", "huggingface") and _missing_local_path(args["pretrained"]):
-        raise DQError(
-            f"{spec.role}.pretrained={args['pretrained']}: no such model directory "
-            "(a path, not a hub id 'namespace/name'); build it first or fix the path"
-        )
-    if spec.backend in ("hf", "huggingface") and "device" not in args:
-        import torch  # HFLM defaults to cuda, which fails on CPU-only machines
-
-        args["device"] = "cuda" if torch.cuda.is_available() else "cpu"
-    if spec.backend in ("hf", "huggingface") and str(args.get("device", "")).startswith("cpu"):
-        apply_threads()
-    return args
-
-
-def _missing_local_path(value: object) -> bool:
-    """A path (absolute, ./ ../ ~, or more than one '/': hub ids have at most one) that does not
-    exist: transformers would take it for a hub id and fail with a message about repo ids."""
-    if not isinstance(value, (str, Path)):
-        return False
-    text = str(value)
-    looks_local = text.startswith(("/", "./", "../", "~")) or text.count("/") > 1
-    return looks_local and not Path(text).expanduser().exists()
-
-
-@dataclass
-class Request:
-    """What a stage needs to generate for one doc."""
-
-    prompt: str
-    gen_kwargs: dict[str, Any]
-    template_id: str = ""
-    task: str | None = None
-    doc_id: int | None = None
-    doc: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -169,40 +78,47 @@ class StageStats:
 
 
 class Stage:
-    def __init__(self, spec: StageSpec, lm: LM, cache: StageCache | None = None, chunk: int = 64):
-        self.spec, self.lm, self.cache, self.chunk = spec, lm, cache, chunk
+    def __init__(
+        self, spec: StageSpec, lm: Any, backends: Backends, cache: StageCache | None = None, chunk: int = 64
+    ) -> None:
+        self.spec, self.lm, self.backends, self.cache, self.chunk = spec, lm, backends, cache, chunk
         self.chat = False
         self.stats = StageStats()
 
     @property
+    def served(self) -> bool:
+        """An API backend: a server batches, retries and (for chat endpoints) templates."""
+        return self.backends.is_api(self.lm)
+
+    @property
     def has_chat_template(self) -> bool:
-        if apis.is_chat_api(self.lm):
+        if self.backends.is_chat_api(self.lm):
             return True  # the server templates the messages
         tokenizer = getattr(self.lm, "tokenizer", None)
         # A completions API without a tokenizer cannot template; other backends with no
         # tokenizer template themselves; a base model (gemma3-270m) has none: plain text.
         if tokenizer is None:
-            return not apis.is_api(self.lm)
+            return not self.served
         return bool(getattr(tokenizer, "chat_template", None))
 
     def render_chat(self, prompt: str) -> str:
         return self.render_messages([{"role": "user", "content": prompt}], fallback=prompt)
 
     def render_messages(self, messages: list[dict[str, str]], fallback: str):
-        if apis.is_chat_api(self.lm):
+        if self.backends.is_chat_api(self.lm):
             # A chat endpoint only takes messages: without chat templating on, the plain
             # prompt goes as one user message (the server still applies its template).
-            return apis.chat_messages(messages if self.chat else [{"role": "user", "content": fallback}])
+            return self.backends.chat_prompt(messages if self.chat else [{"role": "user", "content": fallback}])
         if not self.chat or not self.has_chat_template:
             return fallback
-        if apis.is_api(self.lm):
+        if self.served:
             # A completions endpoint takes text: template it here with the model's tokenizer
             # (lm-eval's API apply_chat_template returns JSON messages unless tokenized_requests).
             return self.lm.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         return self.lm.apply_chat_template(messages, add_generation_prompt=True)
 
     def count(self, text) -> int | None:
-        if apis.is_api(self.lm):
+        if self.served:
             # API tok_encode is the identity for chat endpoints and [text] without a tokenizer.
             tokenizer = getattr(self.lm, "tokenizer", None)
             if getattr(self.lm, "tokenizer_backend", None) != "huggingface" or tokenizer is None:
@@ -210,7 +126,7 @@ class Stage:
             if not isinstance(text, str):  # chat messages: count them as templated
                 return len(
                     tokenizer.apply_chat_template(
-                        json.loads(apis.prompt_key(text)), tokenize=True, add_generation_prompt=True
+                        json.loads(prompt_key(text)), tokenize=True, add_generation_prompt=True
                     )
                 )
             return len(tokenizer(text, add_special_tokens=False).input_ids)
@@ -221,7 +137,7 @@ class Stage:
         # The cache keeps counts, not their source; the same backend and args produced them.
         if hit["prompt_tokens"] is None:
             return None
-        return "usage" if apis.is_api(self.lm) else "tokenizer"
+        return "usage" if self.served else "tokenizer"
 
     def generate(self, requests: list[Request], chat_ready: bool = False, label: str | None = None) -> list[Generation]:
         """Every request, in inner calls of one batch each, under one labelled progress bar."""
@@ -247,7 +163,7 @@ class Stage:
 
     def keys(self, requests: list[Request], prompts: list) -> list[str]:
         return [
-            cache_key(self.spec.output_key(), r.template_id, apis.prompt_key(p), r.gen_kwargs)
+            cache_key(self.spec.output_key(), r.template_id, prompt_key(p), r.gen_kwargs)
             for r, p in zip(requests, prompts)
         ]
 
@@ -256,7 +172,7 @@ class Stage:
         hits = self.cache.get_many(keys) if self.cache else {}
         return {
             i: Generation(
-                apis.prompt_key(prompts[i]),
+                prompt_key(prompts[i]),
                 hits[k]["output"],
                 hits[k]["prompt_tokens"],
                 hits[k]["completion_tokens"],
@@ -284,38 +200,24 @@ class Stage:
         """Requests per inner call: one batch, so the bar advances per finished batch (and the
         cache keeps what finished); the backend's own size when it is a number."""
         size = self.spec.args.get("batch_size")
-        if apis.is_api(self.lm):  # a server batches (and retries) its own requests
+        if self.served:  # a server batches (and retries) its own requests
             return self.chunk if self.cache else max(n, 1)
         if isinstance(size, int) or (isinstance(size, str) and size.isdigit()):
             return max(int(size), 1)
         return self.chunk if self.cache else max(n, 1)
 
     def _call(self, requests: list[Request], prompts: list) -> list[Generation]:
-        instances = [
-            Instance("generate_until", r.doc, (p, dict(r.gen_kwargs)), i, (r.task, r.doc_id, 1))
-            for i, (r, p) in enumerate(zip(requests, prompts))
-        ]
         start = time.perf_counter()
-        try:
-            if apis.is_api(self.lm):
-                outputs = self.lm.generate_until(instances)
-            else:
-                outputs = self.lm.generate_until(instances, disable_tqdm=True)  # ours is labelled
-        except Exception as exc:
-            # A dead or failing server, after the backend's own bounded retries (max_retries).
-            if apis.is_api(self.lm) and apis.is_connection_fault(exc):
-                raise apis.fault_error(self.spec.role, self.spec.backend, self.lm, exc) from exc
-            raise
-        seconds = (time.perf_counter() - start) / max(len(instances), 1)
+        outputs = self.backends.generate(self.spec.role, self.spec.backend, self.lm, requests, prompts)
+        seconds = (time.perf_counter() - start) / max(len(requests), 1)
         self.stats.calls += 1
         gens = [self.generation(p, o, seconds) for p, o in zip(prompts, outputs)]
-        if isinstance(self.lm, apis.UsageRecorder):
-            self.lm.dq_usage = {}
+        self.backends.reset_usage(self.lm)
         return gens
 
     def generation(self, prompt, output: str, seconds: float) -> Generation:
         """The generation of one prompt: the server's usage counts when it sent them, else ours."""
-        usage = self.lm.usage_for(prompt) if isinstance(self.lm, apis.UsageRecorder) else None
+        usage = self.backends.usage_for(self.lm, prompt)
         pt: int | None
         ct: int | None
         source: str | None
@@ -324,4 +226,4 @@ class Stage:
         else:
             pt, ct = self.count(prompt), self.count(output)
             source = "tokenizer" if pt is not None else None
-        return Generation(apis.prompt_key(prompt), output, pt, ct, seconds, token_source=source)
+        return Generation(prompt_key(prompt), output, pt, ct, seconds, token_source=source)

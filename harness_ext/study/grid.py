@@ -31,10 +31,11 @@ from typing import Any
 from harness_ext.argv import parse_argv
 from harness_ext.errors import DQError
 from harness_ext.io import write_json_atomic
+from harness_ext.lmeval.models import parse_model_args
+from harness_ext.lmeval.pool import ModelPool
 from harness_ext.lmeval.tasks import task_manager
 from harness_ext.model.runtime import offline_defaults
-from harness_ext.model.spec import REPLAY, VIRTUAL, parse_model_args
-from harness_ext.model.stages import ModelPool
+from harness_ext.model.spec import REPLAY, VIRTUAL
 from harness_ext.study import cost as costs
 from harness_ext.study.spec import STUDY_FILE_HELP, Study, bad_study, load_study
 
@@ -122,7 +123,7 @@ def _metrics(results: dict, task: str) -> dict[str, float]:
 def run_cell(study: Study, cell: Cell, cells_dir: Path, tm, pool: ModelPool | None = None) -> dict[str, Any]:
     """One cell through lm-eval; its outputs land in cells_dir/<id>/ only when complete."""
     from harness_ext.lmeval.runner import evaluate_and_save
-    from harness_ext.model.two_stage import TwoStageLM
+    from harness_ext.lmeval.two_stage import TwoStageLM
 
     record: dict[str, Any] = {
         "id": cell.id,
