@@ -140,7 +140,9 @@ def _mean_group(group: MetricGroup, setup: Setup, units: resample.Units, rng) ->
     elif not units.clustered:
         tests = pair_tests.paired_t(d, dse, cohens, setup, rng, intervals.metric_span(x))
     else:
-        tests, perm = pair_tests.clustered(diff, cohens, sums, dsums, ia, ib, units, setup, rng)
+        tests, perm = pair_tests.clustered(
+            diff, cohens, sums, dsums, ia, ib, units, setup, rng, intervals.metric_span(x)
+        )
     if not (group.binary and not units.clustered) and intervals.in_unit_range(x):
         # no paired variation: the bootstrap's [0, 0] says nothing; units: docs, or clusters
         for j in map(int, np.flatnonzero(intervals.constant(d) & (d[:, 0] == 0))):

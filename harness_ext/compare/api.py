@@ -123,14 +123,17 @@ def _adjust(comparisons: list[Comparison], tests, correction: str, alpha: float,
     draws, up to MAX_DRAWS. A resampling floor thus never decides a correction's outcome.
     """
     p = np.array([c.p_value for c in comparisons], dtype=float)
+    # a test that set its own p (a constant cluster difference's worst-case score) keeps it
+    given = ~np.isnan(p)
     mc = np.zeros(len(p), bool)
     for perm, sl, _ in tests:
-        p[sl] = perm.pvalues()
-        mc[sl] = not perm.exact
+        p[sl] = np.where(given[sl], p[sl], perm.pvalues())
+        mc[sl] = ~given[sl] & (not perm.exact)
     lo, hi = p.copy(), p.copy()
     while mc.any():
         for perm, sl, _ in tests:
             lo[sl], hi[sl] = perm.bounds()
+        lo[given], hi[given] = p[given], p[given]
         unsure = _decisions(lo, correction, alpha) != _decisions(hi, correction, alpha)
         if not unsure.any():
             break
@@ -141,7 +144,7 @@ def _adjust(comparisons: list[Comparison], tests, correction: str, alpha: float,
             which = todo[sl] & (perm.draws < MAX_DRAWS)
             if which.any():
                 perm.more(which, int(perm.draws[which].max()), rng)
-                p[sl] = perm.pvalues()
+                p[sl] = np.where(given[sl], p[sl], perm.pvalues())
                 grew = True
         if not grew:
             break
@@ -149,6 +152,8 @@ def _adjust(comparisons: list[Comparison], tests, correction: str, alpha: float,
     drawn: dict[int, dict] = {}
     for perm, sl, _ in tests:
         for k in range(sl.start, sl.stop):
+            if given[k]:
+                continue
             drawn[k] = {"resampled": not perm.exact, "draws": int(perm.draws[k - sl.start])}
     resolved = [
         replace(c, p_value=float(p[k]), resolved=not bool(unsure[k]), **drawn.get(k, {}))

@@ -85,8 +85,10 @@ def paired_t(d, dse: list[float], cohens: list[float], setup: Setup, rng, span: 
 
 
 def clustered(
-    diff: list[float], cohens: list[float], sums, dsums, ia, ib, units, setup: Setup, rng
+    diff: list[float], cohens: list[float], sums, dsums, ia, ib, units, setup: Setup, rng, span: float
 ) -> tuple[list[PairedTest], resample.PermutationTest]:
+    """Cluster sign-flip test and its inverted interval; a constant per-cluster difference gets the
+    worst-case score over G clusters (its p set here, so api._adjust keeps it)."""
     g = units.count
     lo, hi = resample.sign_flip_interval(dsums, units.sizes, setup.alpha, setup.iterations, rng)
     totals = sums.sum(axis=0)
@@ -97,13 +99,23 @@ def clustered(
     out = []
     for k in range(len(ia)):
         pw = power.t_mdd(float(cse[k]), g - 1, setup.power_alpha, min_p)
+        test = "cluster sign-flip (exact)" if perm.exact else "cluster sign-flip (Monte-Carlo)"
+        method = "cluster sign-flip (the test inverted)"
+        p, lo_k, hi_k = float("nan"), float(lo[k]), float(hi[k])  # nan: the permutation test's (api._adjust)
+        per_cluster = dsums[:, k] / units.sizes
+        # Every cluster shifted by the same c: no sign pattern moves the statistic, so the inverted
+        # sign-flip interval collapses onto c; as for docs, the worst case over G units bounds it.
+        if intervals.nearly_constant(per_cluster) and abs(diff[k]) > 1e-9 * span and span > 0:
+            lo_k, hi_k, p = intervals.same_difference(diff[k], g, span, setup.alpha)
+            p = max(p, min_p)
+            test = method = f"{intervals.SAME_DIFFERENCE}, over {g} clusters"
         out.append(
             PairedTest(
-                test="cluster sign-flip (exact)" if perm.exact else "cluster sign-flip (Monte-Carlo)",
-                pvalue=float("nan"),  # the permutation test's, once resolved (api._adjust)
-                ci_low=float(lo[k]),
-                ci_high=float(hi[k]),
-                ci_method="cluster sign-flip (the test inverted)",
+                test=test,
+                pvalue=p,
+                ci_low=lo_k,
+                ci_high=hi_k,
+                ci_method=method,
                 statistic=diff[k],
                 statistic_name="mean difference",
                 p_check=intervals.cluster_t(np.asarray(diff[k]), dsums[:, k], units.sizes)[1],

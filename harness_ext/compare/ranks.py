@@ -162,17 +162,16 @@ def rank_entries(
 ) -> list[RankResult]:
     """Rank intervals for K entries from their point scores (K,) and bootstrap draws (B, K).
 
-    The point rank orders equal scores by input order (1, 2, 3), as the leaderboards and their
-    tests expect; their rank intervals are the same. ``differing``, ``pair_p``: see
+    Equal scores (up to float noise) share their point rank, competition style (1, 2, 2, 4): input
+    order says nothing about which is better. ``differing``, ``pair_p``: see
     simultaneous_separation.
     """
     sign = 1.0 if higher_is_better else -1.0
     s, d = sign * np.asarray(scores, float), sign * np.asarray(draws, float)
     better = simultaneous_separation(s, d, alpha, differing, pair_p)
     k = len(s)
-    order = np.argsort(-s, kind="stable")
-    point = np.empty(k, int)
-    point[order] = np.arange(1, k + 1)
+    tol = 1e-9 * max(1.0, float(np.max(np.abs(s)))) if k else 0.0
+    point = 1 + (s[None, :] > s[:, None] + tol).sum(axis=1)
     lo_s, hi_s = percentile_ci(draws, alpha)
     out = [
         RankResult(
@@ -187,7 +186,7 @@ def rank_entries(
         )
         for j in range(k)
     ]
-    return sorted(out, key=lambda r: r.statistic)
+    return sorted(out, key=lambda r: r.statistic)  # stable: tied entries keep input order
 
 
 def rank_task(

@@ -68,6 +68,7 @@ class TaskValues:
     labels: list[str]
     values: np.ndarray  # (labels, n) per-doc scores, one doc order
     clusters: np.ndarray | None
+    higher_is_better: bool  # lm-eval's flag for the metric; unknown reads as higher is better
 
 
 def load_values(paths: dict[str, dict[str, str | Path]], report: ComparisonReport) -> dict[str, TaskValues]:
@@ -82,7 +83,9 @@ def load_values(paths: dict[str, dict[str, str | Path]], report: ComparisonRepor
         for g in groups:
             if g.key == (task, *key):
                 vals = g.values if g.values.ndim == 2 else g.values[..., 0]
-                out[task] = TaskValues(key[0], key[1], [r.label for r in runs], vals, g.clusters)
+                out[task] = TaskValues(
+                    key[0], key[1], [r.label for r in runs], vals, g.clusters, g.higher_is_better is not False
+                )
     return out
 
 
@@ -114,39 +117,74 @@ class Sections:
         }
 
 
-def _rank_tasks(sec: Sections, values: dict[str, TaskValues], report, iterations: int, seed: int) -> dict:
-    draws = {}
+def _rank_tasks(
+    sec: Sections, values: dict[str, TaskValues], report, iterations: int, seed: int
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Per task: rank rows into ``sec``; returns each task's bootstrap draws and differing units."""
+    draws, differing = {}, {}
     for task, tv in values.items():
         rng = np.random.default_rng([seed, zlib.crc32(f"ranks\0{task}".encode())])
-        draws[task] = ranks.score_draws(tv.values, iterations, rng, tv.clusters)
-        rows = ranks.rank_entries(tv.labels, tv.values.mean(axis=1), draws[task], sec.alpha)
+        # rank_task, not score_draws + rank_entries: a pair separates only where its own exact
+        # paired test could reject (a constant difference on 3 docs is no separation).
+        rows, draws[task], differing[task] = ranks.rank_task(
+            tv.labels, tv.values, iterations, rng, tv.clusters, sec.alpha, tv.higher_is_better
+        )
         # a task's score interval is the report's own (Wilson, studentized...), as in the leaderboard
         cis = {s.label: s for s in report.summaries if (s.task, s.metric, s.filter) == (task, tv.metric, tv.filter)}
         sec.ranks[task] = [
             replace(r, score_low=cis[r.label].ci_low, score_high=cis[r.label].ci_high) if r.label in cis else r
             for r in rows
         ]
-    return draws
+    return draws, differing
 
 
-def _overall(sec: Sections, values: dict[str, TaskValues], draws: dict[str, np.ndarray], report) -> None:
+def _direction(values: dict[str, TaskValues]) -> bool:
+    """One direction for a table across tasks: higher is better unless every task's metric says lower."""
+    return not values or any(v.higher_is_better for v in values.values())
+
+
+def _overall(
+    sec: Sections,
+    values: dict[str, TaskValues],
+    draws: dict[str, np.ndarray],
+    differing: dict[str, np.ndarray],
+    report,
+) -> None:
     tasks = list(values)
     common = [lab for lab in values[tasks[0]].labels if all(lab in values[t].labels for t in tasks)] if tasks else []
     if len(tasks) < 2 or len(common) < 2:
         return
     idx = {t: [values[t].labels.index(lab) for lab in common] for t in tasks}
     scores = [values[t].values[idx[t]].mean(axis=1) for t in tasks]
-    sec.overall = ranks.overall(common, scores, [draws[t][:, idx[t]] for t in tasks], sec.alpha)
+    hib = _direction(values)
+    sec.overall = ranks.overall(
+        common,
+        scores,
+        [draws[t][:, idx[t]] for t in tasks],
+        sec.alpha,
+        hib,
+        per_task_differing=[differing[t][np.ix_(idx[t], idx[t])] for t in tasks],
+    )
     sec.overall_tasks = tasks
     family = [c for c in report.comparisons if sec.metric_of.get(c.task) == (c.metric, c.filter)]
-    sec.records = ranks.win_tie_loss(family, common)
+    # per task, each read in its metric's direction, then summed per label
+    per_task = [
+        ranks.win_tie_loss([c for c in family if c.task == t], common, values[t].higher_is_better) for t in tasks
+    ]
+    sec.records = [
+        ranks.Record(lab, *(sum(getattr(rs[i], f) for rs in per_task) for f in ("wins", "ties", "losses")))
+        for i, lab in enumerate(common)
+    ]
 
 
-def _frontiers(sec: Sections, report, costs: dict[tuple[str, str], dict[str, float | None]]) -> None:
+def _frontiers(
+    sec: Sections, values: dict[str, TaskValues], report, costs: dict[tuple[str, str], dict[str, float | None]]
+) -> None:
     for task, (metric, flt) in sec.metric_of.items():
         rows = [s for s in report.summaries if (s.task, s.metric, s.filter) == (task, metric, flt)]
         fam = [c for c in report.comparisons if (c.task, c.metric, c.filter) == (task, metric, flt)]
-        better = fr.significant_pairs(fam)
+        hib = values[task].higher_is_better
+        better = fr.significant_pairs(fam, hib)
         for kind in COSTS:
             cost = [costs.get((task, s.label), {}).get(kind) for s in rows]
             if all(c is None for c in cost):
@@ -158,6 +196,7 @@ def _frontiers(sec: Sections, report, costs: dict[tuple[str, str], dict[str, flo
                 np.array([s.ci_high for s in rows]),
                 cost,
                 better,
+                hib,
                 confidence=1 - report.alpha,
             )
 
@@ -175,17 +214,20 @@ def build_sections(
     """Ranks per task and overall, frontiers (when costs are known), generalization per (by, reference)."""
     values = load_values(paths, report)
     sec = Sections(report.alpha, metric_of={t: (v.metric, v.filter) for t, v in values.items()})
-    draws = _rank_tasks(sec, values, report, iterations, seed)
-    _overall(sec, values, draws, report)
+    draws, differing = _rank_tasks(sec, values, report, iterations, seed)
+    _overall(sec, values, draws, differing, report)
     if costs:
-        _frontiers(sec, report, costs)
+        _frontiers(sec, values, report, costs)
     index = index_comparisons(report.comparisons, sec.metric_of)
     per_doc = {t: dict(zip(v.labels, v.values)) for t, v in values.items()}
+    hib = _direction(values)
+    if len({v.higher_is_better for v in values.values()}) > 1 and generalize:
+        sec.notes.append("generalization pools tasks whose metrics point different ways; Δ read as higher is better")
     for by, reference in generalize:
         for entry in entries_of(configs, by, reference):
             metric = "/".join(dict.fromkeys(v.metric for v in values.values()))
             g, notes = generalization(
-                entry, reference, by, configs, index, per_doc, metric, trained_on, 1 - report.alpha
+                entry, reference, by, configs, index, per_doc, metric, trained_on, 1 - report.alpha, hib
             )
             if g.cells:
                 sec.generalization.append(g)

@@ -96,7 +96,8 @@ def leaderboard_markdown(
         for rank, s in enumerate(rows, 1):
             cell = by_key.get((task, s.label), {})
             r = rank_of.get((task, s.label))
-            place = f"{rank} [{r.rank_low}–{r.rank_high}]{' =1' if r.tied_with_best else ''}" if r else str(rank)
+            # the rank table's point rank: equal scores share it (rank_entries)
+            place = f"{r.statistic} [{r.rank_low}–{r.rank_high}]{' =1' if r.tied_with_best else ''}" if r else str(rank)
             c = comp.get((task, metric, flt, s.label))
             delta = (
                 f"{c.diff:+.3f} [{c.ci_low:+.3f}, {c.ci_high:+.3f}]"

@@ -2,8 +2,9 @@
 
     python results/paper_grid_small/regenerate_report.py      # from anywhere
 
-compare/, comparisons.json, leaderboard.md and plots/ are what `dq study` writes at its end
-(harness_ext.study.report.write_outputs) from study.json and the cells' lm-eval outputs; this
+compare/, comparisons.json, leaderboard.md, generalization.md, sections.json and plots/ are what
+`dq study` writes at its end (harness_ext.study.report.write_outputs) from study.json and the
+cells' lm-eval outputs; this
 calls that function with the current code. study.json itself (the run record) is left as it is;
 the script says so if the report summary it holds would now differ.
 """
@@ -42,7 +43,7 @@ def main() -> int:
     written = write_outputs(load_study(state["study_file"]), state, OUT)
     if written != state.get("report"):
         print(f"note: study.json's report summary differs from this one: {json.dumps(written)}")
-    print(f"wrote {OUT}/compare, comparisons.json, leaderboard.md, plots/")
+    print(f"wrote {OUT}/compare, comparisons.json, leaderboard.md, generalization.md, sections.json, plots/")
     return 0
 
 
