@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from harness_ext.errors import DQError
-from harness_ext.model.naming import stage_name
-from harness_ext.model.records import TraceRecord
+from harness_ext.naming import stage_name
+from harness_ext.records import TraceRecord
 
 TRACES = "traces"
 # lm-eval's date_id: datetime.now().isoformat() with ':' -> '-'
@@ -141,7 +141,7 @@ def describe_recording(path: str | Path) -> dict[str, Any]:
     """What a replay reads, for the results file: the folder or file as resolved, and per task
     the traces file, its sha256, and what the recording's results file says of its decomposer
     (name, prompt set, cap). ``recorded``: the generating decomposer(s), '+'-joined, or None."""
-    from harness_ext.model.records import portable
+    from harness_ext.records import portable
 
     traces = {}
     for task, f in sorted(traces_files(path).items()):

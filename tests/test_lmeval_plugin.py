@@ -99,7 +99,7 @@ def test_contract_cli():
 @pytest.mark.unit
 def test_trace_book_never_reaches_the_results_file(tmp_path):
     from harness_ext.lmeval.tracker import TRACE_KEY, DQTracker
-    from harness_ext.model.records import StageView, TraceBook, TraceRecord
+    from harness_ext.records import StageView, TraceBook, TraceRecord
 
     book = TraceBook("none/m", {"label": "none/m"})
     view = StageView("p", "The answer is: 1", 3, 4, 0.1, False, "tokenizer")

@@ -134,7 +134,7 @@ def test_model_args_batch_size_beside_lm_eval_flag(tiny_model):
 def test_results_paths_are_portable():
     from pathlib import Path
 
-    from harness_ext.model.records import REPO_ROOT, portable
+    from harness_ext.records import REPO_ROOT, portable
 
     home = str(Path.home())
     got = portable(

@@ -20,8 +20,8 @@ from harness_ext.lmeval.models import parse_model_args
 from harness_ext.lmeval.samples import doc_hash
 from harness_ext.model.decomposers import ReplayDecomposer
 from harness_ext.model.items import Item
-from harness_ext.model.records import CallTotals, StageView, TraceRecord
 from harness_ext.model.spec import TwoStageConfig
+from harness_ext.records import CallTotals, StageView, TraceRecord
 from harness_ext.rundir import read_traces, task_of, traces_files
 
 TASK, LIMIT = "dq_synth_d2", 4

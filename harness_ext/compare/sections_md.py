@@ -257,8 +257,7 @@ def plot_forest(sec: Sections, out: Path, name: str = "generalization_forest.png
 
 def write(sec: Sections, out_dir: Path, title: str, frontier_name: str = "cost_frontier.png") -> dict[str, str]:
     """generalization.md (all three sections), sections.json and the two plots under out_dir/plots."""
-    from harness_ext.io import write_json_atomic, write_text_atomic
-    from harness_ext.view.data import clean
+    from harness_ext.io import clean, write_json_atomic, write_text_atomic
 
     plots_dir = out_dir / "plots"
     if sec.frontiers or sec.generalization:  # something to plot

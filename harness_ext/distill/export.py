@@ -24,7 +24,7 @@ from dq_tasks.synth import gold_solution
 from harness_ext import rundir
 from harness_ext.errors import DQError
 from harness_ext.io import write_jsonl_atomic
-from harness_ext.model.records import TraceRecord
+from harness_ext.records import TraceRecord
 
 # The paper's S_D-T, S_D-R, S_E-T, S_E-A; se-g is S_E-T with the gold step-by-step solution as
 # the teacher (synthetic tasks, whose docs carry every step).

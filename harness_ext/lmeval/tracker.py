@@ -14,7 +14,7 @@ from typing import Any
 from lm_eval.loggers.evaluation_tracker import EvaluationTracker
 from lm_eval.utils import sanitize_model_name
 
-from harness_ext.model.records import TraceBook, portable, write_traces
+from harness_ext.records import TraceBook, portable, write_traces
 
 TRACE_KEY = "dq_traces"  # the config key that carries the TraceBook; never saved
 

@@ -18,8 +18,8 @@ from harness_ext.lmeval.models import parse_model_args
 from harness_ext.lmeval.pool import ModelPool
 from harness_ext.lmeval.samples import doc_hash
 from harness_ext.model.items import Item, mark_chat
-from harness_ext.model.records import merge_ranks
 from harness_ext.model.two_stage import TwoStage
+from harness_ext.records import merge_ranks
 
 
 class TwoStageLM(TwoStage, LM):

@@ -17,9 +17,9 @@ from dq_tasks.prompting import Kind
 from harness_ext.errors import DQError
 from harness_ext.model.items import Item
 from harness_ext.model.parsing import parse_subquestions
-from harness_ext.model.records import Flag, TraceRecord, portable
 from harness_ext.model.spec import REPLAY, StageSpec, TwoStageConfig
 from harness_ext.model.stages import Generation, Request, Stage, StageStats
+from harness_ext.records import Flag, TraceRecord, portable
 
 log = logging.getLogger(__name__)
 

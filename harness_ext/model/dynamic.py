@@ -17,9 +17,9 @@ from dq_tasks.prompting import Kind
 from harness_ext.model.items import Item
 from harness_ext.model.parsing import parse_subquestions
 from harness_ext.model.pipeline import Lanes, stream, streams
-from harness_ext.model.records import CallTotals
 from harness_ext.model.spec import TwoStageConfig
 from harness_ext.model.stages import Generation, Request, Stage
+from harness_ext.records import CallTotals
 
 
 class Planner(Protocol):

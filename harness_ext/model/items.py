@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness_ext.model.records import Flag, StageView
 from harness_ext.model.stages import Generation
+from harness_ext.records import Flag, StageView
 
 CHAT_MARK = "\x00dq-chat:"  # prefix of a chat history that each stage templates itself
 

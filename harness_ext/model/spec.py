@@ -16,7 +16,7 @@ from typing import Any, Literal, get_args
 from harness_ext.errors import DQError
 from harness_ext.model.backends import Registry
 from harness_ext.model.keys import check_stage
-from harness_ext.model.naming import REPLAY, stage_name
+from harness_ext.naming import REPLAY, stage_name
 
 Role = Literal["decomposer", "solver"]
 Virtual = Literal["none", "oracle"]  # decomposer backends that need no model

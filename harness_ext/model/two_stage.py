@@ -20,10 +20,10 @@ from harness_ext.model.decomposers import Decomposer, ModelDecomposer, build_dec
 from harness_ext.model.dynamic import run_dynamic, totals, view
 from harness_ext.model.items import Item, chat_messages, chat_text, stage_view, with_exemplars
 from harness_ext.model.pipeline import StaticPlan, stream, streams
-from harness_ext.model.records import TraceBook, TraceRecord
 from harness_ext.model.runtime import describe_runtime
 from harness_ext.model.spec import StageSpec, TwoStageConfig
 from harness_ext.model.stages import Generation, Request, Stage
+from harness_ext.records import TraceBook, TraceRecord
 
 
 class TwoStage:

@@ -15,7 +15,7 @@ from statistics import mean
 
 from harness_ext import rundir
 from harness_ext.errors import DQError
-from harness_ext.model.records import TraceRecord
+from harness_ext.records import TraceRecord
 
 
 def load_traces(run: Path) -> dict[str, list[TraceRecord]]:

@@ -9,7 +9,6 @@ has one (so the site shows exactly what `dq compare` / `dq study` reported), els
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 from harness_ext.compare.api import ComparisonReport, compare_runs
 from harness_ext.compare.runs import Run, load_run
 from harness_ext.errors import DQError
+from harness_ext.io import clean
 from harness_ext.view.sections import attach_ranks, collect_sections
 from harness_ext.view.sources import Source, find_source
 
@@ -62,19 +62,6 @@ class Collection:
 
     def runs_for(self, task: str) -> list[ViewRun]:
         return [r for r in self.runs if task in r.loaded]
-
-
-def clean(value: Any) -> Any:
-    """JSON-safe: NaN/inf -> None, numpy scalars -> Python, recursively."""
-    if isinstance(value, dict):
-        return {str(k): clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [clean(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 # --------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness_ext import rundir
-from harness_ext.model.records import TraceRecord
+from harness_ext.records import TraceRecord
 
 STAGES = rundir.STAGES
 QUESTION_KEYS = ("question", "problem", "input", "query", "prompt")

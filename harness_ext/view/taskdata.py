@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from harness_ext.io import clean
 from harness_ext.view import docs as D
-from harness_ext.view.data import Collection, ViewRun, clean
+from harness_ext.view.data import Collection, ViewRun
 
 CHUNK = 25  # docs per doc-view file: one file holds every run's full traces for these docs
 MAX_OUTPUT = 4000  # characters of solver output in the pair view; the doc view shows all of it
