@@ -1,0 +1,245 @@
+"""`dq study --executor ray`: a study's work as Ray tasks, placed by each model's resources.
+
+Phase 1: one task per (model decomposer, task) runs the decomposer pass (study/passes.py).
+Phase 2: one task per cell, started as soon as its pass is in: it gets the stage-cache entries
+of that pass (and the study's cache as it stood) and runs the cell as the serial executor
+would, so its decomposer answers every doc from the cache: N decomposers x M solvers cost N
+decomposer passes. The cell task also loads the decomposer model (for its tokenizer and chat
+template) but generates nothing with it.
+
+Nothing needs a shared filesystem: the driver ships cache rows as Ray objects, and each task
+returns its new cache rows and its cell folder's files, which the driver writes under
+``DIR/cells/`` (a partial folder renamed when complete) and merges into the study's cache. A
+task whose worker or node dies is retried by Ray (``max_retries``); a cell that finished is on
+the driver's disk, so a rerun into DIR (``resumes``) recomputes only what did not finish.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness_ext.errors import DQError
+from harness_ext.model.cache import Row, StageCache
+from harness_ext.study import plan as work
+
+RETRIES = 3  # Ray re-runs a task whose worker process or node died this many times
+# The driver's settings every worker should share (a worker node's own DQ_DATA_DIR wins).
+ENV_KEYS = ("DQ_THREADS", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TOKENIZERS_PARALLELISM", "OMP_WAIT_POLICY")
+
+
+def _ray():
+    try:
+        import ray
+    except ImportError:
+        raise DQError("--executor ray needs the ray package: pip install 'dq-harness[ray]' (or make setup)") from None
+    return ray
+
+
+# ------------------------------------------------------------------------------ worker side
+def _node() -> dict[str, Any]:
+    import ray
+
+    return {
+        "node_id": ray.get_runtime_context().get_node_id(),
+        "ip": ray.util.get_node_ip_address(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+    }
+
+
+def _apply_env(env: dict[str, str]) -> None:
+    os.environ.update({k: v for k, v in env.items() if k != "DQ_DATA_DIR"})
+    if "DQ_DATA_DIR" in env:
+        os.environ.setdefault("DQ_DATA_DIR", env["DQ_DATA_DIR"])
+
+
+def _private_cache(tmp: str, row_lists: tuple[list[Row], ...]) -> tuple[Path, set[str]]:
+    path = Path(tmp) / "stage_cache.sqlite"
+    cache = StageCache(path)
+    shipped: set[str] = set()
+    for rows in row_lists:
+        cache.put_many(rows)
+        shipped |= {r[0] for r in rows}
+    cache.close()
+    return path, shipped
+
+
+def _new_rows(path: Path, shipped: set[str]) -> list[Row]:
+    cache = StageCache(path)
+    try:
+        return cache.rows(exclude=shipped)
+    finally:
+        cache.close()
+
+
+def pass_task(study, cell, env: dict[str, str], *row_lists: list[Row]) -> dict[str, Any]:
+    """Phase 1 (on a worker): the decomposer pass of ``cell``'s (task, decomposer)."""
+    from harness_ext.study.passes import run_pass
+
+    _apply_env(env)
+    with tempfile.TemporaryDirectory(prefix="dq-pass-") as tmp:
+        cache, shipped = _private_cache(tmp, row_lists)
+        stats = run_pass(study, cell, cache)
+        return {"stats": stats, "rows": _new_rows(cache, shipped), "node": _node()}
+
+
+def cell_task(study, cell, env: dict[str, str], *row_lists: list[Row]) -> dict[str, Any]:
+    """Phase 2 (on a worker): one cell, its folder's files and new cache rows sent back."""
+    from harness_ext.lmeval.tasks import task_manager
+    from harness_ext.study.grid import run_cell
+
+    _apply_env(env)
+    with tempfile.TemporaryDirectory(prefix="dq-cell-") as tmp:
+        cache, shipped = _private_cache(tmp, row_lists)
+        record = run_cell(study, cell, Path(tmp) / "cells", task_manager(), cache=cache)
+        folder = Path(tmp) / "cells" / cell.id
+        files = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+        if record.get("output_dir"):
+            record["output_dir"] = str(Path(record["output_dir"]).relative_to(folder))
+        return {"record": record, "files": files, "rows": _new_rows(cache, shipped), "node": _node()}
+
+
+# ------------------------------------------------------------------------------ driver side
+def write_cell(cells_dir: Path, cell_id: str, files: dict[str, bytes]) -> Path:
+    """A returned cell folder under cells_dir/<id>/, all or nothing (renamed when complete)."""
+    final, partial = cells_dir / cell_id, cells_dir / f".{cell_id}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    for rel, data in files.items():
+        target = partial / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    partial.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(final, ignore_errors=True)
+    partial.rename(final)
+    return final
+
+
+def cluster_facts(ray, address: str | None) -> dict[str, Any]:
+    nodes = [
+        {
+            "node_id": n["NodeID"],
+            "ip": n.get("NodeManagerAddress"),
+            "alive": n.get("Alive"),
+            "resources": n["Resources"],
+        }
+        for n in ray.nodes()
+    ]
+    return {"executor": "ray", "ray": ray.__version__, "address": address or "local", "nodes": nodes}
+
+
+def _where(node: dict[str, Any]) -> str:
+    return f"{node['ip']} (node {node['node_id'][:8]})"
+
+
+@dataclass
+class RayExecutor:
+    """Runs a study's passes and cells as Ray tasks (see the module docstring)."""
+
+    address: str | None = None
+    retries: int = RETRIES
+    resumes: bool = True
+    on_finish: Callable[[dict[str, Any]], None] | None = None  # called per finished cell (tests)
+
+    def run(self, study, cells, state: dict[str, Any], out: Path, save: Callable[[], None]) -> None:
+        ray = _ray()
+        started = not ray.is_initialized()
+        if started:
+            ray.init(address=self.address, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+        cache = StageCache(Path(state["cache"]))
+        try:
+            state["runtime"] = cluster_facts(ray, self.address)
+            state["passes"] = []
+            self._drive(ray, study, cells, state, out, save, cache)
+        finally:
+            cache.close()
+            if started:
+                ray.shutdown()
+
+    def _drive(self, ray, study, cells, state, out: Path, save, cache: StageCache) -> None:
+        env = {k: os.environ[k] for k in (*ENV_KEYS, "DQ_DATA_DIR") if k in os.environ}
+        base = ray.put(cache.rows())
+        remote_pass = ray.remote(max_retries=self.retries)(pass_task)
+        remote_cell = ray.remote(max_retries=self.retries)(cell_task)
+        dynamic = study.options.get("mode") == "dynamic"  # decomposer calls follow solver answers
+        refs: dict[Any, tuple[str, Any]] = {}  # in flight: what each Ray object is
+
+        def submit_cells(indices: list[int], *rows) -> None:
+            for i in indices:
+                cell = cells[i]
+                need = work.resources(study, [cell.decomposer, cell.solver])
+                ref = remote_cell.options(**need).remote(study, cell, env, *rows)
+                refs[ref] = ("cell", i)
+
+        for group in work.groups(cells):
+            todo = [i for i in group.cells if state["cells"][i]["status"] == "pending"]
+            for i in [i for i in todo if cells[i].skip]:
+                state["cells"][i] = {**state["cells"][i], "status": "skipped", "error": cells[i].skip}
+            todo = [i for i in todo if not cells[i].skip]
+            if todo and group.has_pass and not dynamic:
+                need = work.resources(study, [group.decomposer])
+                ref = remote_pass.options(**need).remote(study, cells[todo[0]], env, base)
+                refs[ref] = ("pass", (group, todo))
+            elif todo:
+                submit_cells(todo, base)
+        save()
+        total, finished = sum(c["status"] == "pending" for c in state["cells"]), 0
+        while refs:
+            [ref], _ = ray.wait(list(refs), num_returns=1)
+            kind, what = refs.pop(ref)
+            if kind == "pass":
+                group, todo = what
+                try:
+                    got = ray.get(ref)
+                except Exception as exc:  # noqa: BLE001 - the group's cells fail; others go on
+                    for i in todo:
+                        state["cells"][i] = _failed(state["cells"][i], f"decomposer pass: {_reason(exc)}")
+                        finished += 1
+                    save()
+                    continue
+                cache.put_many(got["rows"])
+                state["passes"].append(
+                    {"task": group.task, "decomposer": group.decomposer, "node": got["node"], "stats": got["stats"]}
+                )
+                _say(f"decomposer pass {group.decomposer} on {group.task} done on {_where(got['node'])}")
+                submit_cells(todo, base, ray.put(got["rows"]))  # the driver owns what it ships
+                continue
+            finished += 1
+            state["cells"][what] = self._collect(ray, ref, state["cells"][what], out, cache)
+            save()
+            record = state["cells"][what]
+            where = _where(record["node"]) if record.get("node") else "?"
+            _say(f"[{finished}/{total}] {record['id']} {record['status']} on {where}, {record.get('wall_seconds')} s")
+            if self.on_finish is not None:
+                self.on_finish(record)
+
+    def _collect(self, ray, ref, pending: dict[str, Any], out: Path, cache: StageCache) -> dict[str, Any]:
+        try:
+            got = ray.get(ref)
+        except Exception as exc:  # noqa: BLE001 - retries exhausted: the cell fails, others go on
+            return _failed(pending, _reason(exc))
+        record = got["record"]
+        folder = write_cell(out / "cells", record["id"], got["files"])
+        if record.get("output_dir"):
+            record["output_dir"] = str(folder / record["output_dir"])
+        cache.put_many(got["rows"])
+        return {**record, "node": got["node"]}
+
+
+def _failed(record: dict[str, Any], error: str) -> dict[str, Any]:
+    return {**record, "status": "failed", "error": error, "metrics": {}, "cost": None}
+
+
+def _reason(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+
+
+def _say(line: str) -> None:
+    print(f"dq study: {line}", file=sys.stderr, flush=True)
