@@ -1,0 +1,151 @@
+"""Benchmark `dq study --executor ray` on a two-node local Ray cluster against the serial study.
+
+Workload: a 2-decomposer x 2-solver grid on one task with smollm2-135m (the two "models" are
+the same weights under two specs, so they load and cache as different models). Compared, each
+from a fresh output folder (cold stage cache):
+- serial: one `dq study` process, one torch thread (`--threads 1`, OMP_NUM_THREADS=1);
+- ray: `dq study --executor ray --address A` against a Ray cluster started here with
+  ray.cluster_utils.Cluster: a head and a second node with one CPU each (so at most two tasks
+  at once, each with one torch thread).
+Measured: wall time of each `dq study` process (start-up and model loads included; the
+cluster's own start is reported apart), decomposer tokens generated (cells + passes), and
+whether every cell scores the same and gives the same per-doc answers both ways. The load
+average is recorded before and after each side.
+
+    python benchmarks/bench_scale.py [--limit 6] [--dec-toks 48] [--sol-toks 48] [--task dq_synth_d4]
+
+Writes benchmarks/results/scale.json and prints a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DQ = [sys.executable, "-m", "harness_ext"]
+OBJECT_STORE = 100 * 1024**2
+MODELS = {
+    "smol_a": {"pretrained": "smollm2-135m", "dtype": "float32"},
+    "smol_b": {"pretrained": "smollm2-135m", "dtype": "float32", "max_length": 2048},
+}
+
+
+def env() -> dict[str, str]:
+    e = dict(os.environ)
+    e.setdefault("DQ_DATA_DIR", str(ROOT.parent / "shared" / "data"))
+    e["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [e.get("PYTHONPATH")])])
+    e.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1")
+    e.update(DQ_THREADS="1", OMP_WAIT_POLICY="PASSIVE")
+    return e
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def timed(cmd: list[str], log: Path) -> dict:
+    before = load()
+    start = time.perf_counter()
+    with open(log, "w") as f:
+        proc = subprocess.run(cmd, cwd=ROOT, env=env(), stdout=f, stderr=subprocess.STDOUT)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{log.read_text()[-2000:]}")
+    return {"wall_seconds": round(seconds, 1), "load_before": before, "load_after": load()}
+
+
+def outcome(out: Path) -> tuple[dict, dict, int]:
+    """Per cell: scores and every doc's answers; the decomposer tokens generated."""
+    state = json.loads((out / "study.json").read_text())
+    scores, answers = {}, {}
+    for c in state["cells"]:
+        scores[c["id"]] = c["metrics"]
+        [samples] = Path(c["output_dir"]).glob("samples_*.jsonl")
+        answers[c["id"]] = [json.loads(line)["filtered_resps"] for line in samples.open()]
+    generated = sum(c["cost"]["decomposer"]["generated"] for c in state["cells"])
+    generated += sum(p["stats"]["generated"] for p in state.get("passes", []))
+    return scores, answers, generated
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--limit", type=int, default=6)
+    p.add_argument("--dec-toks", type=int, default=48)
+    p.add_argument("--sol-toks", type=int, default=48)
+    p.add_argument("--task", default="dq_synth_d4")
+    a = p.parse_args()
+    os.environ.update({k: v for k, v in env().items() if k != "PYTHONPATH"})
+    spec = {
+        "name": "bench_scale",
+        "tasks": [a.task],
+        "limit": a.limit,
+        "seed": 1234,
+        "apply_chat_template": True,
+        "batch_size": a.limit,
+        "device": "cpu",
+        "torch_threads": 1,
+        "models": {n: {"backend": "hf", "args": args} for n, args in MODELS.items()},
+        "decomposers": list(MODELS),
+        "solvers": list(MODELS),
+        "decomposer_gen": {"max_gen_toks": a.dec_toks},
+        "solver_gen": {"max_gen_toks": a.sol_toks},
+        "iterations": 1000,
+    }
+    import ray
+    from ray.cluster_utils import Cluster
+
+    with tempfile.TemporaryDirectory(prefix="dq-bench-scale-") as tmp_name:
+        tmp = Path(tmp_name)
+        study = tmp / "bench_scale.yaml"
+        study.write_text(yaml.safe_dump(spec))
+        serial = timed(
+            [*DQ, "--threads", "1", "study", str(study), "--out", str(tmp / "serial"), "--no-progress"],
+            tmp / "serial.log",
+        )
+        start = time.perf_counter()
+        cluster = Cluster(
+            initialize_head=True,
+            head_node_args={"num_cpus": 1, "object_store_memory": OBJECT_STORE, "include_dashboard": False},
+        )
+        try:
+            cluster.add_node(num_cpus=1, object_store_memory=OBJECT_STORE)
+            cluster.wait_for_nodes()
+            cluster_start = round(time.perf_counter() - start, 1)
+            cmd = [*DQ, "--threads", "1", "study", str(study), "--out", str(tmp / "ray"), "--no-progress"]
+            distributed = timed([*cmd, "--executor", "ray", "--address", cluster.address], tmp / "ray.log")
+        finally:
+            if ray.is_initialized():
+                ray.shutdown()
+            cluster.shutdown()
+        s_scores, s_answers, s_gen = outcome(tmp / "serial")
+        r_scores, r_answers, r_gen = outcome(tmp / "ray")
+    result = {
+        "workload": {"task": a.task, "limit": a.limit, "grid": "2 decomposers x 2 solvers", "model": "smollm2-135m",
+                     "decomposer_max_gen_toks": a.dec_toks, "solver_max_gen_toks": a.sol_toks},
+        "serial": {**serial, "torch_threads": 1, "decomposer_tokens_generated": s_gen},
+        "ray": {**distributed, "nodes": 2, "cpus_per_node": 1, "torch_threads": 1, "cluster_start_seconds": cluster_start,
+                "decomposer_tokens_generated": r_gen},
+        "speedup": round(serial["wall_seconds"] / distributed["wall_seconds"], 2),
+        "identical_scores": s_scores == r_scores,
+        "identical_answers": s_answers == r_answers,
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "command": "python benchmarks/bench_scale.py " + " ".join(sys.argv[1:]),
+    }  # fmt: skip
+    out = ROOT / "benchmarks" / "results" / "scale.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
