@@ -1,15 +1,17 @@
 """Do two commits' two_stage models write the same traces, samples and results?
 
     python benchmarks/check_identity.py OLD NEW      # e.g. 35c4c56 b6a441e (issue 14's refactor)
+    python benchmarks/check_identity.py OLD NEW --pretrained smollm2-135m   # a real model
 
 Each commit is checked out in a temporary worktree and runs the same three evaluations (hf,
-oracle and none decomposers; the tests' tiny random model; 6 docs of dq_synth_d2; chat template
-on; fixed generation kwargs). Records are compared field by field, ignoring per-doc seconds and
-the fields a later commit may add (``truncated``, ``rank``). Exit 0 when all are identical.
+oracle and none decomposers; the tests' tiny random model, or ``--pretrained`` for both stages;
+6 docs of dq_synth_d2; chat template on; fixed generation kwargs). Records are compared field by
+field, ignoring per-doc seconds and the fields a later commit may add (``truncated``, ``rank``). Exit 0 when all are identical.
 """
 
 from __future__ import annotations
 
+import argparse
 import glob
 import json
 import os
@@ -26,7 +28,9 @@ from pathlib import Path
 sys.path.insert(0, {tests!r})
 from conftest import build_tiny_model
 tiny = Path({tiny!r})
-if not (tiny / "config.json").exists():
+if {pretrained!r}:
+    tiny = {pretrained!r}
+elif not (tiny / "config.json").exists():
     build_tiny_model(tiny)
 from harness_ext.model.two_stage import TwoStageLM
 from harness_ext.lmeval.runner import evaluate_to_dir
@@ -40,11 +44,11 @@ for dec in ("hf", "oracle", "none"):
 """
 
 
-def run(commit: str, tmp: Path) -> Path:
+def run(commit: str, tmp: Path, pretrained: str = "") -> Path:
     tree, out = tmp / f"tree-{commit}", tmp / f"out-{commit}"
     subprocess.run(["git", "worktree", "add", "-q", "--detach", str(tree), commit], cwd=ROOT, check=True)
     try:
-        code = RUN.format(tests=str(ROOT / "tests"), tiny=str(tmp / "tiny"), out=str(out))
+        code = RUN.format(tests=str(ROOT / "tests"), tiny=str(tmp / "tiny"), out=str(out), pretrained=pretrained)
         env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1", "DQ_PROGRESS": "0"}
         subprocess.run([sys.executable, "-c", code], cwd=tree, env=env, check=True, capture_output=True)
     finally:
@@ -66,9 +70,13 @@ def records(root: Path, dec: str, kind: str) -> list:
 
 
 def main() -> int:
-    old, new = sys.argv[1:3]
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("old")
+    ap.add_argument("new")
+    ap.add_argument("--pretrained", default="", help="both stages' model (default: the tests' tiny random model)")
+    args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        a, b = run(old, Path(tmp)), run(new, Path(tmp))
+        a, b = run(args.old, Path(tmp), args.pretrained), run(args.new, Path(tmp), args.pretrained)
         same = True
         for dec in ("hf", "oracle", "none"):
             for kind in ("traces", "samples"):

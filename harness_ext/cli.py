@@ -53,8 +53,11 @@ model_args are checked before lm-eval indexes tasks. Plain `lm_eval --model two_
 --include_path "$(dq tasks --path)" ...` runs the same model.
 
 two_stage model_args (flat key=value, or JSON):
-  decomposer=BACKEND|none|oracle  any lm-eval backend (hf, vllm, local-completions, ...);
-                                  none = single-stage baseline; oracle = gold sub-questions
+  decomposer=BACKEND|none|oracle|replay
+                                  any lm-eval backend (hf, vllm, local-completions, ...);
+                                  none = single-stage baseline; oracle = gold sub-questions;
+                                  replay = recorded sub-questions (needs decomposer.path=RUN)
+  decomposer.path=RUN             replay: a two_stage run folder, study cell or traces_*.jsonl
   solver=BACKEND                  required
   decomposer.KEY=V, solver.KEY=V  passed to that stage's backend (pretrained, dtype, base_url, ...)
   decomposer_gen.KW=V, solver_gen.KW=V
@@ -78,9 +81,12 @@ def _check_two_stage(args) -> None:
         from harness_ext.model.spec import parse_model_args
 
         config = parse_model_args(dict(args.model_args or {}))  # bad args fail now, before lm-eval indexes tasks
+        tasks = getattr(args, "tasks", None) or []
+        tasks = tasks.split(",") if isinstance(tasks, str) else list(tasks)
         if config.decomposer.backend == "oracle":
-            tasks = getattr(args, "tasks", None) or []
-            _check_oracle_tasks(tasks.split(",") if isinstance(tasks, str) else list(tasks))
+            _check_oracle_tasks(tasks)
+        if config.decomposer.backend == "replay":
+            _check_replay_tasks(config.decomposer.args["path"], tasks)
 
 
 def _check_oracle_tasks(tasks: list[str]) -> None:
@@ -93,6 +99,20 @@ def _check_oracle_tasks(tasks: list[str]) -> None:
         raise DQError(
             f"decomposer=oracle needs gold sub-questions, which {', '.join(lacking)} lacks; "
             "pick tasks with gold_subquestions = yes in `dq tasks`, or another decomposer"
+        )
+
+
+def _check_replay_tasks(path: str, tasks: list[str]) -> None:
+    """decomposer=replay needs recorded traces of every task: refuse others before any model loads."""
+    from dq_tasks.registry import leaf_tasks
+    from harness_ext.rundir import traces_files
+
+    recorded = traces_files(path)
+    lacking = [t for name in tasks if name.strip() for t in leaf_tasks(name.strip()) if t not in recorded]
+    if lacking:
+        raise DQError(
+            f"decomposer.path={path} has no traces for {', '.join(lacking)} (it has {', '.join(sorted(recorded))}); "
+            "point it at a run of these tasks"
         )
 
 

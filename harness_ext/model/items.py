@@ -24,6 +24,7 @@ class Item:
     subquestions: list[str] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
     decomposition: Generation | None = None
+    replayed_from: str | None = None  # decomposer=replay: the traces file it came from
     rounds: list[dict[str, Any]] = field(default_factory=list)  # dynamic mode only
     pending: str = ""  # dynamic mode: the sub-question being answered
     round_decomposer: Generation | None = None  # dynamic mode: this round's decomposer call

@@ -7,7 +7,7 @@ Records are dataclasses inside the model; they become JSON only at the I/O edge
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +30,12 @@ class StageView:
     token_source: str | None
     truncated: bool = False
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StageView:
+        """The view inside a stage object (which may hold more keys: backend, totals, ...)."""
+        known = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        return cls(**{"token_source": None, **known})
+
 
 @dataclass
 class CallTotals:
@@ -39,6 +45,10 @@ class CallTotals:
     completion_tokens: int = 0
     seconds: float = 0.0
     calls: int = 0
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CallTotals:
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
 @dataclass
@@ -56,6 +66,7 @@ class TraceRecord:
     decomposer_totals: CallTotals | None = None  # dynamic mode only
     solver_totals: CallTotals | None = None  # dynamic mode only
     rank: int | None = None  # data-parallel runs: the rank that generated it
+    replayed_from: str | None = None  # decomposer=replay: the traces file the decomposition came from
 
     def to_json(self) -> dict[str, Any]:
         """The JSONL shape, unchanged since the first release (readers rely on it)."""
@@ -68,7 +79,11 @@ class TraceRecord:
             "flags": self.flags,
         }
         solver = asdict(self.solver)
-        if self.rounds is None:
+        if self.replayed_from is not None:  # the recorded view (if any), saying where it came from
+            view = asdict(self.decomposer) if self.decomposer else {}
+            out["decomposer"] = {"backend": self.decomposer_backend, **view, "replayed_from": self.replayed_from}
+            out["solver"] = solver
+        elif self.rounds is None:
             out["decomposer"] = asdict(self.decomposer) if self.decomposer else {"backend": self.decomposer_backend}
             out["solver"] = solver
         else:
@@ -79,6 +94,33 @@ class TraceRecord:
         if self.rank is not None:
             out["rank"] = self.rank
         return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TraceRecord:
+        """A JSONL line back as a record: ``from_json(r.to_json()).to_json() == r.to_json()``.
+
+        A model decomposer's view does not name its backend (the results file does): then
+        ``decomposer_backend`` is ''.
+        """
+        dec = data.get("decomposer") or {}
+        dynamic = data.get("rounds") is not None
+        has_view = "prompt" in dec and not dynamic
+        return cls(
+            task=data.get("task"),
+            doc_id=data.get("doc_id"),
+            doc_hash=data["doc_hash"],
+            mode=data.get("mode", "static"),
+            subquestions=list(data.get("subquestions") or []),
+            flags=list(data.get("flags") or []),
+            decomposer=StageView.from_json(dec) if has_view else None,
+            decomposer_backend=str(dec.get("backend", "")),
+            solver=StageView.from_json(data["final"] if dynamic else data["solver"]),
+            rounds=data["rounds"] if dynamic else None,
+            decomposer_totals=CallTotals.from_json(dec) if dynamic else None,
+            solver_totals=CallTotals.from_json(data["solver"]) if dynamic else None,
+            rank=data.get("rank"),
+            replayed_from=dec.get("replayed_from"),
+        )
 
 
 @dataclass

@@ -18,6 +18,7 @@ from harness_ext.model.keys import check_stage
 
 Role = Literal["decomposer", "solver"]
 Virtual = Literal["none", "oracle"]  # decomposer backends that need no model
+REPLAY = "replay"  # the decomposer backend that reads recorded sub-questions (decomposer.path=)
 Mode = Literal["static", "dynamic"]
 Baseline = Literal["single", "cot"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -53,7 +54,7 @@ class StageSpec:
 
     @property
     def is_model(self) -> bool:
-        return self.backend not in VIRTUAL
+        return self.backend not in VIRTUAL and self.backend != REPLAY
 
     def model_key(self) -> str:
         """Identity of the loaded model: equal keys share one instance."""
@@ -121,13 +122,13 @@ def _flatten(kwargs: dict[str, Any]) -> dict[str, Any]:
 def _check_backend(role: str, backend: Any) -> str:
     if not isinstance(backend, str) or not backend:
         raise _bad(f"{role}= needs a backend name, got {backend!r}")
-    if role == "decomposer" and backend in VIRTUAL:
+    if role == "decomposer" and (backend in VIRTUAL or backend == REPLAY):
         return backend
     from harness_ext.lmeval.models import known_backends
 
     known = known_backends()
     if backend not in known:
-        hint = " ('none' and 'oracle' are decomposers only)" if backend in VIRTUAL else ""
+        hint = " ('none', 'oracle' and 'replay' are decomposers only)" if backend in (*VIRTUAL, REPLAY) else ""
         raise _bad(
             f"unknown {role} backend {backend!r}{hint}; use an lm-eval model name such as "
             f"hf, vllm, local-completions (all: {', '.join(known)})"
@@ -173,7 +174,9 @@ def parse_model_args(kwargs: dict[str, Any]) -> TwoStageConfig:
         if backend in VIRTUAL and args[role]:
             raise _bad(f"decomposer={backend} takes no decomposer.* args (got {sorted(args[role])})")
         stage_args = {**forward, **args[role]} if backend not in VIRTUAL else {}
-        if backend not in VIRTUAL:
+        if backend == REPLAY:
+            stage_args = _replay_args(args[role])
+        elif backend not in VIRTUAL:
             check_stage(role, backend, args[role], gens[role])
         specs[role] = StageSpec(role, backend, stage_args, gens[role])
     specs["decomposer"].gen = {**DEFAULT_DECOMPOSER_GEN, **specs["decomposer"].gen}
@@ -182,9 +185,27 @@ def parse_model_args(kwargs: dict[str, Any]) -> TwoStageConfig:
     return config
 
 
+def _replay_args(args: dict[str, Any]) -> dict[str, Any]:
+    """decomposer=replay takes one arg, the recorded run: it must hold traces."""
+    extra = sorted(set(args) - {"path"})
+    if extra:
+        raise _bad(f"decomposer=replay takes only decomposer.path (got {extra})")
+    if not args.get("path"):
+        raise _bad("decomposer=replay needs decomposer.path=<run folder, study cell folder or traces_*.jsonl>")
+    from harness_ext.rundir import traces_files
+
+    try:
+        traces_files(str(args["path"]))
+    except DQError as exc:
+        raise _bad(f"decomposer.path: {exc}") from None
+    return {"path": str(args["path"])}
+
+
 def _check_options(config: TwoStageConfig) -> None:
     if config.mode not in MODES:
         raise _bad(f"mode={config.mode!r}; use one of {MODES}")
+    if config.mode == "dynamic" and config.decomposer.backend == REPLAY:
+        raise _bad("decomposer=replay replays a static run's sub-questions; use mode=static")
     if config.baseline not in BASELINES:
         raise _bad(f"baseline={config.baseline!r}; use one of {BASELINES}")
     if config.max_subquestions is not None:

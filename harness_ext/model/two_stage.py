@@ -12,12 +12,11 @@ from typing import Any
 from lm_eval.api.model import LM
 
 from dq_tasks.constants import DEFAULT_CAP
-from harness_ext.errors import DQError
 from harness_ext.lmeval.samples import doc_hash
 from harness_ext.model.cache import StageCache
+from harness_ext.model.decomposers import Decomposer, build_decomposer
 from harness_ext.model.dynamic import run_dynamic, totals, view
 from harness_ext.model.items import Item, chat_messages, chat_text, mark_chat, stage_view, with_exemplars
-from harness_ext.model.parsing import parse_subquestions
 from harness_ext.model.prompts import Kind, doc_variables, get_prompt_set
 from harness_ext.model.records import TraceBook, TraceRecord, merge_ranks
 from harness_ext.model.runtime import describe_runtime
@@ -42,6 +41,7 @@ class TwoStageLM(LM):
         for spec in (self.config.decomposer, self.config.solver):
             if spec.is_model:
                 self.stages[spec.role] = Stage(spec, self.pool.get(spec), cache)
+        self.decomposer: Decomposer = build_decomposer(self.config.decomposer, self.stages, self)
         runtime = describe_runtime(self.device)
         self.book = TraceBook(self.config.label, {**self.config.to_dict(), "runtime": runtime})
 
@@ -176,26 +176,7 @@ class TwoStageLM(LM):
         return doc_variables(item.doc, question=item.question, max_subquestions=self.cap(item), **extra)
 
     def decompose(self, items: list[Item]) -> None:
-        backend = self.config.decomposer.backend
-        if backend == "none":
-            return
-        if backend == "oracle":
-            for item in items:
-                gold = item.doc.get("gold_subquestions")
-                if not gold:
-                    raise DQError(
-                        f"decomposer=oracle needs gold_subquestions, but task {item.task!r} doc "
-                        f"{item.doc_id} has none; use a task that has them (dq tasks) or another decomposer"
-                    )
-                item.subquestions = list(gold)[: self.cap(item)]
-            return
-        stage = self.stages["decomposer"]
-        reqs = [self.request(item, "decompose", stage.spec.gen) for item in items]
-        for item, gen in zip(items, stage.generate(reqs)):
-            item.decomposition = gen
-            item.subquestions = parse_subquestions(gen.output, self.cap(item))
-            if not item.subquestions:  # "No decomposition", or no line with a '?' (the paper's rule)
-                item.flags.append("no_decomposition")
+        self.decomposer.decompose(items)
 
     def solve(self, items: list[Item]) -> list[Generation]:
         reqs, chat_ready = [], True
@@ -247,6 +228,7 @@ class TwoStageLM(LM):
             decomposer=stage_view(item.decomposition) if item.decomposition else None,
             decomposer_backend=self.config.decomposer.backend,
             solver=stage_view(sol),
+            replayed_from=item.replayed_from,
         )
         if sol.truncated:
             item.flags.append("truncated")

@@ -3,9 +3,12 @@
 Two kinds of figures, on purpose:
 - *this invocation*: ``generated`` (tokens produced now, 0 when everything came from the stage
   cache), ``cache_hits``, ``seconds`` (0 for cache hits) and ``calls`` (inner model calls);
-- *nominal* (what the cell costs to produce from scratch, cache or not, so cells compare):
+- *nominal* (what the cell costs to produce from scratch, cache or replay or not, so cells compare):
   ``prompt_tokens``, ``completion_tokens``, ``flops`` = 2 x parameters x (prompt + completion
   tokens), and ``usd`` from the study's price table.
+
+A replayed decomposer (``backend: replay``) reports the recorded run's tokens as nominal,
+``generated`` 0 and ``replayed`` (docs); its ``parameters`` come only from the study file.
 
 ``parameters`` is the inner HF model's ``num_parameters()`` (all unique weights, embeddings
 included: the tied output projection is real compute); None for API backends unless the study
@@ -53,8 +56,15 @@ def check_prices(prices: Any, models: set[str]) -> dict[str, dict[str, float]]:
 
 
 def snapshot(lm) -> dict[str, dict[str, float]]:
-    """Each stage's running StageStats of a TwoStageLM, as plain dicts."""
-    return {role: {k: asdict(stage.stats)[k] for k in STAT_FIELDS} for role, stage in lm.stages.items()}
+    """Each stage's running StageStats of a TwoStageLM, as plain dicts; a replayed decomposer's
+    recorded tokens as the decomposer's (nothing generated: ``generated`` stays 0)."""
+    out = {role: {k: asdict(stage.stats)[k] for k in STAT_FIELDS} for role, stage in lm.stages.items()}
+    from harness_ext.model.decomposers import ReplayDecomposer
+
+    replay = getattr(lm, "decomposer", None)
+    if "decomposer" not in out and isinstance(replay, ReplayDecomposer):
+        out["decomposer"] = {**{k: asdict(replay.stats)[k] for k in STAT_FIELDS}, "replayed": replay.replayed}
+    return out
 
 
 def parameters(lm, role: str) -> int | None:
@@ -100,12 +110,16 @@ def cell_cost(
     out: dict[str, dict[str, Any]] = {}
     for role in ("decomposer", "solver"):
         name = names[role]
-        if role not in lm.stages:
+        if role not in after:
             out[role] = no_model_cost(name)
             continue
         delta = {k: after[role][k] - before.get(role, {}).get(k, 0) for k in STAT_FIELDS}
         params = param_overrides.get(name) or parameters(lm, role)
         out[role] = {"model": name, **stage_cost(delta, params, prices.get(name))}
+        if "replayed" in after[role]:  # recorded tokens (nominal cost), none generated now
+            out[role].update(
+                backend="replay", replayed=after[role]["replayed"] - before.get(role, {}).get("replayed", 0)
+            )
     return out
 
 

@@ -35,7 +35,7 @@ from typing import Any, Protocol
 from harness_ext.errors import DQError
 from harness_ext.io import write_json_atomic
 from harness_ext.lmeval.tasks import task_manager
-from harness_ext.model.spec import VIRTUAL, parse_model_args
+from harness_ext.model.spec import REPLAY, VIRTUAL, parse_model_args
 from harness_ext.model.stages import ModelPool
 from harness_ext.study import cost as costs
 from harness_ext.study.spec import Study, bad_study, load_study  # noqa: F401 - load_study: callers import it from here
@@ -95,7 +95,8 @@ def _model_args(study: Study, dec: str, sol: str, cache_path) -> dict[str, Any]:
         model = study.models[name]
         args[role] = model.backend
         args.update({f"{role}.{k}": v for k, v in model.args.items()})
-        args.update({f"{role}_gen.{k}": v for k, v in study.gen[role].items()})
+        if model.backend != REPLAY:  # a replayed decomposition generates nothing
+            args.update({f"{role}_gen.{k}": v for k, v in study.gen[role].items()})
     args.update(study.options)
     if cache_path is not None:
         args["cache"] = str(cache_path)

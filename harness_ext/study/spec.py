@@ -6,6 +6,7 @@ A study file is YAML::
     tasks: [dq_paper, dq_synth_d2] # dq task or group names
     models:                        # name -> an lm-eval backend and its args
       smol: {backend: hf, args: {pretrained: smollm2-135m, dtype: float32}, parameters: 1.35e+8}
+      taught: {backend: replay, path: runs/teacher}   # decompositions recorded by another run
       big: {backend: vllm, args: {pretrained: PATH, tensor_parallel_size: 2},
             resources: {num_gpus: 2, num_cpus: 4}}   # what its stage needs (--executor ray)
     decomposers: [none, oracle, smol]   # model names, none (single stage), oracle (gold)
@@ -33,7 +34,7 @@ import yaml
 
 from harness_ext.errors import DQError
 from harness_ext.lmeval.tasks import expand_tasks, task_manager
-from harness_ext.model.spec import VIRTUAL
+from harness_ext.model.spec import REPLAY, VIRTUAL
 from harness_ext.study import cost as costs
 
 TOP_KEYS = {
@@ -61,7 +62,7 @@ TOP_KEYS = {
     "torch_threads",
     "comparisons",
 }
-MODEL_KEYS = {"backend", "args", "parameters", "resources"}
+MODEL_KEYS = {"backend", "args", "parameters", "path", "resources"}
 RESOURCE_KEYS = ("num_cpus", "num_gpus")  # Ray's task options; a stage without them takes 1 CPU
 ROLE_KEYS = ("decomposers", "solvers")
 
@@ -138,6 +139,13 @@ def _models(raw: Any) -> dict[str, ModelDef]:
         args = entry.get("args") or {}
         if not isinstance(args, dict):
             raise bad_study(f"models.{name}.args: expected a map, got {args!r}")
+        if (entry["backend"] == REPLAY) != ("path" in entry) or (entry["backend"] == REPLAY and args):
+            raise bad_study(
+                f"models.{name}: a recorded decomposition is {{backend: replay, path: RUN_DIR}} (no args); "
+                "path belongs to backend replay only"
+            )
+        if entry["backend"] == REPLAY:
+            args = {"path": entry["path"]}  # the two_stage model's decomposer.path
         if entry["backend"] in ("hf", "huggingface") and "pretrained" not in args:
             raise bad_study(f"models.{name}: backend hf needs args.pretrained (a model dir or packaged name)")
         resources = _resources(name, entry.get("resources"))
@@ -182,11 +190,12 @@ def load_study(path: str | Path, tm=None) -> Study:
     decomposers, solvers = _names(raw["decomposers"], "decomposers"), _names(raw["solvers"], "solvers")
     for role, names, allowed in (
         ("decomposers", decomposers, set(models) | set(VIRTUAL)),
-        ("solvers", solvers, set(models)),
+        ("solvers", solvers, {n for n, m in models.items() if m.backend != REPLAY}),
     ):
         for n in names:
             if n not in allowed:
-                hint = " ('none' and 'oracle' are decomposers only)" if n in VIRTUAL else ""
+                replay = n in models and models[n].backend == REPLAY
+                hint = " ('none', 'oracle' and replay models are decomposers only)" if n in VIRTUAL or replay else ""
                 raise bad_study(f"{role}: unknown model {n!r}{hint}; models are {sorted(models)}")
     gen = {}
     for role in ("decomposer", "solver"):
