@@ -1,8 +1,10 @@
-"""A decomposer pass: one decomposer over one task's docs, into a stage cache, with no solver.
+"""A decomposer pass: one decomposer over one task's docs, with no solver.
 
 The docs, prompts and chat templating are lm-eval's own (the pass runs ``simple_evaluate`` as
-the cell would, with the study's limit, seed and metadata), so every decomposition lands in the
-cache under the key the cells of that decomposer then look up: they generate nothing for it.
+the cell would, with the study's limit, seed and metadata). Its output is a traces file in the
+shape two_stage writes (sub-questions, flags and the decomposer's view per doc; the solver view
+empty), which the decomposer's cells replay (``decomposer=replay``), and the stage-cache rows
+of the generations.
 """
 
 from __future__ import annotations
@@ -11,24 +13,43 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness_ext.model.items import Item
+from harness_ext.lmeval.samples import doc_hash
+from harness_ext.model.items import Item, stage_view
+from harness_ext.model.records import StageView, TraceRecord
 from harness_ext.model.two_stage import TwoStageLM
+from harness_ext.study import cost as costs
 
 if TYPE_CHECKING:
     from harness_ext.study.grid import Cell
     from harness_ext.study.spec import Study
 
 
+NO_SOLVER = StageView(prompt="", output="", prompt_tokens=None, completion_tokens=None, seconds=0.0, cached=False,
+                      token_source=None)  # fmt: skip
+
+
 class DecomposeOnlyLM(TwoStageLM):
-    """two_stage whose generate_until decomposes each request and answers nothing: lm-eval's
-    scores of a pass are meaningless and discarded; only the cached decompositions count."""
+    """two_stage whose generate_until decomposes each request, records the decomposition and
+    answers nothing: lm-eval's scores of a pass are meaningless and discarded."""
 
     def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
         items = [Item(r.task_name, r.doc_id, r.doc or {}, r.args[0], dict(r.args[1])) for r in requests]
         if items:
-            strategy: Any = getattr(self, "decomposer", None)  # the Decomposer protocol, where present
-            decompose = strategy.decompose if hasattr(strategy, "decompose") else self.decompose
-            decompose(items)
+            self.decomposer.decompose(items)
+        for item in items:
+            self.book.add(
+                TraceRecord(
+                    task=item.task,
+                    doc_id=item.doc_id,
+                    doc_hash=doc_hash(item.doc),
+                    mode="static",
+                    subquestions=item.subquestions,
+                    flags=item.flags,
+                    decomposer=stage_view(item.decomposition) if item.decomposition else None,
+                    decomposer_backend=self.config.decomposer.backend,
+                    solver=NO_SOLVER,
+                )  # fmt: skip
+            )
         return ["" for _ in items]
 
 
@@ -43,7 +64,8 @@ def pass_args(model_args: dict[str, Any], cache: str | Path) -> dict[str, Any]:
 
 
 def run_pass(study: Study, cell: Cell, cache: str | Path, tm=None) -> dict[str, Any]:
-    """Decompose ``cell``'s task with its decomposer into ``cache``; the decomposer's StageStats."""
+    """Decompose ``cell``'s task with its decomposer (generations into ``cache``): the trace
+    records (JSONL shape), the decomposer's StageStats and parameter count."""
     from lm_eval import simple_evaluate
 
     from harness_ext.lmeval.tasks import task_manager
@@ -57,7 +79,11 @@ def run_pass(study: Study, cell: Cell, cache: str | Path, tm=None) -> dict[str, 
             model=lm, tasks=[cell.task], limit=study.limit, apply_chat_template=study.apply_chat_template,
             metadata=study.metadata, task_manager=tm or task_manager(), log_samples=False, **seeds,
         )  # fmt: skip
-        return asdict(lm.stages["decomposer"].stats)
+        return {
+            "traces": lm.traces_for(cell.task),
+            "stats": asdict(lm.stages["decomposer"].stats),
+            "parameters": costs.parameters(lm, "decomposer"),
+        }
     finally:
         lm.close()
         lm.pool.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness_ext.errors import DQError
-from harness_ext.model.spec import VIRTUAL
+from harness_ext.model.spec import REPLAY, VIRTUAL
 
 if TYPE_CHECKING:
     from harness_ext.study.grid import Cell
@@ -28,11 +28,6 @@ class Group:
     task: str
     decomposer: str
     cells: tuple[int, ...]  # indices into the plan, in plan order
-
-    @property
-    def has_pass(self) -> bool:
-        """A model decomposer: its outputs are generated once for the whole group."""
-        return self.decomposer not in VIRTUAL
 
 
 def groups(cells: list[Cell]) -> list[Group]:
@@ -68,10 +63,10 @@ def shard_cells(cells: list[Cell], k: int, n: int) -> list[Cell]:
 
 def resources(study: Study, names: list[str]) -> dict[str, float]:
     """Ray task options for a task that loads these models: the largest need per resource
-    (they share the node), one CPU when none is declared; none/oracle need nothing."""
+    (they share the node), one CPU when none is declared; none/oracle/replay need nothing."""
     need: dict[str, float] = {"num_cpus": 0.0}
     for name in names:
-        if name in VIRTUAL:
+        if name in VIRTUAL or study.models[name].backend == REPLAY:
             continue
         for key, value in {"num_cpus": DEFAULT_CPUS, **study.models[name].resources}.items():
             need[key] = max(need.get(key, 0.0), value)
