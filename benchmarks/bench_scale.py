@@ -1,8 +1,11 @@
 """Benchmark `dq study --executor ray` on a two-node local Ray cluster against the serial study.
 
-Workload: a 2-decomposer x 2-solver grid on one task with smollm2-135m (the two "models" are
-the same weights under two specs, so they load and cache as different models). Compared, each
-from a fresh output folder (cold stage cache):
+Workload: decomposers none, oracle and smollm2-135m x two solvers on one task (the two solvers
+are smollm2-135m's weights under two specs, so they load and cache as different models; a
+second *decomposer* with the same weights would write the same sub-questions, and the serial
+run would then answer its cells from the first one's cached solver outputs: a cache artifact
+the grid avoids). One decomposer pass, six cells. Compared, each from a fresh output folder
+(cold stage cache):
 - serial: one `dq study` process, one torch thread (`--threads 1`, OMP_NUM_THREADS=1);
 - ray: `dq study --executor ray --address A` against a Ray cluster started here with
   ray.cluster_utils.Cluster: a head and a second node with one CPU each (so at most two tasks
@@ -12,7 +15,7 @@ cluster's own start is reported apart), decomposer tokens generated (cells + pas
 whether every cell scores the same and gives the same per-doc answers both ways. The load
 average is recorded before and after each side.
 
-    python benchmarks/bench_scale.py [--limit 6] [--dec-toks 48] [--sol-toks 48] [--task dq_synth_d4]
+    python benchmarks/bench_scale.py [--limit 12] [--dec-toks 64] [--sol-toks 64] [--task dq_synth_d4]
 
 Writes benchmarks/results/scale.json and prints a summary.
 """
@@ -64,6 +67,14 @@ def timed(cmd: list[str], log: Path) -> dict:
     return {"wall_seconds": round(seconds, 1), "load_before": before, "load_after": load()}
 
 
+def timings(out: Path) -> dict:
+    """Where the time went: each cell's wall and model-load seconds, each pass's stage seconds."""
+    state = json.loads((out / "study.json").read_text())
+    cells = {c["id"]: {"wall": c["wall_seconds"], "load": c.get("load_seconds")} for c in state["cells"]}
+    passes = {f"{p['task']}__{p['decomposer']}": round(p["stats"]["seconds"], 1) for p in state.get("passes", [])}
+    return {"cells": cells, "pass_generation_seconds": passes}
+
+
 def outcome(out: Path) -> tuple[dict, dict, int]:
     """Per cell: scores and every doc's answers; the decomposer tokens generated."""
     state = json.loads((out / "study.json").read_text())
@@ -79,9 +90,9 @@ def outcome(out: Path) -> tuple[dict, dict, int]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--limit", type=int, default=6)
-    p.add_argument("--dec-toks", type=int, default=48)
-    p.add_argument("--sol-toks", type=int, default=48)
+    p.add_argument("--limit", type=int, default=12)
+    p.add_argument("--dec-toks", type=int, default=64)
+    p.add_argument("--sol-toks", type=int, default=64)
     p.add_argument("--task", default="dq_synth_d4")
     a = p.parse_args()
     os.environ.update({k: v for k, v in env().items() if k != "PYTHONPATH"})
@@ -95,7 +106,7 @@ def main() -> None:
         "device": "cpu",
         "torch_threads": 1,
         "models": {n: {"backend": "hf", "args": args} for n, args in MODELS.items()},
-        "decomposers": list(MODELS),
+        "decomposers": ["none", "oracle", "smol_a"],
         "solvers": list(MODELS),
         "decomposer_gen": {"max_gen_toks": a.dec_toks},
         "solver_gen": {"max_gen_toks": a.sol_toks},
@@ -109,7 +120,7 @@ def main() -> None:
         study = tmp / "bench_scale.yaml"
         study.write_text(yaml.safe_dump(spec))
         serial = timed(
-            [*DQ, "--threads", "1", "study", str(study), "--out", str(tmp / "serial"), "--no-progress"],
+            [*DQ, "study", str(study), "--out", str(tmp / "serial"), "--no-progress"],
             tmp / "serial.log",
         )
         start = time.perf_counter()
@@ -121,7 +132,7 @@ def main() -> None:
             cluster.add_node(num_cpus=1, object_store_memory=OBJECT_STORE)
             cluster.wait_for_nodes()
             cluster_start = round(time.perf_counter() - start, 1)
-            cmd = [*DQ, "--threads", "1", "study", str(study), "--out", str(tmp / "ray"), "--no-progress"]
+            cmd = [*DQ, "study", str(study), "--out", str(tmp / "ray"), "--no-progress"]
             distributed = timed([*cmd, "--executor", "ray", "--address", cluster.address], tmp / "ray.log")
         finally:
             if ray.is_initialized():
@@ -129,8 +140,9 @@ def main() -> None:
             cluster.shutdown()
         s_scores, s_answers, s_gen = outcome(tmp / "serial")
         r_scores, r_answers, r_gen = outcome(tmp / "ray")
+        serial["timings"], distributed["timings"] = timings(tmp / "serial"), timings(tmp / "ray")
     result = {
-        "workload": {"task": a.task, "limit": a.limit, "grid": "2 decomposers x 2 solvers", "model": "smollm2-135m",
+        "workload": {"task": a.task, "limit": a.limit, "grid": "none/oracle/smol_a x smol_a/smol_b", "model": "smollm2-135m",
                      "decomposer_max_gen_toks": a.dec_toks, "solver_max_gen_toks": a.sol_toks},
         "serial": {**serial, "torch_threads": 1, "decomposer_tokens_generated": s_gen},
         "ray": {**distributed, "nodes": 2, "cpus_per_node": 1, "torch_threads": 1, "cluster_start_seconds": cluster_start,

@@ -147,6 +147,28 @@ def test_ray_two_nodes_equals_serial(spec, serial, capfd):
 
 
 @pytest.mark.integration
+def test_ray_ships_a_recorded_decomposition(spec, serial, tmp_path):
+    """A study model that is a recording (backend: replay) reaches the workers as shipped traces."""
+    from harness_ext.study.ray_exec import RayExecutor
+
+    recorded = serial / "cells" / "dq_synth_d2__smol__smol"
+    models = yaml.safe_load(spec.read_text())["models"]
+    replayed = write_study(
+        tmp_path / "replayed.yaml",
+        models={"smol": models["smol"], "rec": {"backend": "replay", "path": str(recorded)}},
+        decomposers=["rec"],
+        solvers=["smol"],
+    )
+    with local_cluster() as (cluster, _):
+        state = run_study(load_study(replayed), tmp_path / "out", executor=RayExecutor(address=cluster.address))
+    [cell] = state["cells"]
+    assert cell["status"] == "ok" and state["passes"] == []
+    assert cell["cost"]["decomposer"]["generated"] == 0 and cell["cost"]["decomposer"]["replayed"] == 2
+    keys = ("doc_id", "doc_hash", "arguments", "resps", "filtered_resps")
+    assert rows(Path(cell["output_dir"]), "samples", keys) == rows(next(recorded.glob("*/")), "samples", keys)
+
+
+@pytest.mark.integration
 def test_node_killed_mid_study_then_rerun_recomputes_nothing(spec, serial):
     import ray
 

@@ -196,7 +196,13 @@ class RayExecutor:
         ray = _ray()
         started = not ray.is_initialized()
         if started:
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+            try:
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise DQError(
+                    f"--address {self.address}: no Ray cluster to join ({_reason(exc)}); start one "
+                    "(ray start --head) or leave --address out to start Ray on this machine"
+                ) from None
         cache = StageCache(Path(state["cache"]))
         try:
             state["runtime"] = cluster_facts(ray, self.address)
