@@ -12,10 +12,10 @@ the grid avoids). One decomposer pass, six cells. Compared, each from a fresh ou
   at once, each with one torch thread).
 Measured: wall time of each `dq study` process (start-up and model loads included; the
 cluster's own start is reported apart), decomposer tokens generated (cells + passes), and
-whether every cell scores the same and gives the same per-doc answers both ways. The load
-average is recorded before and after each side.
+whether every cell scores the same and gives the same per-doc answers in every run. The load
+average is recorded before and after each run; the order alternates between repeats.
 
-    python benchmarks/bench_scale.py [--limit 12] [--dec-toks 64] [--sol-toks 64] [--task dq_synth_d4]
+    python benchmarks/bench_scale.py [--limit 12] [--dec-toks 64] [--sol-toks 64] [--task dq_synth_d4] [--repeats 2]
 
 Writes benchmarks/results/scale.json and prints a summary.
 """
@@ -67,14 +67,6 @@ def timed(cmd: list[str], log: Path) -> dict:
     return {"wall_seconds": round(seconds, 1), "load_before": before, "load_after": load()}
 
 
-def timings(out: Path) -> dict:
-    """Where the time went: each cell's wall and model-load seconds, each pass's stage seconds."""
-    state = json.loads((out / "study.json").read_text())
-    cells = {c["id"]: {"wall": c["wall_seconds"], "load": c.get("load_seconds")} for c in state["cells"]}
-    passes = {f"{p['task']}__{p['decomposer']}": round(p["stats"]["seconds"], 1) for p in state.get("passes", [])}
-    return {"cells": cells, "pass_generation_seconds": passes}
-
-
 def outcome(out: Path) -> tuple[dict, dict, int]:
     """Per cell: scores and every doc's answers; the decomposer tokens generated."""
     state = json.loads((out / "study.json").read_text())
@@ -94,6 +86,7 @@ def main() -> None:
     p.add_argument("--dec-toks", type=int, default=64)
     p.add_argument("--sol-toks", type=int, default=64)
     p.add_argument("--task", default="dq_synth_d4")
+    p.add_argument("--repeats", type=int, default=2)
     a = p.parse_args()
     os.environ.update({k: v for k, v in env().items() if k != "PYTHONPATH"})
     spec = {
@@ -119,37 +112,43 @@ def main() -> None:
         tmp = Path(tmp_name)
         study = tmp / "bench_scale.yaml"
         study.write_text(yaml.safe_dump(spec))
-        serial = timed(
-            [*DQ, "study", str(study), "--out", str(tmp / "serial"), "--no-progress"],
-            tmp / "serial.log",
-        )
         start = time.perf_counter()
         cluster = Cluster(
             initialize_head=True,
             head_node_args={"num_cpus": 1, "object_store_memory": OBJECT_STORE, "include_dashboard": False},
         )
+        runs: list[dict] = []
         try:
             cluster.add_node(num_cpus=1, object_store_memory=OBJECT_STORE)
             cluster.wait_for_nodes()
             cluster_start = round(time.perf_counter() - start, 1)
-            cmd = [*DQ, "study", str(study), "--out", str(tmp / "ray"), "--no-progress"]
-            distributed = timed([*cmd, "--executor", "ray", "--address", cluster.address], tmp / "ray.log")
+            # Alternate the order (serial first, then Ray first): the shared machine's load drifts.
+            for r in range(a.repeats):
+                for side in ("serial", "ray") if r % 2 == 0 else ("ray", "serial"):
+                    out = tmp / f"{side}{r}"
+                    cmd = [*DQ, "study", str(study), "--out", str(out), "--no-progress"]
+                    if side == "ray":
+                        cmd += ["--executor", "ray", "--address", cluster.address]
+                    runs.append({"side": side, "repeat": r, **timed(cmd, tmp / f"{side}{r}.log"), "out": out})
         finally:
             if ray.is_initialized():
                 ray.shutdown()
             cluster.shutdown()
-        s_scores, s_answers, s_gen = outcome(tmp / "serial")
-        r_scores, r_answers, r_gen = outcome(tmp / "ray")
-        serial["timings"], distributed["timings"] = timings(tmp / "serial"), timings(tmp / "ray")
+        for run in runs:
+            run["scores"], run["answers"], run["decomposer_tokens_generated"] = outcome(run.pop("out"))
+        first = runs[0]
+        same = all(r["scores"] == first["scores"] and r["answers"] == first["answers"] for r in runs)
+        for run in runs:
+            del run["scores"], run["answers"]
+    wall = {side: [r["wall_seconds"] for r in runs if r["side"] == side] for side in ("serial", "ray")}
     result = {
         "workload": {"task": a.task, "limit": a.limit, "grid": "none/oracle/smol_a x smol_a/smol_b", "model": "smollm2-135m",
                      "decomposer_max_gen_toks": a.dec_toks, "solver_max_gen_toks": a.sol_toks},
-        "serial": {**serial, "torch_threads": 1, "decomposer_tokens_generated": s_gen},
-        "ray": {**distributed, "nodes": 2, "cpus_per_node": 1, "torch_threads": 1, "cluster_start_seconds": cluster_start,
-                "decomposer_tokens_generated": r_gen},
-        "speedup": round(serial["wall_seconds"] / distributed["wall_seconds"], 2),
-        "identical_scores": s_scores == r_scores,
-        "identical_answers": s_answers == r_answers,
+        "serial": {"processes": 1, "torch_threads": 1},
+        "ray": {"nodes": 2, "cpus_per_node": 1, "torch_threads": 1, "cluster_start_seconds": cluster_start},
+        "runs": runs,
+        "speedup_per_repeat": [round(s / r, 2) for s, r in zip(wall["serial"], wall["ray"])],
+        "identical_scores_and_answers": same,
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
         "command": "python benchmarks/bench_scale.py " + " ".join(sys.argv[1:]),
