@@ -294,12 +294,14 @@ def test_resources_take_the_largest_need(tmp_path):
         (["--shard", "x"], "expected K/N"),
         (["--shard", "1/2", "--executor", "ray"], "either --shard K/N or --executor ray"),
         (["--address", "auto"], "--address needs --executor ray"),
+        (["--executor", "ray", "--address", "127.0.0.1:9"], "--address 127.0.0.1:9: no Ray cluster answers there"),
     ],
 )
 def test_flag_errors_are_one_line(spec, capsys, argv, message):
     assert cli.main(["study", str(spec), "--out", str(spec.parent / "never"), *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and message in err, err
+    assert not (spec.parent / "never").exists()
 
 
 @pytest.mark.unit

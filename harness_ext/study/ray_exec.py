@@ -179,6 +179,20 @@ def cluster_facts(ray, address: str | None) -> dict[str, Any]:
     return {"executor": "ray", "ray": ray.__version__, "address": address or "local", "nodes": nodes}
 
 
+def _check_reachable(address: str | None) -> None:
+    """A HOST:PORT that takes no connection fails here in seconds (Ray itself retries for minutes)."""
+    if not address or address == "auto" or ":" not in address:
+        return
+    host, port = address.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except (OSError, ValueError) as exc:
+        raise DQError(
+            f"--address {address}: no Ray cluster answers there ({exc}); start one (ray start --head) "
+            "or leave --address out to start Ray on this machine"
+        ) from None
+
+
 def _where(node: dict[str, Any]) -> str:
     return f"{node['ip']} (node {node['node_id'][:8]})"
 
@@ -191,6 +205,10 @@ class RayExecutor:
     retries: int = RETRIES
     resumes: bool = True
     on_finish: Callable[[dict[str, Any]], None] | None = None  # called per finished cell (tests)
+
+    def __post_init__(self) -> None:  # before the study writes anything
+        _ray()
+        _check_reachable(self.address)
 
     def run(self, study, cells, state: dict[str, Any], out: Path, save: Callable[[], None]) -> None:
         ray = _ray()
