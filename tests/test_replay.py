@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -14,9 +16,12 @@ import pytest
 import yaml
 
 from harness_ext.errors import DQError
+from harness_ext.lmeval.samples import doc_hash
+from harness_ext.model.decomposers import ReplayDecomposer
+from harness_ext.model.items import Item
 from harness_ext.model.records import CallTotals, StageView, TraceRecord
-from harness_ext.model.spec import parse_model_args
-from harness_ext.rundir import read_traces, traces_files
+from harness_ext.model.spec import TwoStageConfig, parse_model_args
+from harness_ext.rundir import read_traces, task_of, traces_files
 
 TASK, LIMIT = "dq_synth_d2", 4
 GEN = {"until": ["\n\n"], "max_gen_toks": 6}
@@ -120,8 +125,8 @@ def test_traces_files_refuses_what_it_cannot_use(tmp_path):
     rec = TraceRecord("t", 0, "h", "static", [], [], None, "none", _view())
     with pytest.raises(DQError, match="no such file or folder"):
         traces_files(tmp_path / "nope")
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(DQError, match="no traces_"):
+    (tmp_path / "empty" / "cells").mkdir(parents=True)
+    with pytest.raises(DQError, match=r"no traces_.*a dq study folder: name one of its cells"):
         traces_files(tmp_path / "empty")
     results = tmp_path / "results_2026-01-01T00-00-00.json"
     results.write_text("{}")
@@ -132,9 +137,27 @@ def test_traces_files_refuses_what_it_cannot_use(tmp_path):
     with pytest.raises(DQError, match="in 2 run folders"):
         traces_files(tmp_path / "two")
     bad = tmp_path / "traces_t_2026-01-01T00-00-00.jsonl"
-    bad.write_text('{"task": "t"}\n')
-    with pytest.raises(DQError, match="line 1: not a two_stage trace record"):
-        read_traces(bad)
+    good = json.dumps(rec.to_json())
+    for body, line in [
+        ('{"task": "t"}\n', 1),
+        (f"{good}\n{good}\n{good[:40]}", 3),  # truncated mid-line (a copy cut short, a full disk)
+        (f"{good}\n[1, 2]\n", 2),  # JSON, but not an object
+        (f'{good}\n"text"\n', 2),
+        (good.replace('"subquestions": []', '"subquestions": "a?"') + "\n", 1),
+    ]:
+        bad.write_text(body)
+        with pytest.raises(DQError, match=f"{bad.name} line {line}: not a two_stage trace record"):
+            read_traces(bad)
+
+
+@pytest.mark.unit
+def test_an_undated_traces_file_names_its_task_by_its_records(tmp_path):
+    rec = TraceRecord("gsm8k_dq", 0, "h", "static", [], [], None, "none", _view())
+    renamed = _write(tmp_path / "traces_gsm8k_dq.jsonl", rec)  # not "gsm8k" (cut at the last '_')
+    assert task_of(renamed) == "gsm8k_dq" and traces_files(renamed) == {"gsm8k_dq": renamed}
+    dated = _write(tmp_path / "traces_gsm8k_dq_2026-01-01T00-00-00.5.jsonl", rec)
+    assert task_of(dated) == "gsm8k_dq"
+    assert traces_files(tmp_path) == {"gsm8k_dq": dated}  # beside a dated run, the renamed copy is not "newer"
 
 
 @pytest.mark.unit
@@ -142,8 +165,10 @@ def test_replay_model_args_are_checked(tmp_path):
     rec = _write(tmp_path / "traces_t_2026-01-01T00-00-00.jsonl", TraceRecord("t", 0, "h", "static", [], [], None,
                                                                               "none", _view()))  # fmt: skip
     config = parse_model_args({"decomposer": "replay", "decomposer.path": str(rec), "solver": "hf", "batch_size": 2})
-    assert config.decomposer.args == {"path": str(rec)} and not config.decomposer.is_model
-    assert config.label == "replay/hf"
+    assert config.decomposer.args["path"] == str(rec) and not config.decomposer.is_model
+    assert "batch_size" not in config.decomposer.args and config.label == "replay/hf"
+    nested = parse_model_args({"decomposer": {"backend": "replay", "path": str(rec)}, "solver": {"backend": "hf"}})
+    assert nested.decomposer.args == config.decomposer.args  # the JSON form says the same
     for args, words in [
         ({"decomposer": "replay"}, "needs decomposer.path"),
         ({"decomposer": "replay", "decomposer.path": str(tmp_path / "nope")}, "no such file or folder"),
@@ -154,6 +179,122 @@ def test_replay_model_args_are_checked(tmp_path):
             parse_model_args({**args, "solver": "hf"})
     with pytest.raises(DQError, match="decomposers only"):
         parse_model_args({"solver": "replay"})
+
+
+def _recording(folder: Path, task: str, records: list[TraceRecord], dq: dict | None, date="2026-01-01T00-00-00.1"):
+    """A run folder as two_stage writes it: traces (+ the results file naming its config.dq)."""
+    traces = _write(folder / f"traces_{task}_{date}.jsonl", *records)
+    if dq is not None:
+        (folder / f"results_{date}.json").write_text(json.dumps({"config": {"dq": dq}}))
+    return traces
+
+
+def _live_dq(pretrained: str = "/models/teacher-7b", **options) -> dict:
+    return parse_model_args({"decomposer": "none", "solver": "hf", **options}).to_dict() | {
+        "decomposer": {"role": "decomposer", "backend": "hf", "args": {"pretrained": pretrained}, "gen": {}},
+        "label": f"{Path(pretrained).name}/x",
+    }  # fmt: skip
+
+
+@pytest.mark.unit
+def test_the_results_config_names_the_recording_exactly(tmp_path):
+    rec = TraceRecord("t", 0, "h", "static", ["a?"], [], _view(), "", _view())
+    traces = _recording(tmp_path / "run" / "two_stage__teacher-7b__x", "t", [rec], _live_dq())
+    config = parse_model_args({"decomposer": "replay", "decomposer.path": str(tmp_path / "run"), "solver": "hf"})
+    args = config.decomposer.args
+    assert args["path"] == str(tmp_path / "run") and args["resolved"] == str((tmp_path / "run").resolve())
+    entry = args["traces"]["t"]
+    assert entry["file"] == str(traces.resolve()) and entry["sha256"] == hashlib.sha256(traces.read_bytes()).hexdigest()
+    assert (entry["decomposer"], entry["prompts"], entry["origin"]) == ("teacher-7b", "default", None)
+    # The label says which decomposer is replayed: no collision with the recording's (teacher-7b/hf)
+    # in dq compare, nor with a replay of another decomposer; nothing is generated, so no gen kwargs.
+    assert config.label == "replay-teacher-7b/hf" and config.decomposer.gen == {}
+    kept = parse_model_args({"decomposer": "replay", "decomposer.path": str(traces), "decomposer_gen.max_gen_toks": 9,
+                             "solver": "hf"})  # fmt: skip
+    assert kept.decomposer.gen == {}  # as with none/oracle, decomposer_gen.* is accepted; it has no effect
+    # A traces file copied on its own (no results file beside it): replayed, its decomposer unknown.
+    alone = _write(tmp_path / "alone" / traces.name, rec)
+    bare = parse_model_args({"decomposer": "replay", "decomposer.path": str(alone), "solver": "hf"})
+    assert bare.label == "replay/hf" and bare.decomposer.args["traces"]["t"]["results"] is None
+
+
+@pytest.mark.unit
+def test_a_replay_of_a_replay_names_the_origin(tmp_path):
+    rec = TraceRecord("t", 0, "h", "static", ["a?"], [], _view(), "", _view())
+    first = _recording(tmp_path / "a", "t", [rec], _live_dq())
+    hop1 = parse_model_args({"decomposer": "replay", "decomposer.path": str(first), "solver": "hf"})
+    again = TraceRecord("t", 0, "h", "static", ["a?"], [], _view(cached=True), "replay", _view(),
+                        replayed_from=str(first))  # fmt: skip
+    second = _recording(tmp_path / "b", "t", [again], {**hop1.to_dict()}, date="2026-02-01T00-00-00.1")
+    hop2 = parse_model_args({"decomposer": "replay", "decomposer.path": str(second), "solver": "hf"})
+    assert hop2.decomposer.args["traces"]["t"]["origin"] == str(first.resolve())
+    assert hop2.decomposer.args["traces"]["t"]["file"] == str(second.resolve())
+    assert hop2.label == hop1.label == "replay-teacher-7b/hf"  # not replay-replay-...
+    third = _recording(tmp_path / "c", "t", [again], hop2.to_dict(), date="2026-03-01T00-00-00.1")
+    hop3 = parse_model_args({"decomposer": "replay", "decomposer.path": str(third), "solver": "hf"})
+    assert hop3.decomposer.args["traces"]["t"]["origin"] == str(first.resolve())
+
+
+class _Prompter:
+    """What ReplayDecomposer asks of the two_stage model (its Prompter protocol): config and cap."""
+
+    def __init__(self, config: TwoStageConfig) -> None:
+        self.config = config
+
+    def cap(self, item: Item) -> int:
+        return self.config.max_subquestions or int(item.doc.get("max_subquestions") or 3)
+
+    def request(self, item, kind, gen_kwargs, **extra):  # a replay renders no prompt
+        raise AssertionError("replay must not render a decompose prompt")
+
+
+def _replayer(path: Path, **options) -> ReplayDecomposer:
+    config = parse_model_args({"decomposer": "replay", "decomposer.path": str(path), "solver": "hf", **options})
+    return ReplayDecomposer(config.decomposer.args, _Prompter(config))
+
+
+DOCS = [{"question": f"q{i}?", "max_subquestions": 3} for i in range(3)]
+
+
+@pytest.mark.unit
+def test_replay_recaps_and_warns_once_when_the_recording_had_another_cap(tmp_path, caplog):
+    subs = ["a?", "b?", "c?"]
+    recs = [TraceRecord("t", i, doc_hash(d), "static", subs, [], _view(), "", _view()) for i, d in enumerate(DOCS)]
+    _recording(tmp_path, "t", recs, _live_dq())
+    items = [Item("t", i, d, "ctx", {}) for i, d in enumerate(DOCS)]
+    with caplog.at_level(logging.WARNING):
+        _replayer(tmp_path).decompose([Item("t", 0, DOCS[0], "ctx", {})])
+    assert not caplog.records  # same cap, same prompts: nothing to say
+    with caplog.at_level(logging.WARNING):
+        _replayer(tmp_path, max_subquestions=2).decompose(items)
+    assert [i.subquestions for i in items] == [subs[:2]] * 3  # cut to this run's cap
+    (warning,) = caplog.records  # once per task, not per doc
+    assert "recorded with cap 3 sub-questions, this run 2" in warning.getMessage()
+    caplog.clear()
+    more = [Item("t", 0, DOCS[0], "ctx", {})]
+    with caplog.at_level(logging.WARNING):
+        _replayer(tmp_path, max_subquestions=5).decompose(more)
+    assert more[0].subquestions == subs and "never extended" in caplog.records[0].getMessage()
+
+
+@pytest.mark.unit
+def test_replay_errors_name_the_file_once(tmp_path):
+    recs = [TraceRecord("t", i, doc_hash(d), "static", ["a?"], [], None, "oracle", _view()) for i, d in enumerate(DOCS)]
+    old = _recording(tmp_path, "t", recs, None)
+    new = _recording(tmp_path, "t", recs[:1], None, date="2026-02-01T00-00-00.1")  # a later, smaller rerun
+    items = [Item("t", i, d, "ctx", {}) for i, d in enumerate(DOCS)]
+    with pytest.raises(DQError, match=rf"doc 1 .*is not in .*{new.name}.*older traces of t.*{old.name}.*\(1 more docs"):
+        _replayer(tmp_path).decompose(items)
+    replayer = _replayer(old)
+    bare = ReplayDecomposer(str(old), replayer.prompter)  # a bare path works too (no hash to hold it to)
+    bare.decompose(ok := [Item("t", 0, DOCS[0], "ctx", {})])
+    assert ok[0].subquestions == ["a?"] and ok[0].replayed_from == str(old.resolve())
+    old.write_text(old.read_text()[:-30])  # cut short (or rewritten) after the run named it
+    with pytest.raises(DQError, match=f"{old.name} changed after this run named it"):
+        replayer.decompose(items)
+    with pytest.raises(DQError, match=f"{old.name} line 3: not a two_stage trace record") as exc:
+        _replayer(old).decompose(items)
+    assert "more docs" not in str(exc.value)  # one error for the file, not one per doc
 
 
 # ------------------------------------------------------------------------------ e2e: Python API
@@ -186,6 +327,8 @@ def test_replayed_decompositions_give_the_original_solver_run(recorded, tiny_mod
     run = recorded[source]
     if source == "oracle":
         assert any(t["subquestions"] for t in run_files(run, "traces"))  # the solve prompt is exercised
+    else:  # "no_decomposition" docs: the replay must give the solver the original single-stage prompt
+        assert any("no_decomposition" in t["flags"] for t in run_files(run, "traces"))
     path = run.parent if source == "hf" else next(run.glob("traces_*.jsonl"))  # --output_path, or one file
     lm = two_stage(tiny_model, "replay", **{"decomposer.path": str(path)})
     replayed = evaluate(lm, tmp_path / "replay")
@@ -199,7 +342,18 @@ def test_replayed_decompositions_give_the_original_solver_run(recorded, tiny_mod
     assert lm.decomposer.stats.prompt_tokens == recorded_tokens and lm.decomposer.stats.generated == 0
     assert lm.decomposer.replayed == LIMIT
     config = json.loads(next(replayed.glob("results_*.json")).read_text())["config"]["dq"]
-    assert config["decomposer"] == {**config["decomposer"], "backend": "replay", "args": {"path": str(path)}}
+    assert config["decomposer"]["backend"] == "replay" and config["decomposer"]["args"]["path"] == str(path)
+    (traces,) = run.glob(f"traces_{TASK}_*.jsonl")  # the results file names the recording exactly
+    entry = config["decomposer"]["args"]["traces"][TASK]
+    assert entry["file"] == str(traces.resolve()) and entry["sha256"] == hashlib.sha256(traces.read_bytes()).hexdigest()
+    name = Path(tiny_model).name if source == "hf" else "oracle"
+    assert config["label"] == f"replay-{name}/{Path(tiny_model).name}" and entry["decomposer"] == name
+    if source == "hf":  # a replay of this replay: the same solver side, and the chain names its origin
+        again = evaluate(two_stage(tiny_model, "replay", **{"decomposer.path": str(replayed)}), tmp_path / "again")
+        _same_solver_side(run, again)
+        chain = json.loads(next(again.glob("results_*.json")).read_text())["config"]["dq"]
+        assert chain["decomposer"]["args"]["traces"][TASK]["origin"] == str(traces.resolve())
+        assert chain["label"] == config["label"]
 
 
 @pytest.mark.e2e
@@ -241,10 +395,14 @@ def one_error_line(proc: subprocess.CompletedProcess, cwd: Path, *words: str) ->
 @pytest.mark.e2e
 @pytest.mark.parametrize("lm_eval", CLIS)
 def test_replay_under_the_clis(recorded, tiny_model, tmp_path, lm_eval):
-    proc = _cli(_eval_cmd(tiny_model, recorded["oracle"], lm_eval=lm_eval), tmp_path)
+    relative = os.path.relpath(recorded["oracle"], tmp_path)  # resolved against the working directory
+    proc = _cli(_eval_cmd(tiny_model, relative, lm_eval=lm_eval), tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     (run,) = (tmp_path / "out").iterdir()
-    assert run.name == "two_stage__replay__" + Path(tiny_model).name
+    assert run.name == "two_stage__replay-oracle__" + Path(tiny_model).name
+    dq = json.loads(next(run.glob("results_*.json")).read_text())["config"]["dq"]
+    assert dq["decomposer"]["args"]["resolved"] == str(recorded["oracle"].resolve())  # reproducible elsewhere
+    assert all(Path(t["decomposer"]["replayed_from"]).is_absolute() for t in run_files(run, "traces"))
     assert [t["subquestions"] for t in run_files(run, "traces")] == [
         t["subquestions"] for t in run_files(recorded["oracle"], "traces")
     ]
@@ -261,9 +419,17 @@ def _tampered(recorded: dict[str, Path], tmp_path: Path) -> Path:
     return out
 
 
+def _truncated(source: Path, tmp_path: Path) -> Path:
+    """The recording cut short in its last line (a copy interrupted, a full disk)."""
+    out = tmp_path / "cut" / source.name
+    out.parent.mkdir()
+    out.write_text(source.read_text()[:-40])
+    return out
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("lm_eval", CLIS)
-@pytest.mark.parametrize("case", ["missing doc", "hash mismatch", "bad path", "other task"])
+@pytest.mark.parametrize("case", ["missing doc", "hash mismatch", "bad path", "other task", "truncated file"])
 def test_each_replay_error_is_one_line(recorded, tiny_model, tmp_path, case, lm_eval):
     traces = next(recorded["hf"].glob("traces_*.jsonl"))
     path, words, extra = {
@@ -272,9 +438,11 @@ def test_each_replay_error_is_one_line(recorded, tiny_model, tmp_path, case, lm_
         "bad path": (tmp_path / "no-such-run", ["no-such-run", "no such file or folder"], {}),
         "other task": (traces, [traces.name, "no traces for dq_synth_d4" if not lm_eval else "no traces for task"],
                        {"task": "dq_synth_d4"}),
+        "truncated file": (_truncated(traces, tmp_path), [traces.name, f"line {LIMIT}:", "not a two_stage trace"], {}),
     }[case]  # fmt: skip
     proc = _cli(_eval_cmd(tiny_model, path, lm_eval=lm_eval, **extra), tmp_path)
-    one_error_line(proc, tmp_path, *words)
+    last = one_error_line(proc, tmp_path, *words)
+    assert "more docs" not in last or case == "missing doc"  # a bad file is one error, not one per doc
 
 
 @pytest.mark.e2e

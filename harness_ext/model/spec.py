@@ -73,7 +73,11 @@ class StageSpec:
 
     @property
     def name(self) -> str:
-        """Short readable name: basename of the model path, else the backend."""
+        """Short readable name: basename of the model path, else the backend. A replay names
+        the decomposer it replays (``replay-<name>``), so its label and run folder differ from
+        the recording's and from a replay of another decomposer."""
+        if self.backend == REPLAY:
+            return f"{REPLAY}-{self.args['recorded']}" if self.args.get("recorded") else REPLAY
         for key in ("pretrained", "model", "base_url"):
             if self.args.get(key):
                 return Path(str(self.args[key]).rstrip("/")).name
@@ -176,29 +180,32 @@ def parse_model_args(kwargs: dict[str, Any]) -> TwoStageConfig:
         stage_args = {**forward, **args[role]} if backend not in VIRTUAL else {}
         if backend == REPLAY:
             stage_args = _replay_args(args[role])
+            gens[role] = {}  # generates nothing: decomposer_gen.* (as none/oracle take it) has no effect to record
         elif backend not in VIRTUAL:
             check_stage(role, backend, args[role], gens[role])
         specs[role] = StageSpec(role, backend, stage_args, gens[role])
-    specs["decomposer"].gen = {**DEFAULT_DECOMPOSER_GEN, **specs["decomposer"].gen}
+    if specs["decomposer"].backend != REPLAY:  # a replay generates nothing: no gen kwargs to record
+        specs["decomposer"].gen = {**DEFAULT_DECOMPOSER_GEN, **specs["decomposer"].gen}
     config = TwoStageConfig(specs["decomposer"], specs["solver"], **options)
     _check_options(config)
     return config
 
 
 def _replay_args(args: dict[str, Any]) -> dict[str, Any]:
-    """decomposer=replay takes one arg, the recorded run: it must hold traces."""
+    """decomposer=replay takes one arg, the recorded run: it must hold traces. The spec's args
+    add what the results file needs to name the recording exactly (rundir.describe_recording:
+    resolved path, each task's traces file and sha256, the recorded decomposer)."""
     extra = sorted(set(args) - {"path"})
     if extra:
         raise _bad(f"decomposer=replay takes only decomposer.path (got {extra})")
     if not args.get("path"):
         raise _bad("decomposer=replay needs decomposer.path=<run folder, study cell folder or traces_*.jsonl>")
-    from harness_ext.rundir import traces_files
+    from harness_ext.rundir import describe_recording
 
     try:
-        traces_files(str(args["path"]))
+        return {"path": str(args["path"]), **describe_recording(str(args["path"]))}
     except DQError as exc:
         raise _bad(f"decomposer.path: {exc}") from None
-    return {"path": str(args["path"])}
 
 
 def _check_options(config: TwoStageConfig) -> None:
