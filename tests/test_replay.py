@@ -452,7 +452,7 @@ def test_each_replay_error_is_one_line(recorded, tiny_model, tmp_path, case, lm_
 
 @pytest.mark.e2e
 def test_replay_in_a_study_counts_recorded_tokens_as_not_generated(recorded, tiny_model, tmp_path):
-    from harness_ext.study.grid import main
+    from harness_ext.study.command import main
 
     study = {
         "tasks": [TASK],

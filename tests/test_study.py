@@ -13,7 +13,8 @@ from harness_ext import cli
 from harness_ext.compare.report_data import read_json as read_comparisons
 from harness_ext.errors import DQError
 from harness_ext.lmeval import pool as stages
-from harness_ext.study.grid import load_study, main, plan
+from harness_ext.study.command import main
+from harness_ext.study.grid import load_study, plan
 
 COST_FIELDS = {"prompt_tokens", "completion_tokens", "generated", "cache_hits", "seconds", "flops", "usd"}
 

@@ -2,6 +2,10 @@
 
 Key: the stage's model spec, prompt template, rendered prompt and generation kwargs. Each
 finished batch is committed at once, so a killed run loses at most the batch in flight.
+
+Entries travel as plain rows (:data:`Row`): a study's distributed workers get the driver's rows,
+run with a private cache file, and send back only the rows they added (``rows(exclude=...)``),
+which the driver ``put_many``s into the study's cache; shards' caches merge the same way.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import json
 import sqlite3
 from pathlib import Path
 from typing import Any
+
+Row = tuple[str, str, int | None, int | None, float]  # key, output, prompt/completion tokens, seconds
 
 
 def cache_key(model_key: str, template_id: str, prompt: str, gen_kwargs: dict[str, Any]) -> str:
@@ -44,7 +50,14 @@ class StageCache:
                 found[key] = {"output": output, "prompt_tokens": pt, "completion_tokens": ct, "seconds": sec}
         return found
 
-    def put_many(self, rows: list[tuple[str, str, int | None, int | None, float]]) -> None:
+    def rows(self, exclude: set[str] | frozenset[str] = frozenset()) -> list[Row]:
+        """Every entry (for export), in key order, less the keys in ``exclude``."""
+        found = self._db.execute(
+            "SELECT key, output, prompt_tokens, completion_tokens, seconds FROM stage_outputs ORDER BY key"
+        )
+        return [tuple(r) for r in found if r[0] not in exclude]  # type: ignore[misc]
+
+    def put_many(self, rows: list[Row]) -> None:
         with self._db:
             self._db.executemany("INSERT OR REPLACE INTO stage_outputs VALUES (?, ?, ?, ?, ?)", rows)
 

@@ -1,6 +1,7 @@
 """`dq study`: decomposer x solver x task grids with decomposition reuse and cost accounting.
 
-    dq study STUDY.yaml [--out DIR] [--dry-run]
+    dq study STUDY.yaml [--out DIR] [--dry-run] [--executor serial|ray [--address A]] [--shard K/N]
+    dq study --merge DIR_1 ... DIR_N --out DIR
 
 A study file (see studies/*.yaml) names ``tasks`` (lm-eval task or group names from dq_tasks),
 ``models`` (name -> {backend, args}), ``decomposers`` (model names, ``none``, ``oracle``) and
@@ -12,50 +13,33 @@ decomposition passes per task and a rerun generates nothing (each cell is recomp
 cache, so study.json always describes this invocation). Then ``DIR/study.json``,
 ``DIR/leaderboard.md``, ``DIR/comparisons.json``, ``DIR/compare/`` (the full `dq compare`
 report) and ``DIR/plots/``. Exit status: 0, 1 when a cell failed, 2 for a bad study file.
+``--executor ray`` spreads the work over a Ray cluster (study/ray_exec.py), ``--shard K/N``
+runs one share for a batch-system array and ``--merge`` joins the shares (study/shards.py);
+docs/scale.md has both recipes.
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
 import os
-import re
 import shutil
+import socket
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from harness_ext.argv import parse_argv
 from harness_ext.errors import DQError
 from harness_ext.io import write_json_atomic
 from harness_ext.lmeval.models import parse_model_args
 from harness_ext.lmeval.pool import ModelPool
 from harness_ext.lmeval.tasks import task_manager
-from harness_ext.model.runtime import offline_defaults
 from harness_ext.model.spec import REPLAY, VIRTUAL
 from harness_ext.study import cost as costs
-from harness_ext.study.spec import STUDY_FILE_HELP, Study, bad_study, load_study
-
-
-@dataclass
-class Cell:
-    task: str
-    decomposer: str
-    solver: str
-    model_args: dict[str, Any] = field(default_factory=dict)
-    skip: str | None = None  # why the cell does not apply
-
-    @property
-    def label(self) -> str:
-        return f"{self.decomposer}/{self.solver}"
-
-    @property
-    def id(self) -> str:
-        return re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{self.task}__{self.decomposer}__{self.solver}")
-
+from harness_ext.study.cells import Cell
+from harness_ext.study.spec import Study, bad_study, load_study  # noqa: F401 - load_study: callers import it from here
 
 # --------------------------------------------------------------------------------------------
 # Reading and validating a study file (no model is loaded here)
@@ -120,8 +104,13 @@ def _metrics(results: dict, task: str) -> dict[str, float]:
     }
 
 
-def run_cell(study: Study, cell: Cell, cells_dir: Path, tm, pool: ModelPool | None = None) -> dict[str, Any]:
-    """One cell through lm-eval; its outputs land in cells_dir/<id>/ only when complete."""
+def run_cell(
+    study: Study, cell: Cell, cells_dir: Path, tm, pool: ModelPool | None = None, cache: str | Path | None = None
+) -> dict[str, Any]:
+    """One cell through lm-eval; its outputs land in cells_dir/<id>/ only when complete.
+
+    ``cache``: the stage cache this process uses instead of the cell's own (a Ray worker's
+    private copy); the results file still names the cell's, where the entries end up."""
     from harness_ext.lmeval.runner import evaluate_and_save
     from harness_ext.lmeval.two_stage import TwoStageLM
 
@@ -137,7 +126,8 @@ def run_cell(study: Study, cell: Cell, cells_dir: Path, tm, pool: ModelPool | No
     start = time.perf_counter()
     lm = None
     try:
-        lm = TwoStageLM(pool=pool, **cell.model_args)
+        run_args = {**cell.model_args, "cache": str(cache)} if cache else cell.model_args
+        lm = TwoStageLM(pool=pool, **run_args)
         record["load_seconds"] = round(time.perf_counter() - start, 3)
         before = costs.snapshot(lm)
 
@@ -147,6 +137,8 @@ def run_cell(study: Study, cell: Cell, cells_dir: Path, tm, pool: ModelPool | No
             tracker.general_config_tracker.model_source = "two_stage"
             results["config"]["model"] = "two_stage"
             results["config"]["dq_study"] = {"study": study.name, "cell": cell.id, "label": cell.label}
+            if cache and isinstance(results["config"].get("dq"), dict):
+                results["config"]["dq"]["cache"] = cell.model_args.get("cache")
 
         results, _ = evaluate_and_save(
             lm, [cell.task], partial, seed=study.seed, manager=tm, before_save=label_cell,
@@ -180,57 +172,106 @@ def run_cell(study: Study, cell: Cell, cells_dir: Path, tm, pool: ModelPool | No
     return record
 
 
-def run_study(study: Study, out: str | Path, progress: bool = True, cache: str | Path | None = None) -> dict[str, Any]:
-    from tqdm import tqdm
+class Executor(Protocol):
+    """Runs a study's pending cells: fills ``state["cells"][i]`` for each and saves study.json
+    (``save()``) as cells finish, so a killed study keeps what finished."""
 
+    resumes: bool  # finished cells of an earlier run into the same DIR are kept, not recomputed
+
+    def run(self, study: Study, cells: list[Cell], state: dict[str, Any], out: Path, save: Callable[[], None]) -> None:
+        """Run every cell whose state is still pending."""
+
+
+@dataclass
+class SerialExecutor:
+    """Every cell in turn in this process, sharing loaded models (the default)."""
+
+    progress: bool = True
+    resumes: bool = False  # each cell is recomputed from the stage cache instead
+
+    def run(self, study: Study, cells: list[Cell], state: dict[str, Any], out: Path, save: Callable[[], None]) -> None:
+        from tqdm import tqdm
+
+        tm = task_manager()
+        bar = tqdm(cells, desc="dq study cells", unit="cell", disable=not self.progress, file=sys.stderr)
+        pool = ModelPool()
+        try:
+            for i, cell in enumerate(bar):
+                bar.set_postfix_str(cell.id)
+                pool.evict(keep=_model_keys(cells[i:]))  # models no later cell uses are freed
+                if state["cells"][i]["status"] != "pending":
+                    continue
+                if cell.skip:
+                    state["cells"][i] = {**_pending(cell), "status": "skipped", "error": cell.skip}
+                else:
+                    state["cells"][i] = run_cell(study, cell, out / "cells", tm, pool)
+                save()
+        finally:
+            pool.close()
+            bar.close()
+
+
+def run_study(
+    study: Study,
+    out: str | Path,
+    progress: bool = True,
+    cache: str | Path | None = None,
+    executor: Executor | None = None,
+    shard: tuple[int, int] | None = None,
+) -> dict[str, Any]:
+    """Run the study (or its share ``shard`` = (K, N)) into ``out`` and write its reports."""
+    from harness_ext.study import plan as work
+
+    executor = executor or SerialExecutor(progress)
     out = Path(out)
-    cells_dir = out / "cells"
-    cells_dir.mkdir(parents=True, exist_ok=True)
+    (out / "cells").mkdir(parents=True, exist_ok=True)
     # Another study's cache may be shared (several processes at once is fine: SQLite WAL).
     cache_path = Path(cache).resolve() if cache else out / "stage_cache.sqlite"
     cells = plan(study, cache_path)
-    tm = task_manager()
+    if shard is not None:
+        cells = work.shard_cells(cells, *shard)
     if study.torch_threads:  # the study file's choice wins over the CPU default (model/runtime.py)
         os.environ["DQ_THREADS"] = str(study.torch_threads)
+    done = work.finished_cells(out, study) if executor.resumes else {}
     state: dict[str, Any] = {
         "study": study.name,
         "study_file": study.path,
+        "study_sha256": study.sha256,
         "out": str(out),
         "cache": str(cache_path),
         "spec": _spec_dict(study),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "finished": None,
         "reuse": "every cell is recomputed from the stage cache: generated == 0 where nothing was new",
-        "cells": [_pending(c) for c in cells],
+        "cells": [done.get(c.id) or _pending(c) for c in cells],
     }
-    _write_json(out / "study.json", state)
+    if shard is not None:  # what `dq study --merge` checks and needs, wherever the shard ran
+        state["shard"] = {"k": shard[0], "n": shard[1], "cells": [c.id for c in cells]}
+        state["host"] = socket.gethostname()
+        state["study_text"] = Path(study.path).read_text(encoding="utf-8")
+    save = lambda: _write_json(out / "study.json", state)  # noqa: E731 - one line, used below
+    save()
     start = time.perf_counter()
-    bar = tqdm(cells, desc="dq study cells", unit="cell", disable=not progress, file=sys.stderr)
-    pool = ModelPool()
-    try:
-        for i, cell in enumerate(bar):
-            bar.set_postfix_str(cell.id)
-            pool.evict(keep=_model_keys(cells[i:]))  # models no later cell uses are freed
-            if cell.skip:
-                state["cells"][i] = {**_pending(cell), "status": "skipped", "error": cell.skip}
-            else:
-                state["cells"][i] = run_cell(study, cell, cells_dir, tm, pool)
-            _write_json(out / "study.json", state)  # a killed study keeps what finished
-    finally:
-        pool.close()
-        bar.close()
+    executor.run(study, cells, state, out, save)
     state["wall_seconds"] = round(time.perf_counter() - start, 3)
-    state["failures"] = [f"{c['id']}: {c['error']}" for c in state["cells"] if c["status"] == "failed"]
-    from harness_ext.study.report import write_outputs
+    return finish_study(study, state, out, report=shard is None)
 
-    try:
-        state["report"] = write_outputs(study, state, out)
-    except Exception as exc:  # noqa: BLE001 - keep study.json; say what went wrong
-        state["report"] = {"error": f"{type(exc).__name__}: {exc}"}
-        state["failures"].append(f"report: {type(exc).__name__}: {exc}")
+
+def finish_study(study: Study, state: dict[str, Any], out: Path, report: bool = True) -> dict[str, Any]:
+    """failures, then (unless a shard, whose reports come from --merge) the reports and site."""
+    state["failures"] = [f"{c['id']}: {c['error']}" for c in state["cells"] if c["status"] == "failed"]
+    if report:
+        from harness_ext.study.report import write_outputs
+
+        try:
+            state["report"] = write_outputs(study, state, out)
+        except Exception as exc:  # noqa: BLE001 - keep study.json; say what went wrong
+            state["report"] = {"error": f"{type(exc).__name__}: {exc}"}
+            state["failures"].append(f"report: {type(exc).__name__}: {exc}")
     state["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     _write_json(out / "study.json", state)
-    _write_site(out, state)
+    if report:
+        _write_site(out, state)
     return state
 
 
@@ -273,57 +314,3 @@ def _spec_dict(study: Study) -> dict[str, Any]:
     d = asdict(study)
     d["models"] = {k: asdict(v) for k, v in study.models.items()}
     return d
-
-
-# --------------------------------------------------------------------------------------------
-# Command line
-# --------------------------------------------------------------------------------------------
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="dq study",
-        description=__doc__.split("\n\n")[1],
-        epilog=STUDY_FILE_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("study", metavar="STUDY.yaml")
-    p.add_argument("--out", metavar="DIR", help="output directory (default: results/<study name>)")
-    p.add_argument(
-        "--cache",
-        metavar="PATH",
-        help="stage cache file (default: DIR/stage_cache.sqlite); "
-        "point several studies or processes at one file to share generations",
-    )
-    p.add_argument("--dry-run", action="store_true", help="validate the study and list its cells; run nothing")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar over cells")
-    p.add_argument("--verbose", action="store_true", help="keep lm-eval's INFO logging")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_argv(build_parser(), argv)
-    if isinstance(args, int):  # usage or help was printed
-        return args
-    offline_defaults()
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    if not args.verbose:
-        logging.getLogger("lm_eval").setLevel(logging.WARNING)
-    study = load_study(args.study)
-    cells = plan(study)  # every cell's model args validated before any compute
-    if args.dry_run:
-        for c in cells:
-            print(f"{c.id}\t{'skip: ' + c.skip if c.skip else 'run'}")
-        return 0
-    out = Path(args.out or Path("results") / study.name)
-    state = run_study(study, out, progress=not args.no_progress, cache=args.cache)
-    ok = sum(c["status"] == "ok" for c in state["cells"])
-    skipped = sum(c["status"] == "skipped" for c in state["cells"])
-    print(
-        f"dq study: {ok} ok, {skipped} skipped, {len(state['failures'])} failed; wrote {out}/study.json"
-        + (f", {out}/leaderboard.md" if "leaderboard" in state.get("report", {}) else ""),
-        file=sys.stderr,
-    )
-    for f in state["failures"]:
-        print(f"dq study: failed: {f}", file=sys.stderr)
-    return 1 if state["failures"] else 0

@@ -7,6 +7,8 @@ A study file is YAML::
     models:                        # name -> an lm-eval backend and its args
       smol: {backend: hf, args: {pretrained: smollm2-135m, dtype: float32}, parameters: 1.35e+8}
       taught: {backend: replay, path: runs/teacher}   # decompositions recorded by another run
+      big: {backend: vllm, args: {pretrained: PATH, tensor_parallel_size: 2},
+            resources: {num_gpus: 2, num_cpus: 4}}   # what its stage needs (--executor ray)
     decomposers: [none, oracle, smol]   # model names, none (single stage), oracle (gold)
     solvers: [smol]
     comparisons: [single_stage, decomposers, solvers]   # which pairs form the Holm family,
@@ -23,6 +25,7 @@ A study file is YAML::
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -59,7 +62,8 @@ TOP_KEYS = {
     "torch_threads",
     "comparisons",
 }
-MODEL_KEYS = {"backend", "args", "parameters", "path"}
+MODEL_KEYS = {"backend", "args", "parameters", "path", "resources"}
+RESOURCE_KEYS = ("num_cpus", "num_gpus")  # Ray's task options; a stage without them takes 1 CPU
 ROLE_KEYS = ("decomposers", "solvers")
 
 
@@ -69,6 +73,7 @@ class ModelDef:
     backend: str
     args: dict[str, Any] = field(default_factory=dict)
     parameters: int | None = None  # for FLOPs of API backends
+    resources: dict[str, float] = field(default_factory=dict)  # num_cpus / num_gpus (Ray executor)
 
 
 ComparisonKind = Literal["single_stage", "decomposers", "solvers"]
@@ -102,6 +107,7 @@ class Study:
     torch_threads: int | None = None  # 1 is far faster than 2 on oversubscribed shared cores
     comparisons: tuple[ComparisonKind, ...] = COMPARISON_KINDS  # which pairs form the Holm family
     pairs: tuple[CellPair, ...] = ()  # explicit "d/s vs d/s" comparisons, beside the kinds
+    sha256: str = ""  # of the study file's bytes: shards of one study carry the same
 
 
 def bad_study(msg: str) -> DQError:
@@ -142,16 +148,30 @@ def _models(raw: Any) -> dict[str, ModelDef]:
             args = {"path": entry["path"]}  # the two_stage model's decomposer.path
         if entry["backend"] in ("hf", "huggingface") and "pretrained" not in args:
             raise bad_study(f"models.{name}: backend hf needs args.pretrained (a model dir or packaged name)")
-        out[name] = ModelDef(str(name), entry["backend"], dict(args), entry.get("parameters"))
+        resources = _resources(name, entry.get("resources"))
+        out[name] = ModelDef(str(name), entry["backend"], dict(args), entry.get("parameters"), resources)
     return out
+
+
+def _resources(name: str, raw: Any) -> dict[str, float]:
+    if raw is None:
+        return {}
+    usage = "a map such as {num_gpus: 1, num_cpus: 4}"
+    if not isinstance(raw, dict) or set(raw) - set(RESOURCE_KEYS):
+        raise bad_study(f"models.{name}.resources: expected {usage} (keys {', '.join(RESOURCE_KEYS)}), got {raw!r}")
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise bad_study(f"models.{name}.resources.{key}: expected a non-negative number, got {value!r}")
+    return {k: float(v) for k, v in raw.items()}
 
 
 def load_study(path: str | Path, tm=None) -> Study:
     p = Path(path)
     if not p.is_file():
         raise DQError(f"study file {p} not found")
+    data = p.read_bytes()
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw = yaml.safe_load(data.decode("utf-8"))
     except yaml.YAMLError as exc:
         raise bad_study(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(raw, dict):
@@ -207,6 +227,7 @@ def load_study(path: str | Path, tm=None) -> Study:
         alpha=float(raw.get("alpha", 0.05)),
         iterations=int(raw.get("iterations", 10_000)),
         metadata=raw.get("metadata"),
+        sha256=hashlib.sha256(data).hexdigest(),
     )
     threads = raw.get("torch_threads")
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
