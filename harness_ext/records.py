@@ -169,7 +169,7 @@ def write_traces(path: Path, records: Iterable[dict[str, Any]]) -> Path:
     return write_jsonl_atomic(path, records)
 
 
-REPO_ROOT = str(Path(__file__).resolve().parents[2]) + "/"
+REPO_ROOT = str(Path(__file__).resolve().parents[1]) + "/"
 
 
 def portable(value: Any) -> Any:

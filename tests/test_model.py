@@ -185,3 +185,16 @@ def test_cpu_thread_default_follows_the_measurement(monkeypatch):
     monkeypatch.setenv("DQ_THREADS", "many")
     with pytest.raises(DQError, match="DQ_THREADS='many'"):
         cpu_threads()
+
+
+@pytest.mark.unit
+def test_portable_paths_drop_the_repository_root() -> None:
+    """Results files name repo paths relatively on every machine, and nothing outside the repo
+    (a /tmp run folder) is cut."""
+    from pathlib import Path
+
+    from harness_ext.records import portable
+
+    repo = Path(__file__).resolve().parents[1]
+    assert portable(str(repo / "dq_tasks" / "x.yaml")) == "dq_tasks/x.yaml"
+    assert portable(str(repo.parent / "elsewhere" / "run")) == str(repo.parent / "elsewhere" / "run")

@@ -103,7 +103,11 @@ def board(out: Path) -> list[str]:
 
 def assert_same_study(got: Path, want: Path) -> None:
     assert outcome(got) == outcome(want)
-    assert json.loads((got / "comparisons.json").read_text()) == json.loads((want / "comparisons.json").read_text())
+    ours, theirs = (json.loads((d / "comparisons.json").read_text()) for d in (got, want))
+    assert ours["comparisons"] == theirs["comparisons"]
+    # the runs record names each study's own folder; the labels must agree
+    assert [r["label"] for r in ours["runs"]] == [r["label"] for r in theirs["runs"]]
+    assert {r["path"] for r in ours["runs"]} == {str(got)}
     assert board(got) == board(want)
 
 
