@@ -70,11 +70,12 @@ test-compat: setup
 demo: setup
 	$(BIN)/python -m harness_ext.demo --out results/demo
 
-bench: setup
+bench: setup-serve  # bench_backends and bench_pipeline start llama.cpp servers
 	$(BIN)/python benchmarks/bench_two_stage.py
 	$(BIN)/python benchmarks/bench_compare.py
 	$(BIN)/python benchmarks/bench_study.py
 	$(BIN)/python benchmarks/bench_backends.py
+	$(BIN)/python benchmarks/bench_pipeline.py --n 32 --repeats 2
 
 clean:
 	rm -rf $(VENV) .pytest_cache
