@@ -76,6 +76,7 @@ bench: setup-serve  # bench_backends and bench_pipeline start llama.cpp servers
 	$(BIN)/python benchmarks/bench_study.py
 	$(BIN)/python benchmarks/bench_backends.py
 	$(BIN)/python benchmarks/bench_pipeline.py --n 32 --repeats 2
+	$(BIN)/python benchmarks/bench_scale.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
