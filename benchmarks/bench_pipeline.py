@@ -48,6 +48,7 @@ from lm_eval.api.instance import Instance  # noqa: E402
 
 from dq_tasks import hooks, synth  # noqa: E402
 from harness_ext.lmeval.two_stage import TwoStageLM  # noqa: E402
+from harness_ext.records import without_seconds  # noqa: E402
 from harness_ext.serve.server import LlamaServer  # noqa: E402
 
 MODEL = "smollm2-135m"
@@ -81,14 +82,6 @@ def requests(lm: TwoStageLM, n: int, max_gen_toks: int) -> list[Instance]:
         )
         for i, d in enumerate(docs)
     ]
-
-
-def without_seconds(value):
-    if isinstance(value, dict):
-        return {k: without_seconds(v) for k, v in value.items() if k != "seconds"}
-    if isinstance(value, list):
-        return [without_seconds(v) for v in value]
-    return value
 
 
 def cpu_seconds(pid: int) -> float:

@@ -186,3 +186,13 @@ def portable(value: Any) -> Any:
         # as lm-eval's JSON encoder would, and that string names its file's path.
         return portable(str(value))
     return value
+
+
+def without_seconds(value: Any) -> Any:
+    """A trace (or any JSON value) without its timings: the only field two runs of the same work
+    may differ in (streamed vs barrier runs, reruns); used to compare them."""
+    if isinstance(value, dict):
+        return {k: without_seconds(v) for k, v in value.items() if k != "seconds"}
+    if isinstance(value, list):
+        return [without_seconds(v) for v in value]
+    return value

@@ -23,6 +23,7 @@ from harness_ext.errors import DQError  # noqa: E402
 from harness_ext.lmeval.models import parse_model_args  # noqa: E402
 from harness_ext.lmeval.two_stage import TwoStageLM  # noqa: E402
 from harness_ext.model.pipeline import streams  # noqa: E402
+from harness_ext.records import without_seconds
 from harness_ext.serve.server import LlamaServer  # noqa: E402
 from tests.test_serve import MODEL, SERVER_OPTS, requests  # noqa: E402
 
@@ -50,15 +51,6 @@ def pair_args(dec_url: str, sol_url: str, **extra) -> dict:
         "solver.max_retries": 2,
         **extra,
     }
-
-
-def without_seconds(value):
-    """A trace without its timings: the only field that may differ between two runs."""
-    if isinstance(value, dict):
-        return {k: without_seconds(v) for k, v in value.items() if k != "seconds"}
-    if isinstance(value, list):
-        return [without_seconds(v) for v in value]
-    return value
 
 
 def run(args: dict, n: int) -> tuple[list[str], list[dict], TwoStageLM]:
