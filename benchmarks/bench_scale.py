@@ -33,21 +33,19 @@ import time
 from pathlib import Path
 
 import yaml
+from bench_study import MODELS
+from bench_study import env as study_env
 
 ROOT = Path(__file__).resolve().parents[1]
 DQ = [sys.executable, "-m", "harness_ext"]
 OBJECT_STORE = 100 * 1024**2
-MODELS = {
-    "smol_a": {"pretrained": "smollm2-135m", "dtype": "float32"},
-    "smol_b": {"pretrained": "smollm2-135m", "dtype": "float32", "max_length": 2048},
-}
 
 
 def env() -> dict[str, str]:
-    e = dict(os.environ)
-    e.setdefault("DQ_DATA_DIR", str(ROOT.parent / "shared" / "data"))
+    """bench_study's environment (offline, one OpenMP thread), with this checkout on the Ray
+    workers' path and one torch thread per stage."""
+    e = study_env()
     e["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [e.get("PYTHONPATH")])])
-    e.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1")
     e.update(DQ_THREADS="1", OMP_WAIT_POLICY="PASSIVE")
     return e
 
