@@ -9,6 +9,7 @@ scoring of real samples files.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -223,8 +224,6 @@ def test_replace_final_answer_edges():
 
 
 def test_export_errors_are_clear(runs, tmp_path):
-    import shutil
-
     broken = tmp_path / "broken"
     shutil.copytree(runs["hf"], broken)
     for f in broken.glob("*/traces_*.jsonl"):
@@ -437,11 +436,19 @@ def test_killed_training_resumes_from_its_checkpoint(runs, tiny_model, tmp_path)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not out.exists(), "a killed run must not leave a student behind"
-    done = sorted(int(p.name.split("-")[1]) for p in ckpt.glob("checkpoint-*"))
-    assert done and done[-1] < 400
+    complete = sorted(int(p.parent.name.split("-")[1]) for p in ckpt.glob("checkpoint-*/trainer_state.json"))
+    assert complete and complete[-1] < 400
+    # A kill mid-save leaves newer folders without (or with a cut-off) trainer_state.json, as
+    # CI once saw; whatever this kill left, add both kinds so resume must skip them.
+    newest = ckpt / f"checkpoint-{complete[-1]}"
+    for step, state in ((complete[-1] + 1, None), (complete[-1] + 2, '{"global_step": ')):
+        shutil.copytree(newest, ckpt / f"checkpoint-{step}")
+        (ckpt / f"checkpoint-{step}" / "trainer_state.json").unlink()
+        if state is not None:
+            (ckpt / f"checkpoint-{step}" / "trainer_state.json").write_text(state)
     assert distill_main([*argv, "--resume"]) == 0
     log = json.loads((out / "distill_log.json").read_text())
-    assert log["resumed_from"].startswith(str(ckpt)) and log["steps"] == 400
+    assert log["resumed_from"] == str(newest) and log["steps"] == 400
     assert [s for s, _ in log["train_loss"]] == list(range(1, 401))
     assert not ckpt.exists()  # the finished student replaces its checkpoints
     with pytest.raises(DQError, match="no checkpoint"):

@@ -123,10 +123,32 @@ def _check_config(cfg: TrainConfig) -> None:
 
 
 def _newest_checkpoint(cfg: TrainConfig) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
-
+    """The newest *complete* checkpoint. The Trainer writes trainer_state.json last, so a run
+    killed mid-save leaves a newer folder without it (or with it cut off): skip such folders
+    (transformers' get_last_checkpoint takes the highest number, complete or not)."""
     folder = checkpoint_dir(cfg.out)
-    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+    found = sorted(folder.glob("checkpoint-*"), key=_step, reverse=True) if folder.is_dir() else []
+    return next((str(p) for p in found if _step(p) >= 0 and _complete(p)), None)
+
+
+def _drop_incomplete(folder: Path) -> None:
+    """Half-written folders would otherwise count in the Trainer's save_total_limit rotation."""
+    for path in folder.glob("checkpoint-*"):
+        if not _complete(path):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _step(path: Path) -> int:
+    tail = path.name.removeprefix("checkpoint-")
+    return int(tail) if tail.isdigit() else -1
+
+
+def _complete(path: Path) -> bool:
+    try:
+        json.loads((path / "trainer_state.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def train(cfg: TrainConfig, rows: list[dict], notes: list[str] | None = None) -> TrainLog:
@@ -143,6 +165,8 @@ def train(cfg: TrainConfig, rows: list[dict], notes: list[str] | None = None) ->
     per_step = cfg.batch_size * cfg.grad_accum
     log.steps = cfg.max_steps or max(1, math.ceil(cfg.epochs * len(train_set) / per_step))
     log.resumed_from = _newest_checkpoint(cfg) if cfg.resume else None
+    if log.resumed_from:
+        _drop_incomplete(checkpoint_dir(cfg.out))
     start = time.perf_counter()
     model, main_process = run_trainer(cfg, log, model, tokenizer, train_set, val_set)
     log.seconds = round(time.perf_counter() - start, 2)
