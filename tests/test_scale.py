@@ -18,6 +18,7 @@ from harness_ext.errors import DQError
 from harness_ext.study import plan as work
 from harness_ext.study.command import build_parser, main
 from harness_ext.study.grid import Cell, load_study, plan, run_study
+from harness_ext.study_record import CellResult
 
 OBJECT_STORE = 100 * 1024**2  # bytes per node: the cell folders and cache rows are small
 NOMINAL = ("prompt_tokens", "completion_tokens", "flops", "usd")  # the same whoever ran the cell
@@ -134,7 +135,7 @@ def test_ray_two_nodes_equals_serial(spec, serial, capfd):
 
     out = spec.parent / "ray"
     with local_cluster() as (cluster, _):
-        state = run_study(load_study(spec), out, executor=RayExecutor(address=cluster.address))
+        state = run_study(load_study(spec), out, executor=RayExecutor(address=cluster.address)).to_json()
     assert [c["status"] for c in state["cells"]] == ["ok"] * 4
     assert_same_study(out, serial)
     # N decomposers x M solvers: N decomposer passes, and the cells generate nothing for them.
@@ -164,7 +165,9 @@ def test_ray_ships_a_recorded_decomposition(spec, serial, tmp_path):
         solvers=["smol"],
     )
     with local_cluster() as (cluster, _):
-        state = run_study(load_study(replayed), tmp_path / "out", executor=RayExecutor(address=cluster.address))
+        state = run_study(
+            load_study(replayed), tmp_path / "out", executor=RayExecutor(address=cluster.address)
+        ).to_json()
     [cell] = state["cells"]
     assert cell["status"] == "ok" and state["passes"] == []
     assert cell["cost"]["decomposer"]["generated"] == 0 and cell["cost"]["decomposer"]["replayed"] == 2
@@ -182,20 +185,21 @@ def test_node_killed_mid_study_then_rerun_recomputes_nothing(spec, serial):
     removed: list[str] = []
     with local_cluster() as (cluster, worker):
 
-        def kill_worker(record: dict) -> None:
+        def kill_worker(record: CellResult) -> None:
             # When the head finishes a cell, the other node is busy with another: take it away.
-            if not removed and record["node"]["node_id"] != worker.node_id:
+            if not removed and record.node and record.node["node_id"] != worker.node_id:
                 busy = ray.available_resources().get("CPU", 0) < 2
                 cluster.remove_node(worker)
                 removed.append("busy" if busy else "idle")
 
-        state = run_study(load_study(spec), out, executor=RayExecutor(address=cluster.address, on_finish=kill_worker))
+        executor = RayExecutor(address=cluster.address, on_finish=kill_worker)
+        state = run_study(load_study(spec), out, executor=executor).to_json()
         assert removed, "no cell finished on the head node"
         print(f"worker node removed while {removed[0]}")  # busy: a cell was running on it
         assert [c["status"] for c in state["cells"]] == ["ok"] * 4, state["failures"]
         assert_same_study(out, serial)
         # A rerun into the same folder keeps every finished cell: no pass, no cell runs again.
-        again = run_study(load_study(spec), out, executor=RayExecutor(address=cluster.address))
+        again = run_study(load_study(spec), out, executor=RayExecutor(address=cluster.address)).to_json()
     assert again["passes"] == [] and all(c.get("resumed") for c in again["cells"])
     assert_same_study(out, serial)
 

@@ -200,10 +200,13 @@ def test_bad_study_fails_before_compute(tiny_model, tmp_path, capsys, monkeypatc
 
 @pytest.mark.unit
 def test_study_compares_what_users_ask():
+    from dataclasses import replace
+
     from harness_ext.study.family import wanted
+    from harness_ext.study_record import CellResult
 
     def cell(dec, sol):
-        return {"task": "t", "decomposer": dec, "solver": sol}
+        return CellResult(f"t__{dec}__{sol}", "t", dec, sol, f"{dec}/{sol}")
 
     every = ("single_stage", "decomposers", "solvers")
     # no single-stage run: decomposers smol and gemma are still compared under each solver
@@ -218,7 +221,7 @@ def test_study_compares_what_users_ask():
     assert wanted(cell("smol", "s1"), cell("gemma", "s2"), ("single_stage",), pairs)
     assert wanted(cell("gemma", "s2"), cell("smol", "s1"), ("single_stage",), pairs)
     assert not wanted(cell("smol", "s2"), cell("gemma", "s1"), ("single_stage",), pairs)
-    assert not wanted({**cell("smol", "s1"), "task": "u"}, cell("gemma", "s2"), ("single_stage",), pairs)
+    assert not wanted(replace(cell("smol", "s1"), task="u"), cell("gemma", "s2"), ("single_stage",), pairs)
 
 
 def test_comparisons_key_is_checked(tiny_model, tmp_path):

@@ -18,6 +18,7 @@ from harness_ext.lmeval.models import parse_model_args
 from harness_ext.lmeval.pool import ModelPool
 from harness_ext.lmeval.samples import doc_hash
 from harness_ext.model.items import Item, mark_chat
+from harness_ext.model.spec import TwoStageConfig
 from harness_ext.model.two_stage import TwoStage
 from harness_ext.records import merge_ranks
 
@@ -30,8 +31,17 @@ class TwoStageLM(TwoStage, LM):
     """
 
     def __init__(self, pool: ModelPool | None = None, **kwargs: Any) -> None:
+        self._setup(parse_model_args(kwargs), pool)
+
+    @classmethod
+    def from_config(cls, config: TwoStageConfig, pool: ModelPool | None = None) -> TwoStageLM:
+        """From a config already validated (a planned study cell): nothing is parsed again."""
+        lm = cls.__new__(cls)
+        lm._setup(config, pool)
+        return lm
+
+    def _setup(self, config: TwoStageConfig, pool: ModelPool | None) -> None:
         LM.__init__(self)
-        config = parse_model_args(kwargs)
         self.pool = pool if pool is not None else ModelPool()
         TwoStage.__init__(self, config, self.pool.get, LMEVAL, doc_hash)
 

@@ -1,11 +1,17 @@
-"""One cell of a study grid: a (task, decomposer, solver) and the two_stage model_args it runs
-with (the unit that grid.py plans, plan.py shares out and the executors run)."""
+"""One cell of a study grid: a (task, decomposer, solver), the two_stage config it runs with
+(parsed once, when grid.py plans it) and the model_args lm-eval records for it (the unit that
+grid.py plans, plan.py shares out and the executors run)."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from harness_ext.study_record import CellResult
+
+if TYPE_CHECKING:
+    from harness_ext.model.spec import TwoStageConfig
 
 
 @dataclass
@@ -13,7 +19,8 @@ class Cell:
     task: str
     decomposer: str
     solver: str
-    model_args: dict[str, Any] = field(default_factory=dict)
+    model_args: dict[str, Any] = field(default_factory=dict)  # what results_*.json records
+    config: TwoStageConfig | None = None  # model_args, validated (grid.plan)
     skip: str | None = None  # why the cell does not apply
 
     @property
@@ -23,3 +30,13 @@ class Cell:
     @property
     def id(self) -> str:
         return re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{self.task}__{self.decomposer}__{self.solver}")
+
+    def pending(self) -> CellResult:
+        """The cell's record before it runs."""
+        return CellResult(self.id, self.task, self.decomposer, self.solver, self.label)
+
+    def with_model_args(self, model_args: dict[str, Any]) -> Cell:
+        """The cell with these args, validated by the model's own parser (once, here)."""
+        from harness_ext.lmeval.models import parse_model_args
+
+        return replace(self, model_args=model_args, config=parse_model_args(model_args))

@@ -7,7 +7,6 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from harness_ext.argv import parse_argv
 from harness_ext.errors import DQError
@@ -15,6 +14,7 @@ from harness_ext.model.runtime import offline_defaults
 from harness_ext.study import grid
 from harness_ext.study.grid import Executor, SerialExecutor, plan, run_study
 from harness_ext.study.spec import STUDY_FILE_HELP, load_study
+from harness_ext.study_record import StudyResult
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,14 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     return _summary(out, state)
 
 
-def _summary(out: Path, state: dict[str, Any]) -> int:
-    ok = sum(c["status"] == "ok" for c in state["cells"])
-    skipped = sum(c["status"] == "skipped" for c in state["cells"])
+def _summary(out: Path, state: StudyResult) -> int:
+    failures = state.failures or []
     print(
-        f"dq study: {ok} ok, {skipped} skipped, {len(state['failures'])} failed; wrote {out}/study.json"
-        + (f", {out}/leaderboard.md" if "leaderboard" in state.get("report", {}) else ""),
+        f"dq study: {state.count('ok')} ok, {state.count('skipped')} skipped, {len(failures)} failed; "
+        f"wrote {out}/study.json" + (f", {out}/leaderboard.md" if "leaderboard" in (state.report or {}) else ""),
         file=sys.stderr,
     )
-    for f in state["failures"]:
+    for f in failures:
         print(f"dq study: failed: {f}", file=sys.stderr)
-    return 1 if state["failures"] else 0
+    return 1 if failures else 0

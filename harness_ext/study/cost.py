@@ -25,8 +25,9 @@ from dataclasses import asdict
 from typing import Any
 
 from harness_ext.errors import DQError
+from harness_ext.study_record import COUNTS, STAGES, CellCost, StageCost
 
-STAT_FIELDS = ("calls", "prompt_tokens", "completion_tokens", "generated", "cache_hits", "seconds")
+STAT_FIELDS = COUNTS  # the StageStats counters a cell's cost is the delta of
 PAPER_PRICES = {
     "gpt-3.5-turbo": {"input": 0.001, "output": 0.002},
     "vicuna-13b": {"input": 0.001 * 13 / 175, "output": 0.002 * 13 / 175},
@@ -77,25 +78,25 @@ def parameters(lm, role: str) -> int | None:
         return None
 
 
-def stage_cost(stats: dict[str, float], params: int | None, price: dict[str, float] | None) -> dict[str, Any]:
+def stage_cost(stats: dict[str, float], params: int | None, price: dict[str, float] | None, **extra: Any) -> StageCost:
     pt, ct = int(stats.get("prompt_tokens", 0)), int(stats.get("completion_tokens", 0))
-    return {
-        "prompt_tokens": pt,
-        "completion_tokens": ct,
-        "generated": int(stats.get("generated", 0)),
-        "cache_hits": int(stats.get("cache_hits", 0)),
-        "calls": int(stats.get("calls", 0)),
-        "seconds": round(float(stats.get("seconds", 0.0)), 3),
-        "parameters": params,
-        "flops": 2 * params * (pt + ct) if params else None,
-        "usd": (pt * price["input"] + ct * price["output"]) / 1000 if price else None,
-    }
+    return StageCost(
+        prompt_tokens=pt,
+        completion_tokens=ct,
+        generated=int(stats.get("generated", 0)),
+        cache_hits=int(stats.get("cache_hits", 0)),
+        calls=int(stats.get("calls", 0)),
+        seconds=round(float(stats.get("seconds", 0.0)), 3),
+        parameters=params,
+        flops=2 * params * (pt + ct) if params else None,
+        usd=(pt * price["input"] + ct * price["output"]) / 1000 if price else None,
+        **extra,
+    )
 
 
-def no_model_cost(backend: str) -> dict[str, Any]:
+def no_model_cost(backend: str) -> StageCost:
     """The decomposer side of a `none` or `oracle` cell: nothing runs, nothing costs."""
-    zero = stage_cost({}, None, None)
-    return {**zero, "backend": backend, "parameters": 0, "flops": 0, "usd": 0.0}
+    return StageCost(backend=backend, parameters=0, flops=0, usd=0.0)
 
 
 def cell_cost(
@@ -105,34 +106,18 @@ def cell_cost(
     names: dict[str, str],
     prices: dict[str, dict[str, float]],
     param_overrides: dict[str, int | None],
-) -> dict[str, dict[str, Any]]:
+) -> CellCost:
     """Per-stage cost of one cell: the stats delta between two snapshots, priced."""
-    out: dict[str, dict[str, Any]] = {}
-    for role in ("decomposer", "solver"):
+    out: dict[str, StageCost] = {}
+    for role in STAGES:
         name = names[role]
         if role not in after:
             out[role] = no_model_cost(name)
             continue
         delta = {k: after[role][k] - before.get(role, {}).get(k, 0) for k in STAT_FIELDS}
         params = param_overrides.get(name) or parameters(lm, role)
-        out[role] = {"model": name, **stage_cost(delta, params, prices.get(name))}
+        extra: dict[str, Any] = {"model": name}
         if "replayed" in after[role]:  # recorded tokens (nominal cost), none generated now
-            out[role].update(
-                backend="replay", replayed=after[role]["replayed"] - before.get(role, {}).get("replayed", 0)
-            )
-    return out
-
-
-def total(cost: dict[str, dict[str, Any]], key: str) -> float | None:
-    """Sum of one field over both stages; None when any stage's value is unknown."""
-    values = [c.get(key) for c in cost.values()]
-    known = [float(v) for v in values if v is not None]
-    return None if len(known) < len(values) else sum(known)
-
-
-def totals(cost: dict[str, dict[str, Any]] | None) -> dict[str, float | None]:
-    """A cell's nominal cost on each axis of the cost frontier: tokens, FLOPs, USD (None: unknown)."""
-    if not cost:
-        return {"tokens": None, "flops": None, "usd": None}
-    tokens = sum(int(c.get("prompt_tokens", 0)) + int(c.get("completion_tokens", 0)) for c in cost.values())
-    return {"tokens": float(tokens), "flops": total(cost, "flops"), "usd": total(cost, "usd")}
+            extra.update(backend="replay", replayed=after[role]["replayed"] - before.get(role, {}).get("replayed", 0))
+        out[role] = stage_cost(delta, params, prices.get(name), **extra)
+    return CellCost(out["decomposer"], out["solver"])

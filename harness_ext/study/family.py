@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -18,6 +17,7 @@ from harness_ext.compare import stats
 from harness_ext.compare.adjust import adjust_family
 from harness_ext.compare.api import Comparison, ComparisonReport, RunInfo, RunSummary, compare_runs
 from harness_ext.compare.runs import load_run
+from harness_ext.study_record import CellResult
 
 
 def _solo_summaries(path: str, label: str, alpha: float) -> list[RunSummary]:
@@ -33,27 +33,27 @@ def _solo_summaries(path: str, label: str, alpha: float) -> list[RunSummary]:
     return out
 
 
-def wanted(a: dict[str, Any], b: dict[str, Any], kinds: tuple[str, ...], pairs: tuple = ()) -> bool:
+def wanted(a: CellResult, b: CellResult, kinds: tuple[str, ...], pairs: tuple = ()) -> bool:
     """Is (a, b) a comparison the study asks for? Same solver: decomposers compared (against
     single-stage when one is ``none``); same decomposer: solvers compared; or a listed pair."""
-    if a["task"] != b["task"]:
+    if a.task != b.task:
         return False
-    cells = {(a["decomposer"], a["solver"]), (b["decomposer"], b["solver"])}
+    cells = {(a.decomposer, a.solver), (b.decomposer, b.solver)}
     if any(cells == set(pair) for pair in pairs):
         return True
-    if a["solver"] == b["solver"]:
-        single = "none" in (a["decomposer"], b["decomposer"])
+    if a.solver == b.solver:
+        single = "none" in (a.decomposer, b.decomposer)
         return ("single_stage" if single else "decomposers") in kinds
-    return a["decomposer"] == b["decomposer"] and "solvers" in kinds
+    return a.decomposer == b.decomposer and "solvers" in kinds
 
 
-def _task_comparisons(study, members: list[dict[str, Any]]) -> tuple[list, list, list[str]]:
+def _task_comparisons(study, members: list[CellResult]) -> tuple[list, list, list[str]]:
     """Every wanted pair among one task's cells, single-stage cells first (as run A)."""
-    ordered = sorted(members, key=lambda c: (c["decomposer"] != "none", c["label"]))
-    by_label = {c["label"]: c for c in ordered}
+    ordered = sorted(members, key=lambda c: (c.decomposer != "none", c.label))
+    by_label = {c.label: c for c in ordered}
     rep = compare_runs(
-        [c["output_dir"] for c in ordered],
-        labels=[c["label"] for c in ordered],
+        [str(c.output_dir) for c in ordered],
+        labels=[c.label for c in ordered],
         alpha=study.alpha,
         iterations=study.iterations,
         seed=study.seed,
@@ -63,12 +63,12 @@ def _task_comparisons(study, members: list[dict[str, Any]]) -> tuple[list, list,
     return rep.summaries, kept, rep.notes
 
 
-def build_report(study, cells: list[dict[str, Any]]) -> ComparisonReport:
+def build_report(study, cells: list[CellResult]) -> ComparisonReport:
     """One Holm family per study: every comparison the study asks for (``comparisons:``)."""
-    ok = [c for c in cells if c["status"] == "ok"]
-    by_task: dict[str, list[dict]] = defaultdict(list)
+    ok = [c for c in cells if c.ok]
+    by_task: dict[str, list[CellResult]] = defaultdict(list)
     for c in ok:
-        by_task[c["task"]].append(c)
+        by_task[c.task].append(c)
     summaries: list[RunSummary] = []
     comparisons: list[Comparison] = []
     notes: list[str] = []
@@ -77,14 +77,13 @@ def build_report(study, cells: list[dict[str, Any]]) -> ComparisonReport:
             got = _task_comparisons(study, members)
             summaries, comparisons, notes = summaries + got[0], comparisons + got[1], notes + got[2]
         else:
-            summaries += _solo_summaries(members[0]["output_dir"], members[0]["label"], study.alpha)
-            notes.append(f"{task}: one cell ran ({members[0]['label']}); nothing to compare it with")
+            summaries += _solo_summaries(str(members[0].output_dir), members[0].label, study.alpha)
+            notes.append(f"{task}: one cell ran ({members[0].label}); nothing to compare it with")
     comparisons = adjust_family(comparisons, "holm", study.alpha)
     runs: dict[str, RunInfo] = {}
     for c in ok:
         runs.setdefault(
-            c["label"],
-            RunInfo(c["label"], str(Path(c["output_dir"]).parents[2]), "two_stage", c["decomposer"], c["solver"]),
+            c.label, RunInfo(c.label, str(Path(str(c.output_dir)).parents[2]), "two_stage", c.decomposer, c.solver)
         )
     alpha, iters, seed = study.alpha, study.iterations, study.seed
     return ComparisonReport(list(runs.values()), summaries, comparisons, alpha, "holm", iters, seed, notes=notes)

@@ -27,19 +27,18 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from harness_ext.errors import DQError
-from harness_ext.io import write_json_atomic
-from harness_ext.lmeval.models import parse_model_args
 from harness_ext.lmeval.pool import ModelPool
 from harness_ext.lmeval.tasks import task_manager
 from harness_ext.model.spec import REPLAY, VIRTUAL
 from harness_ext.study import cost as costs
 from harness_ext.study.cells import Cell
 from harness_ext.study.spec import Study, bad_study, load_study  # noqa: F401 - load_study: callers import it from here
+from harness_ext.study_record import CellResult, ShardInfo, StudyResult
 
 # --------------------------------------------------------------------------------------------
 # Reading and validating a study file (no model is loaded here)
@@ -58,9 +57,9 @@ def plan(study: Study, cache_path: str | Path | None = None) -> list[Cell]:
     for task in study.tasks:
         for dec in study.decomposers:
             for sol in study.solvers:
-                cell = Cell(task, dec, sol, _model_args(study, dec, sol, cache_path))
+                cell = Cell(task, dec, sol)
                 try:
-                    parse_model_args(cell.model_args)
+                    cell = cell.with_model_args(_model_args(study, dec, sol, cache_path))
                 except DQError as exc:
                     raise bad_study(f"cell {cell.label} on {task}: {exc}") from None
                 if dec == "oracle" and not _gold_subquestions(task):
@@ -91,10 +90,6 @@ def _model_args(study: Study, dec: str, sol: str, cache_path) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
-def _write_json(path: Path, data: Any) -> None:
-    write_json_atomic(path, data)
-
-
 def _metrics(results: dict, task: str) -> dict[str, float]:
     row = results.get("results", {}).get(task, {})
     return {
@@ -106,7 +101,7 @@ def _metrics(results: dict, task: str) -> dict[str, float]:
 
 def run_cell(
     study: Study, cell: Cell, cells_dir: Path, tm, pool: ModelPool | None = None, cache: str | Path | None = None
-) -> dict[str, Any]:
+) -> CellResult:
     """One cell through lm-eval; its outputs land in cells_dir/<id>/ only when complete.
 
     ``cache``: the stage cache this process uses instead of the cell's own (a Ray worker's
@@ -114,21 +109,16 @@ def run_cell(
     from harness_ext.lmeval.runner import evaluate_and_save
     from harness_ext.lmeval.two_stage import TwoStageLM
 
-    record: dict[str, Any] = {
-        "id": cell.id,
-        "task": cell.task,
-        "decomposer": cell.decomposer,
-        "solver": cell.solver,
-        "label": cell.label,
-    }
+    if cell.config is None:
+        raise ValueError(f"cell {cell.id} was not planned (grid.plan validates its config)")
+    record = cell.pending()
     final, partial = cells_dir / cell.id, cells_dir / f".{cell.id}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     start = time.perf_counter()
     lm = None
     try:
-        run_args = {**cell.model_args, "cache": str(cache)} if cache else cell.model_args
-        lm = TwoStageLM(pool=pool, **run_args)
-        record["load_seconds"] = round(time.perf_counter() - start, 3)
+        lm = TwoStageLM.from_config(replace(cell.config, cache=str(cache)) if cache else cell.config, pool)
+        record = replace(record, load_seconds=round(time.perf_counter() - start, 3))
         before = costs.snapshot(lm)
 
         def label_cell(results: dict[str, Any], tracker: Any) -> None:
@@ -151,9 +141,9 @@ def run_cell(
         model_dir = next(final.glob("*/results_*.json")).parent
         names = {"decomposer": cell.decomposer, "solver": cell.solver}
         params = {n: m.parameters for n, m in study.models.items()}
-        record.update(
+        record = replace(
+            record,
             status="ok",
-            error=None,
             metrics=_metrics(results, cell.task),
             n=results.get("n-samples", {}).get(cell.task, {}).get("effective"),
             output_dir=str(model_dir),
@@ -164,21 +154,20 @@ def run_cell(
         shutil.rmtree(final, ignore_errors=True)
         final.mkdir(parents=True, exist_ok=True)
         (final / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
-        record.update(status="failed", error=f"{type(exc).__name__}: {exc}".strip(), metrics={}, cost=None)
+        record = record.failed(f"{type(exc).__name__}: {exc}".strip())
     finally:
         if lm is not None:
             lm.close()
-    record["wall_seconds"] = round(time.perf_counter() - start, 3)
-    return record
+    return replace(record, wall_seconds=round(time.perf_counter() - start, 3))
 
 
 class Executor(Protocol):
-    """Runs a study's pending cells: fills ``state["cells"][i]`` for each and saves study.json
+    """Runs a study's pending cells: replaces ``state.cells[i]`` for each and saves study.json
     (``save()``) as cells finish, so a killed study keeps what finished."""
 
     resumes: bool  # finished cells of an earlier run into the same DIR are kept, not recomputed
 
-    def run(self, study: Study, cells: list[Cell], state: dict[str, Any], out: Path, save: Callable[[], None]) -> None:
+    def run(self, study: Study, cells: list[Cell], state: StudyResult, out: Path, save: Callable[[], None]) -> None:
         """Run every cell whose state is still pending."""
 
 
@@ -189,7 +178,7 @@ class SerialExecutor:
     progress: bool = True
     resumes: bool = False  # each cell is recomputed from the stage cache instead
 
-    def run(self, study: Study, cells: list[Cell], state: dict[str, Any], out: Path, save: Callable[[], None]) -> None:
+    def run(self, study: Study, cells: list[Cell], state: StudyResult, out: Path, save: Callable[[], None]) -> None:
         from tqdm import tqdm
 
         tm = task_manager()
@@ -199,12 +188,12 @@ class SerialExecutor:
             for i, cell in enumerate(bar):
                 bar.set_postfix_str(cell.id)
                 pool.evict(keep=_model_keys(cells[i:]))  # models no later cell uses are freed
-                if state["cells"][i]["status"] != "pending":
+                if state.cells[i].status != "pending":
                     continue
                 if cell.skip:
-                    state["cells"][i] = {**_pending(cell), "status": "skipped", "error": cell.skip}
+                    state.cells[i] = replace(cell.pending(), status="skipped", error=cell.skip)
                 else:
-                    state["cells"][i] = run_cell(study, cell, out / "cells", tm, pool)
+                    state.cells[i] = run_cell(study, cell, out / "cells", tm, pool)
                 save()
         finally:
             pool.close()
@@ -218,7 +207,7 @@ def run_study(
     cache: str | Path | None = None,
     executor: Executor | None = None,
     shard: tuple[int, int] | None = None,
-) -> dict[str, Any]:
+) -> StudyResult:
     """Run the study (or its share ``shard`` = (K, N)) into ``out`` and write its reports."""
     from harness_ext.study import plan as work
 
@@ -233,57 +222,60 @@ def run_study(
     if study.torch_threads:  # the study file's choice wins over the CPU default (model/runtime.py)
         os.environ["DQ_THREADS"] = str(study.torch_threads)
     done = work.finished_cells(out, study) if executor.resumes else {}
-    state: dict[str, Any] = {
-        "study": study.name,
-        "study_file": study.path,
-        "study_sha256": study.sha256,
-        "out": str(out),
-        "cache": str(cache_path),
-        "spec": _spec_dict(study),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "finished": None,
-        "reuse": "every cell is recomputed from the stage cache: generated == 0 where nothing was new",
-        "cells": [done.get(c.id) or _pending(c) for c in cells],
-    }
+    state = StudyResult(
+        study=study.name,
+        study_file=study.path,
+        study_sha256=study.sha256,
+        out=str(out),
+        cache=str(cache_path),
+        spec=_spec_dict(study),
+        started=time.strftime("%Y-%m-%dT%H:%M:%S"),
+        reuse="every cell is recomputed from the stage cache: generated == 0 where nothing was new",
+        cells=[done.get(c.id) or c.pending() for c in cells],
+    )
     if shard is not None:  # what `dq study --merge` checks and needs, wherever the shard ran
-        state["shard"] = {"k": shard[0], "n": shard[1], "cells": [c.id for c in cells]}
-        state["host"] = socket.gethostname()
-        state["study_text"] = Path(study.path).read_text(encoding="utf-8")
-    save = lambda: _write_json(out / "study.json", state)  # noqa: E731 - one line, used below
+        state.shard = ShardInfo(shard[0], shard[1], [c.id for c in cells])
+        state.host = socket.gethostname()
+        state.study_text = Path(study.path).read_text(encoding="utf-8")
+
+    def save() -> None:
+        state.save(out / "study.json")
+
     save()
     start = time.perf_counter()
     executor.run(study, cells, state, out, save)
-    state["wall_seconds"] = round(time.perf_counter() - start, 3)
+    state.wall_seconds = round(time.perf_counter() - start, 3)
     return finish_study(study, state, out, report=shard is None)
 
 
-def finish_study(study: Study, state: dict[str, Any], out: Path, report: bool = True) -> dict[str, Any]:
+def finish_study(study: Study, state: StudyResult, out: Path, report: bool = True) -> StudyResult:
     """failures, then (unless a shard, whose reports come from --merge) the reports and site."""
-    state["failures"] = [f"{c['id']}: {c['error']}" for c in state["cells"] if c["status"] == "failed"]
+    failures = [f"{c.id}: {c.error}" for c in state.cells if c.status == "failed"]
+    state.failures = failures
     if report:
         from harness_ext.study.report import write_outputs
 
         try:
-            state["report"] = write_outputs(study, state, out)
+            state.report = write_outputs(study, state, out)
         except Exception as exc:  # noqa: BLE001 - keep study.json; say what went wrong
-            state["report"] = {"error": f"{type(exc).__name__}: {exc}"}
-            state["failures"].append(f"report: {type(exc).__name__}: {exc}")
-    state["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-    _write_json(out / "study.json", state)
+            state.report = {"error": f"{type(exc).__name__}: {exc}"}
+            failures.append(f"report: {type(exc).__name__}: {exc}")
+    state.finished = time.strftime("%Y-%m-%dT%H:%M:%S")
+    state.save(out / "study.json")
     if report:
-        _write_site(out, state)
+        _write_site(out, state, failures)
     return state
 
 
-def _write_site(out: Path, state: dict[str, Any]) -> None:
+def _write_site(out: Path, state: StudyResult, failures: list[str]) -> None:
     """`dq view` of the study beside its reports (DIR/site/index.html)."""
     from harness_ext.view.site import build_site
 
     try:
         build_site([out], out / "site")
     except Exception as exc:  # noqa: BLE001 - the study's own outputs stand; say what went wrong
-        state["failures"].append(f"site: {type(exc).__name__}: {exc}")
-        _write_json(out / "study.json", state)
+        failures.append(f"site: {type(exc).__name__}: {exc}")
+        state.save(out / "study.json")
 
 
 def _model_keys(cells: list[Cell]) -> set[str]:
@@ -291,23 +283,10 @@ def _model_keys(cells: list[Cell]) -> set[str]:
     keys: set[str] = set()
     for cell in cells:
         if not cell.skip:
-            config = parse_model_args(dict(cell.model_args))
-            keys |= {s.model_key() for s in (config.decomposer, config.solver) if s.is_model}
+            config = cell.config
+            if config is not None:
+                keys |= {s.model_key() for s in (config.decomposer, config.solver) if s.is_model}
     return keys
-
-
-def _pending(cell: Cell) -> dict[str, Any]:
-    return {
-        "id": cell.id,
-        "task": cell.task,
-        "decomposer": cell.decomposer,
-        "solver": cell.solver,
-        "label": cell.label,
-        "status": "pending",
-        "error": None,
-        "metrics": {},
-        "cost": None,
-    }
 
 
 def _spec_dict(study: Study) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import math
 
 from harness_ext.compare.api import ComparisonReport
 from harness_ext.compare.sections import primary_metric
-from harness_ext.study import cost as costs
+from harness_ext.study_record import CellResult, StageCost, StudyResult
 
 
 def _num(x: float | None, fmt: str = ".3f") -> str:
@@ -20,14 +20,14 @@ def _p(p: float) -> str:
     return "—" if p is None or not math.isfinite(p) else (f"{p:.1e}" if p < 1e-3 else f"{p:.3f}")
 
 
-def _stage(c: dict | None) -> str:
-    if not c:
+def _stage(c: StageCost | None) -> str:
+    if c is None:
         return "—"
-    if c.get("backend") in ("none", "oracle"):
-        return c["backend"]
-    tok = f"{c['prompt_tokens']}/{c['completion_tokens']}"
-    extra = f" ({c['generated']} new)" if c["generated"] != c["completion_tokens"] else ""
-    return f"{tok}{extra}, {_num(c['flops'], '.2e')} FLOPs"
+    if c.backend in ("none", "oracle"):
+        return c.backend
+    tok = f"{c.prompt_tokens}/{c.completion_tokens}"
+    extra = f" ({c.generated} new)" if c.generated != c.completion_tokens else ""
+    return f"{tok}{extra}, {_num(c.flops, '.2e')} FLOPs"
 
 
 def _pairs_table(report: ComparisonReport, task: str, metric: str, flt: str, alpha: float) -> list[str]:
@@ -49,14 +49,14 @@ def _pairs_table(report: ComparisonReport, task: str, metric: str, flt: str, alp
 
 
 def leaderboard_markdown(
-    study, state: dict, report: ComparisonReport, plots: tuple[str, ...] | list[str] = (), sections=None
+    study, state: StudyResult, report: ComparisonReport, plots: tuple[str, ...] | list[str] = (), sections=None
 ) -> str:
-    cells = state["cells"]
+    cells = state.cells
     rank_of = {(t, r.label): r for t, rows in (sections.ranks.items() if sections else []) for r in rows}
-    by_key = {(c["task"], c["label"]): c for c in cells if c["status"] == "ok"}
+    by_key = {(c.task, c.label): c for c in cells if c.ok}
     # Δ vs none: each cell against the single-stage cell of its own solver (not any none/*)
-    solver_of = {c["label"]: c.get("solver") for c in cells}
-    baseline_of = {c["label"]: f"none/{c.get('solver')}" for c in cells if c.get("decomposer") != "none"}
+    solver_of = {c.label: c.solver for c in cells}
+    baseline_of = {c.label: f"none/{c.solver}" for c in cells if c.decomposer != "none"}
     comp = {
         (c.task, c.metric, c.filter, c.b): c
         for c in report.comparisons
@@ -66,8 +66,7 @@ def leaderboard_markdown(
         f"# Leaderboard: {study.name}",
         "",
         f"- study file `{study.path}`; tasks {', '.join(study.tasks)}; limit {study.limit}; seed {study.seed}",
-        f"- {sum(c['status'] == 'ok' for c in cells)} cells ok, "
-        f"{sum(c['status'] == 'skipped' for c in cells)} skipped, {sum(c['status'] == 'failed' for c in cells)} failed",
+        f"- {state.count('ok')} cells ok, {state.count('skipped')} skipped, {state.count('failed')} failed",
         f"- {1 - study.alpha:.0%} CIs; Δ = cell − `none/<same solver>` on the same docs (methods as in "
         f"[compare/report.md](compare/report.md)); p Holm-adjusted over all {len(report.comparisons)} comparisons "
         f"of the study ({_family(study)}), listed under each task; `*` adjusted p < {study.alpha}",
@@ -94,7 +93,7 @@ def leaderboard_markdown(
             "|---:|:---|:---|---:|:---|:---|---:|:---|:---|---:|---:|",
         ]
         for rank, s in enumerate(rows, 1):
-            cell = by_key.get((task, s.label), {})
+            cell = by_key.get((task, s.label))
             r = rank_of.get((task, s.label))
             # the rank table's point rank: equal scores share it (rank_entries)
             place = f"{r.statistic} [{r.rank_low}–{r.rank_high}]{' =1' if r.tied_with_best else ''}" if r else str(rank)
@@ -102,21 +101,15 @@ def leaderboard_markdown(
             delta = (
                 f"{c.diff:+.3f} [{c.ci_low:+.3f}, {c.ci_high:+.3f}]"
                 if c
-                else ("baseline" if cell.get("decomposer") == "none" else "—")
+                else ("baseline" if cell is not None and cell.decomposer == "none" else "—")
             )
             pval = (_p(c.p_adjusted) + ("*" if c.significant else "")) if c else "—"
-            cost = cell.get("cost") or {}
-            usd = costs.total(cost, "usd") if cost else None
-            lines.append(
-                f"| {place} | {cell.get('decomposer', '?')} | {cell.get('solver', '?')} | {s.n} | "
-                f"{s.mean:.3f} [{s.ci_low:.3f}, {s.ci_high:.3f}] | {delta} | {pval} | {_stage(cost.get('decomposer'))} | "
-                f"{_stage(cost.get('solver'))} | {_num(usd, '.2e')} | {_num(cell.get('wall_seconds'), '.0f')} |"
-            )
+            lines.append(f"| {place} | {_cell_columns(cell, s, delta, pval)} |")
         lines += ["", *_pairs_table(report, task, metric, flt, study.alpha), ""]
-    not_run = [c for c in cells if c["status"] != "ok"]
+    not_run = [c for c in cells if not c.ok]
     if not_run:
         lines += ["## Cells not in the table", ""]
-        lines += [f"- `{c['id']}`: **{c['status']}** — {c['error']}" for c in not_run]
+        lines += [f"- `{c.id}`: **{c.status}** — {c.error}" for c in not_run]
         lines.append("")
     if report.notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in report.notes] + [""]
@@ -127,6 +120,18 @@ def leaderboard_markdown(
         "",
     ]
     return "\n".join(lines)
+
+
+def _cell_columns(cell: CellResult | None, s, delta: str, pval: str) -> str:
+    """decomposer … wall s of one leaderboard row."""
+    cost = cell.cost if cell is not None else None
+    usd = cost.total("usd") if cost else None
+    dec, sol = (cell.decomposer, cell.solver) if cell is not None else ("?", "?")
+    return (
+        f"{dec} | {sol} | {s.n} | {s.mean:.3f} [{s.ci_low:.3f}, {s.ci_high:.3f}] | {delta} | {pval} | "
+        f"{_stage(cost.decomposer if cost else None)} | {_stage(cost.solver if cost else None)} | "
+        f"{_num(usd, '.2e')} | {_num(cell.wall_seconds if cell is not None else None, '.0f')}"
+    )
 
 
 def _family(study) -> str:

@@ -7,14 +7,14 @@ model decomposer's pass once, then the group's cells.
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from harness_ext.errors import DQError
 from harness_ext.model.spec import REPLAY, VIRTUAL
+from harness_ext.study_record import CellResult, read_study
 
 if TYPE_CHECKING:
     from harness_ext.study.cells import Cell
@@ -73,21 +73,19 @@ def resources(study: Study, names: list[str]) -> dict[str, float]:
     return need
 
 
-def finished_cells(out: Path, study: Study) -> dict[str, dict[str, Any]]:
+def finished_cells(out: Path, study: Study) -> dict[str, CellResult]:
     """Cells an earlier run of the same study file into ``out`` finished (ok, outputs on disk),
-    by id; nothing when the study file changed since."""
-    path = out / "study.json"
-    if not path.is_file():
+    by id; nothing when the study file changed since (or its study.json cannot be read)."""
+    if not (out / "study.json").is_file():
         return {}
     try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        state = read_study(out)
+    except DQError:
         return {}
-    if state.get("study_sha256") != study.sha256:
+    if state.study_sha256 != study.sha256:
         return {}
-    done = {}
-    for record in state.get("cells", []):
-        folder = record.get("output_dir")
-        if record.get("status") == "ok" and folder and list(Path(folder).glob("results_*.json")):
-            done[record["id"]] = {**record, "resumed": True}
-    return done
+    return {
+        c.id: replace(c, resumed=True)
+        for c in state.cells
+        if c.ok and c.output_dir and list(Path(c.output_dir).glob("results_*.json"))
+    }

@@ -35,6 +35,7 @@ from harness_ext.io import write_jsonl_atomic
 from harness_ext.model.cache import Row, StageCache
 from harness_ext.model.spec import REPLAY, VIRTUAL
 from harness_ext.study import plan as work
+from harness_ext.study_record import CellResult, StudyResult
 
 RETRIES = 3  # Ray re-runs a task whose worker process or node died this many times
 # The driver's settings every worker should share (a worker node's own DQ_DATA_DIR wins).
@@ -132,7 +133,7 @@ def cell_task(
             local = Path(tmp) / "replay" / Path(recorded.path).name
             local.parent.mkdir()
             local.write_text(recorded.text, encoding="utf-8")
-            cell = replace(cell, model_args=replay_args(cell.model_args, str(local)))
+            cell = cell.with_model_args(replay_args(cell.model_args, str(local)))
             moved[str(local).encode()] = recorded.path.encode()
         moved[str(cache).encode()] = str(cell.model_args.get("cache", cache)).encode()
         record = run_cell(study, cell, Path(tmp) / "cells", task_manager(), cache=cache)
@@ -140,8 +141,8 @@ def cell_task(
         files = {
             str(p.relative_to(folder)): _moved(p.read_bytes(), moved) for p in sorted(folder.rglob("*")) if p.is_file()
         }
-        if record.get("output_dir"):
-            record["output_dir"] = str(Path(record["output_dir"]).relative_to(folder))
+        if record.output_dir:
+            record = replace(record, output_dir=str(Path(record.output_dir).relative_to(folder)))
         return {"record": record, "files": files, "rows": _new_rows(cache, shipped), "node": _node()}
 
 
@@ -204,13 +205,13 @@ class RayExecutor:
     address: str | None = None
     retries: int = RETRIES
     resumes: bool = True
-    on_finish: Callable[[dict[str, Any]], None] | None = None  # called per finished cell (tests)
+    on_finish: Callable[[CellResult], None] | None = None  # called per finished cell (tests)
 
     def __post_init__(self) -> None:  # before the study writes anything
         _ray()
         _check_reachable(self.address)
 
-    def run(self, study, cells, state: dict[str, Any], out: Path, save: Callable[[], None]) -> None:
+    def run(self, study, cells, state: StudyResult, out: Path, save: Callable[[], None]) -> None:
         ray = _ray()
         started = not ray.is_initialized()
         if started:
@@ -221,10 +222,10 @@ class RayExecutor:
                     f"--address {self.address}: no Ray cluster to join ({_reason(exc)}); start one "
                     "(ray start --head) or leave --address out to start Ray on this machine"
                 ) from None
-        cache = StageCache(Path(state["cache"]))
+        cache = StageCache(Path(state.cache))
         try:
-            state["runtime"] = cluster_facts(ray, self.address)
-            state["passes"] = []
+            state.runtime = cluster_facts(ray, self.address)
+            state.passes = []
             self._drive(ray, study, cells, state, out, save, cache)
         finally:
             cache.close()
@@ -247,9 +248,9 @@ class RayExecutor:
                 refs[ref] = ("cell", i)
 
         for group in work.groups(cells):
-            todo = [i for i in group.cells if state["cells"][i]["status"] == "pending"]
+            todo = [i for i in group.cells if state.cells[i].status == "pending"]
             for i in [i for i in todo if cells[i].skip]:
-                state["cells"][i] = {**state["cells"][i], "status": "skipped", "error": cells[i].skip}
+                state.cells[i] = replace(state.cells[i], status="skipped", error=cells[i].skip)
             todo = [i for i in todo if not cells[i].skip]
             source = _source(study, group.decomposer)
             if todo and source == "pass":
@@ -258,7 +259,7 @@ class RayExecutor:
             elif todo:
                 submit_cells(todo, _recorded(study, group) if source == "recorded" else None, study)
         save()
-        total, finished = sum(c["status"] == "pending" for c in state["cells"]), 0
+        total, finished = state.count("pending"), 0
         while refs:
             [ref], _ = ray.wait(list(refs), num_returns=1)
             kind, what = refs.pop(ref)
@@ -268,18 +269,17 @@ class RayExecutor:
                     recorded, cell_study = self._pass_done(ray.get(ref), group, study, state, out, cache)
                 except Exception as exc:  # noqa: BLE001 - the group's cells fail; others go on
                     for i in todo:
-                        state["cells"][i] = _failed(state["cells"][i], f"decomposer pass: {_reason(exc)}")
+                        state.cells[i] = state.cells[i].failed(f"decomposer pass: {_reason(exc)}")
                         finished += 1
                     save()
                     continue
                 submit_cells(todo, recorded, cell_study)
                 continue
             finished += 1
-            state["cells"][what] = self._collect(ray, ref, state["cells"][what], out, cache)
+            state.cells[what] = record = self._collect(ray, ref, state.cells[what], out, cache)
             save()
-            record = state["cells"][what]
-            where = _where(record["node"]) if record.get("node") else "?"
-            _say(f"[{finished}/{total}] {record['id']} {record['status']} on {where}, {record.get('wall_seconds')} s")
+            where = _where(record.node) if record.node else "?"
+            _say(f"[{finished}/{total}] {record.id} {record.status} on {where}, {record.wall_seconds} s")
             if self.on_finish is not None:
                 self.on_finish(record)
 
@@ -289,7 +289,8 @@ class RayExecutor:
         stamp = time.strftime("%Y-%m-%dT%H-%M-%S")
         path = out / "passes" / f"{group.task}__{group.decomposer}" / f"traces_{group.task}_{stamp}.jsonl"
         write_jsonl_atomic(path, got["traces"])
-        state["passes"].append(
+        state.passes = state.passes if state.passes is not None else []
+        state.passes.append(
             {"task": group.task, "decomposer": group.decomposer, "node": got["node"], "stats": got["stats"],
              "parameters": got["parameters"], "traces": str(path)}
         )  # fmt: skip
@@ -301,17 +302,17 @@ class RayExecutor:
             )
         return Decompositions(str(path), path.read_text(encoding="utf-8")), study
 
-    def _collect(self, ray, ref, pending: dict[str, Any], out: Path, cache: StageCache) -> dict[str, Any]:
+    def _collect(self, ray, ref, pending: CellResult, out: Path, cache: StageCache) -> CellResult:
         try:
             got = ray.get(ref)
         except Exception as exc:  # noqa: BLE001 - retries exhausted: the cell fails, others go on
-            return _failed(pending, _reason(exc))
-        record = got["record"]
-        folder = write_cell(out / "cells", record["id"], got["files"])
-        if record.get("output_dir"):
-            record["output_dir"] = str(folder / record["output_dir"])
+            return pending.failed(_reason(exc))
+        record: CellResult = got["record"]
+        folder = write_cell(out / "cells", record.id, got["files"])
+        if record.output_dir:
+            record = replace(record, output_dir=str(folder / record.output_dir))
         cache.put_many(got["rows"])
-        return {**record, "node": got["node"]}
+        return replace(record, node=got["node"])
 
 
 def _source(study, decomposer: str) -> str | None:
@@ -333,10 +334,6 @@ def _recorded(study, group) -> Decompositions | None:
     except DQError:
         return None
     return Decompositions(str(path), path.read_text(encoding="utf-8")) if path else None
-
-
-def _failed(record: dict[str, Any], error: str) -> dict[str, Any]:
-    return {**record, "status": "failed", "error": error, "metrics": {}, "cost": None}
 
 
 def _reason(exc: Exception) -> str:

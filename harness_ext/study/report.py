@@ -17,25 +17,25 @@ from harness_ext.compare.api import ComparisonReport
 from harness_ext.compare.generalize import Config
 from harness_ext.compare.sections import Sections, build_sections
 from harness_ext.errors import DQError
-from harness_ext.study import cost as costs
 from harness_ext.study.family import build_report
 from harness_ext.study.leaderboard import leaderboard_markdown
 from harness_ext.study.plots import plot_heatmaps
+from harness_ext.study_record import StudyResult, read_study
 
 __all__ = ["default_references", "main", "study_sections", "write_outputs"]
 
 
 def write_outputs(
-    study, state: dict, out: Path, references=None, trained_on: dict[str, str] | None = None
+    study, state: StudyResult, out: Path, references=None, trained_on: dict[str, str] | None = None
 ) -> dict[str, Any]:
     """leaderboard.md, generalization.md, sections.json, comparisons.json, compare/ and plots/."""
     from harness_ext.compare.report import write_report
 
     written: dict[str, Any] = {}
-    if not any(c["status"] == "ok" for c in state["cells"]):
+    if not state.ok_cells():
         (out / "leaderboard.md").write_text(f"# Leaderboard: {study.name}\n\nNo cell finished.\n", encoding="utf-8")
         return {"leaderboard": str(out / "leaderboard.md")}
-    report = build_report(study, state["cells"])
+    report = build_report(study, state.cells)
     write_report(report, out / "compare")
     shutil.copyfile(out / "compare" / "comparisons.json", out / "comparisons.json")
     plots = out / "plots"
@@ -83,14 +83,14 @@ def default_references(study) -> list[tuple[str, str]]:
 
 
 def study_sections(
-    study, state: dict, report: ComparisonReport, references=None, trained_on: dict[str, str] | None = None
+    study, state: StudyResult, report: ComparisonReport, references=None, trained_on: dict[str, str] | None = None
 ) -> Sections:
-    ok = [c for c in state["cells"] if c["status"] == "ok"]
-    configs = list({c["label"]: Config(c["label"], c["decomposer"], c["solver"]) for c in ok}.values())
+    ok = state.ok_cells()
+    configs = list({c.label: Config(c.label, c.decomposer, c.solver) for c in ok}.values())
     paths: dict[str, dict[str, str | Path]] = defaultdict(dict)
     for c in ok:
-        paths[c["task"]][c["label"]] = c["output_dir"]
-    spend = {(c["task"], c["label"]): costs.totals(c.get("cost")) for c in ok}
+        paths[c.task][c.label] = str(c.output_dir)
+    spend = {(c.task, c.label): c.totals() for c in ok}
     refs = default_references(study) if references is None else references
     return build_sections(
         report, configs, dict(paths), spend, refs, trained_on, min(study.iterations, 4000), study.seed
@@ -103,11 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     python -m harness_ext.study.report DIR [--reference decomposer=smol ...] [--trained-on sd_t=TASK ...]
     """
     import argparse
-    import json
     import sys
 
     from harness_ext.argv import parse_argv
-    from harness_ext.io import write_json_atomic
     from harness_ext.study.spec import load_study
 
     p = argparse.ArgumentParser(prog="python -m harness_ext.study.report", description=main.__doc__)
@@ -118,14 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(args, int):
         return args
     try:
-        state = json.loads((Path(args.out) / "study.json").read_text(encoding="utf-8"))
+        state = read_study(args.out)
         refs = [_pair_arg(r, "--reference") for r in args.reference] if args.reference else None
         trained = dict(_pair_arg(t, "--trained-on") for t in args.trained_on)
-        state["report"] = write_outputs(load_study(state["study_file"]), state, Path(args.out), refs, trained)
+        state.report = write_outputs(load_study(state.study_file), state, Path(args.out), refs, trained)
     except (DQError, OSError, KeyError, ValueError) as exc:
         print(f"dq: error: {exc}", file=sys.stderr)
         return 2
-    write_json_atomic(Path(args.out) / "study.json", state)
+    state.save(Path(args.out) / "study.json")
     print(f"dq study report: rewrote {args.out}/leaderboard.md and {args.out}/generalization.md", file=sys.stderr)
     return 0
 

@@ -18,6 +18,7 @@ from harness_ext.compare.api import ComparisonReport, compare_runs
 from harness_ext.compare.runs import Run, load_run
 from harness_ext.errors import DQError
 from harness_ext.io import clean
+from harness_ext.study_record import CellCost
 from harness_ext.view.sections import attach_ranks, collect_sections
 from harness_ext.view.sources import Source, find_source
 
@@ -32,7 +33,7 @@ class ViewRun:
     label: str
     source: int
     loaded: dict[str, Run] = field(default_factory=dict)  # task -> the lm-eval run holding it
-    cost: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cost: dict[str, CellCost] = field(default_factory=dict)  # task -> the cell's cost (a study)
 
     def info(self) -> dict[str, Any]:
         run = next(iter(self.loaded.values()))

@@ -14,6 +14,7 @@ from typing import Any
 
 from harness_ext import rundir
 from harness_ext.records import TraceRecord
+from harness_ext.study_record import CellCost
 
 STAGES = rundir.STAGES
 QUESTION_KEYS = ("question", "problem", "input", "query", "prompt")
@@ -96,7 +97,7 @@ def stage_number(d: DocText, stage: str, key: str) -> float:
     return rundir.stage_number(d.trace, stage, key) if d.trace is not None else 0.0
 
 
-def trace_stats(texts: list[DocText], cost: dict[str, Any] | None) -> dict[str, Any]:
+def trace_stats(texts: list[DocText], cost: CellCost | None) -> dict[str, Any]:
     """Decomposition rate, truncation rate, mean tokens and seconds per stage, cost per stage."""
     n = len(texts)
     traced = [d for d in texts if d.trace is not None]
@@ -112,7 +113,7 @@ def trace_stats(texts: list[DocText], cost: dict[str, Any] | None) -> dict[str, 
             for key in ("prompt_tokens", "completion_tokens", "seconds"):
                 st[key] = sum(stage_number(d, stage, key) for d in traced) / len(traced)
             st["truncated"] = sum(truncated(d, stage) for d in traced) / len(traced)
-        usd = ((cost or {}).get(stage) or {}).get("usd")
-        st["usd"] = float(usd) if isinstance(usd, (int, float)) else None
+        usd = cost.stages()[stage].usd if cost is not None and stage in cost.stages() else None
+        st["usd"] = float(usd) if usd is not None else None
         out[stage] = st
     return out

@@ -8,14 +8,14 @@ study cells, the per-stage cost `dq study` recorded. Nothing here parses samples
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from harness_ext import rundir
 from harness_ext.compare import report_data
 from harness_ext.errors import DQError
+from harness_ext.study_record import CellCost, read_study
 
 SourceKind = Literal["study", "compare", "runs"]
 PLOT_GLOBS = ("*.png", "plots/*.png", "compare/*.png")
@@ -27,7 +27,7 @@ class RunRef:
 
     label: str
     results: list[Path]
-    cost: dict[str, dict[str, Any]] = field(default_factory=dict)  # task -> {stage: cost dict}
+    cost: dict[str, CellCost] = field(default_factory=dict)  # task -> what `dq study` recorded
 
 
 @dataclass
@@ -60,31 +60,24 @@ def _plots(root: Path) -> list[Path]:
     return list(seen)
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DQError(f"{path}: cannot read JSON ({exc}); rerun the command that wrote it") from None
-
-
 def study_source(root: Path) -> Source:
-    study = _read_json(root / "study.json")
-    out_recorded = Path(str(study.get("out") or root))
+    study = read_study(root)
+    out_recorded = Path(study.out or root)
     runs: dict[str, RunRef] = {}
-    for cell in study.get("cells") or []:
-        if cell.get("status") != "ok" or not cell.get("output_dir"):
+    for cell in study.cells:
+        if not cell.ok or not cell.output_dir:
             continue
-        raw = Path(str(cell["output_dir"]))
+        raw = Path(cell.output_dir)
         try:  # recorded relative to wherever `dq study` ran: re-anchor on this study dir
             path: Path | None = root / raw.relative_to(out_recorded)
         except ValueError:
             path = _resolve(str(raw), root)
         if path is None or not path.exists():
             continue
-        ref = runs.setdefault(cell["label"], RunRef(cell["label"], []))
+        ref = runs.setdefault(cell.label, RunRef(cell.label, []))
         ref.results += rundir.results_files(path)
-        if isinstance(cell.get("cost"), dict):
-            ref.cost[cell["task"]] = cell["cost"]
+        if cell.cost is not None:
+            ref.cost[cell.task] = cell.cost
     if not runs:
         raise DQError(f"{root}/study.json: no finished cells with output on disk; run `dq study` first")
     comparisons = None
@@ -92,7 +85,7 @@ def study_source(root: Path) -> Source:
         if f.exists():
             comparisons = report_data.read_json(f)[0]
             break
-    spec = study.get("spec") or {}
+    spec = study.spec or {}
     return Source(
         "study",
         root,

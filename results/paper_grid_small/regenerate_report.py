@@ -33,15 +33,16 @@ def _repo_relative(path: str) -> str:
 def main() -> int:
     os.chdir(ROOT)  # the cells' paths are repo-relative
     sys.path.insert(0, str(ROOT))
+    from dataclasses import replace
+
     from harness_ext.study.report import write_outputs
     from harness_ext.study.spec import load_study
+    from harness_ext.study_record import read_study
 
-    state = json.loads((OUT / "study.json").read_text(encoding="utf-8"))
-    for cell in state["cells"]:
-        if cell.get("output_dir"):
-            cell["output_dir"] = _repo_relative(cell["output_dir"])
-    written = write_outputs(load_study(state["study_file"]), state, OUT)
-    if written != state.get("report"):
+    state = read_study(OUT)
+    state.cells = [replace(c, output_dir=_repo_relative(c.output_dir)) if c.output_dir else c for c in state.cells]
+    written = write_outputs(load_study(state.study_file), state, OUT)
+    if written != state.report:
         print(f"note: study.json's report summary differs from this one: {json.dumps(written)}")
     print(f"wrote {OUT}/compare, comparisons.json, leaderboard.md, generalization.md, sections.json, plots/")
     return 0
