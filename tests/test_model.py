@@ -6,8 +6,8 @@ import pytest
 from lm_eval.api.instance import Instance
 
 from harness_ext.errors import DQError
+from harness_ext.lmeval.chat import CHAT_MARK
 from harness_ext.lmeval.two_stage import TwoStageLM
-from harness_ext.model.items import CHAT_MARK
 from harness_ext.serve.packaged import PackagedModel
 from tests.conftest import GEN, count_calls, docs, make, requests
 

@@ -70,7 +70,7 @@ def _record_runtime(config: dict[str, Any], book: TraceBook) -> None:
 def _prompts_as_seen(samples: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:
     """A sample's ``arg_0`` is the context lm-eval built; under --apply_chat_template two_stage
     receives it as a marked chat history. Write the prompt the solver saw instead."""
-    from harness_ext.model.items import CHAT_MARK
+    from harness_ext.lmeval.chat import CHAT_MARK
 
     seen = {r["doc_id"]: r["solver"].get("prompt") for r in records}
     for sample in samples:

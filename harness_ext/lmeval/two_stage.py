@@ -14,10 +14,10 @@ from lm_eval.api.model import LM
 
 from harness_ext.lmeval.args import parse_args_string
 from harness_ext.lmeval.backends import LMEVAL
+from harness_ext.lmeval.chat import item_of, mark_chat
 from harness_ext.lmeval.models import parse_model_args
 from harness_ext.lmeval.pool import ModelPool
 from harness_ext.lmeval.samples import doc_hash
-from harness_ext.model.items import Item, mark_chat
 from harness_ext.model.spec import TwoStageConfig
 from harness_ext.model.two_stage import TwoStage
 from harness_ext.records import merge_ranks
@@ -134,5 +134,4 @@ class TwoStageLM(TwoStage, LM):
         return {"dq": self.book.describe, TRACE_KEY: self.book}
 
     def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
-        items = [Item(r.task_name, r.doc_id, r.doc or {}, r.args[0], dict(r.args[1])) for r in requests]
-        return [s.output for s in self.run(items)]
+        return [s.output for s in self.run([item_of(r) for r in requests])]

@@ -22,6 +22,7 @@ class Request:
     task: str | None = None
     doc_id: int | None = None
     doc: dict = field(default_factory=dict)
+    messages: list[dict[str, str]] | None = None  # a chat history the stage templates itself
 
 
 def prompt_key(context: Any) -> str:

@@ -18,7 +18,7 @@ from harness_ext.model.backends import Backends
 from harness_ext.model.cache import StageCache
 from harness_ext.model.decomposers import Decomposer, ModelDecomposer, build_decomposer
 from harness_ext.model.dynamic import run_dynamic, totals, view
-from harness_ext.model.items import Item, chat_messages, chat_text, stage_view, with_exemplars
+from harness_ext.model.items import Item, stage_view, with_exemplars
 from harness_ext.model.pipeline import StaticPlan, stream, streams
 from harness_ext.model.runtime import describe_runtime
 from harness_ext.model.spec import StageSpec, TwoStageConfig
@@ -112,11 +112,11 @@ class TwoStage:
         gen_kwargs = {**item.gen_kwargs, **self.config.solver.gen}
         if item.subquestions:
             req = self.request(item, "solve", gen_kwargs)
-            req.prompt = with_exemplars(item, req.prompt)  # --num_fewshot reaches the solver
+            req.prompt, req.messages = with_exemplars(item, req.prompt)  # --num_fewshot reaches the solver
         else:
             req = self.single(item, gen_kwargs)
-        # Prompts we render still need the solver's chat template; lm-eval's contexts come
-        # already marked (or plain when chat templating is off).
+        # Prompts we render still need the solver's chat template; lm-eval's chat histories
+        # come as messages (or plain text when chat templating is off).
         req.prompt = self.solver_prompt(req)
         return req
 
@@ -126,7 +126,7 @@ class TwoStage:
         item.flags.append("single_stage")
         if self.config.baseline == "cot" and "question" in item.doc:
             return self.request(item, "cot", gen_kwargs)
-        return Request(item.context, gen_kwargs, "task-context", item.task, item.doc_id, item.doc)
+        return Request(item.context, gen_kwargs, "task-context", item.task, item.doc_id, item.doc, item.messages)
 
     def request(self, item: Item, kind: Kind, gen_kwargs: dict[str, Any], **extra: Any) -> Request:
         """A stage request from the prompt set's template ``kind`` for this doc."""
@@ -137,9 +137,8 @@ class TwoStage:
 
     def solver_prompt(self, req: Request) -> str:
         """The request's prompt with the solver's chat template applied (when chat is on)."""
-        messages = chat_messages(req.prompt)
-        if messages is not None:
-            return self.solver.render_messages(messages, fallback=chat_text(req.prompt))
+        if req.messages is not None:
+            return self.solver.render_messages(req.messages, fallback=req.prompt)
         return self.solver.render_chat(req.prompt)
 
     def _record(self, item: Item, sol: Generation) -> None:

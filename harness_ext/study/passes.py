@@ -13,9 +13,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness_ext.lmeval.chat import item_of
 from harness_ext.lmeval.samples import doc_hash
 from harness_ext.lmeval.two_stage import TwoStageLM
-from harness_ext.model.items import Item, stage_view
+from harness_ext.model.items import stage_view
 from harness_ext.records import StageView, TraceRecord
 from harness_ext.study import cost as costs
 
@@ -33,7 +34,7 @@ class DecomposeOnlyLM(TwoStageLM):
     answers nothing: lm-eval's scores of a pass are meaningless and discarded."""
 
     def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
-        items = [Item(r.task_name, r.doc_id, r.doc or {}, r.args[0], dict(r.args[1])) for r in requests]
+        items = [item_of(r) for r in requests]
         if items:
             self.decomposer.decompose(items)
         for item in items:

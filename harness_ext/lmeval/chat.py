@@ -1,0 +1,36 @@
+"""lm-eval's chat histories as two_stage receives them, and its Instances as the core's Items.
+
+Under ``--apply_chat_template`` lm-eval asks the model to template the history and passes the
+string it gets back as the request's context. Each stage has its own model and template, so
+two_stage returns the history *marked* instead and turns it back into messages here, where an
+Instance becomes an :class:`~harness_ext.model.items.Item`: the core sees typed messages, never
+the marker.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from harness_ext.model.items import Item, plain_text
+
+CHAT_MARK = "\x00dq-chat:"  # prefix of a chat history that each stage templates itself
+
+
+def mark_chat(messages: list[dict[str, str]]) -> str:
+    return CHAT_MARK + json.dumps(messages, ensure_ascii=False)
+
+
+def chat_messages(context: str) -> list[dict[str, str]] | None:
+    """The chat history behind a marked context, else None."""
+    if not isinstance(context, str) or not context.startswith(CHAT_MARK):
+        return None
+    return json.loads(context[len(CHAT_MARK) :])
+
+
+def item_of(instance: Any) -> Item:
+    """One lm-eval generate_until Instance as the two stages see it."""
+    context, gen_kwargs = instance.args[0], dict(instance.args[1])
+    messages = chat_messages(context)
+    text = plain_text(messages) if messages is not None else context
+    return Item(instance.task_name, instance.doc_id, instance.doc or {}, text, gen_kwargs, messages=messages)
