@@ -77,3 +77,34 @@ def test_a_file_that_is_not_a_study_is_one_error(tmp_path):
         read_study(tmp_path)
     with pytest.raises(DQError, match="lacks a field"):
         StudyResult.from_json({"cells": [{"task": "t"}]})
+
+
+def test_leaderboard_orders_by_the_metrics_direction():
+    """A lower-is-better metric: the rank table puts the lowest first, and the leaderboard follows
+    it (not -mean); the typed cells fill the row's columns."""
+    from types import SimpleNamespace
+
+    from harness_ext.compare.ranks import RankResult
+    from harness_ext.compare.results import ComparisonReport, RunSummary
+    from harness_ext.compare.sections import Sections
+    from harness_ext.study.leaderboard import leaderboard_markdown
+
+    labels = {"none/s": 0.2, "d/s": 0.5}  # an error rate: none/s is better
+    cells = [CellResult(f"t__{lb}", "t", *lb.split("/"), lb, status="ok", wall_seconds=7.0) for lb in labels]
+    summaries = [
+        RunSummary(lb, "t", "exact_match", "none", 10, m, m - 0.1, m + 0.1, "wilson", 0.05) for lb, m in labels.items()
+    ]
+    report = ComparisonReport([], summaries, [], 0.05, "holm", 100, 1)
+    ranks = [RankResult("none/s", 0.2, 1, 1, 1, 0.1, 0.3), RankResult("d/s", 0.5, 2, 2, 2, 0.4, 0.6)]
+    study = SimpleNamespace(name="s", path="s.yaml", tasks=["t"], limit=10, seed=1, alpha=0.05, prices={},
+                            comparisons=("single_stage",), pairs=())  # fmt: skip
+    state = StudyResult("s", "s.yaml", "out", "c", {}, "now", cells)
+    rows = [
+        line
+        for line in leaderboard_markdown(study, state, report, (), Sections(0.05, ranks={"t": ranks})).splitlines()
+        if line.startswith("| 1") or line.startswith("| 2")
+    ]
+    assert [r.split(" | ")[1:3] for r in rows] == [["none", "s"], ["d", "s"]]
+    assert rows[0].endswith("| 7 |")
+    unranked = leaderboard_markdown(study, state, report)  # no sections: higher is better
+    assert unranked.index("| 1 | d | s |") < unranked.index("| 2 | none | s |")

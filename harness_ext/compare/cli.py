@@ -118,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         for note in result.notes + sec.notes:
             print(f"dq compare: note: {note}", file=sys.stderr)
         print(rep.markdown_tables(result))
-        print(sections_md.markdown(sec, {}))
+        extra = sections_md.markdown(sec, {})
+        if extra:  # a blank line: the tables' footnote must not run into the next heading
+            print(f"\n{extra}")
         if args.out:
             rep.write_report(result, args.out)
             sections_md.write(sec, Path(args.out), "Ranks and generalization")

@@ -21,7 +21,7 @@ def mark_chat(messages: list[dict[str, str]]) -> str:
     return CHAT_MARK + json.dumps(messages, ensure_ascii=False)
 
 
-def chat_messages(context: str) -> list[dict[str, str]] | None:
+def unmark_chat(context: str) -> list[dict[str, str]] | None:
     """The chat history behind a marked context, else None."""
     if not isinstance(context, str) or not context.startswith(CHAT_MARK):
         return None
@@ -31,6 +31,6 @@ def chat_messages(context: str) -> list[dict[str, str]] | None:
 def item_of(instance: Any) -> Item:
     """One lm-eval generate_until Instance as the two stages see it."""
     context, gen_kwargs = instance.args[0], dict(instance.args[1])
-    messages = chat_messages(context)
+    messages = unmark_chat(context)
     text = plain_text(messages) if messages is not None else context
     return Item(instance.task_name, instance.doc_id, instance.doc or {}, text, gen_kwargs, messages=messages)

@@ -84,7 +84,12 @@ def leaderboard_markdown(
             continue
         metric, flt = key
         rows = [s for s in report.summaries if (s.task, s.metric, s.filter) == (task, metric, flt)]
-        rows.sort(key=lambda s: -s.mean)
+        # the rank table's point rank knows the metric's direction (lower-is-better ranks the
+        # lowest first); without it (no sections) higher is better, as for every dq task metric
+        if all((task, s.label) in rank_of for s in rows):
+            rows.sort(key=lambda s: (rank_of[(task, s.label)].statistic, -s.mean))
+        else:
+            rows.sort(key=lambda s: -s.mean)
         lines += [
             f"## {task} — {metric} (filter {flt})",
             "",

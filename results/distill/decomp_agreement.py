@@ -18,7 +18,7 @@ import numpy as np
 
 from harness_ext.distill.export import load_teacher_run
 from harness_ext.distill.guard import normalize_question
-from harness_ext.compare.stats import mcnemar_exact, mean_ci
+from harness_ext.compare.stats import mcnemar_pvalues, mean_ci
 
 CAP = 3
 
@@ -29,7 +29,7 @@ def per_doc(run_dir: str) -> dict[str, tuple[float, float]]:
     for docs in load_teacher_run(run_dir).docs.values():
         for rec in docs.values():
             gold = [normalize_question(q) for q in rec.doc["gold_subquestions"][:CAP]]
-            pred = [normalize_question(q) for q in rec.trace.get("subquestions") or []]
+            pred = [normalize_question(q) for q in (rec.trace.subquestions if rec.trace else None) or []]
             out[rec.doc_hash] = (float(pred == gold), sum(q in pred for q in gold) / len(gold))
     return out
 
@@ -45,7 +45,8 @@ def main(argv: list[str]) -> None:
         exact = np.array([res[k][0] for k in keys])
         frac = np.array([res[k][1] for k in keys])
         e, f = mean_ci(exact, binary=True), mean_ci(frac, binary=False)
-        p = "—" if label == runs[0][0] else f"{mcnemar_exact(first, exact).pvalue:.3g}"
+        n01, n10 = int(((first == 0) & (exact == 1)).sum()), int(((first == 1) & (exact == 0)).sum())
+        p = "—" if label == runs[0][0] else f"{float(mcnemar_pvalues(n01, n10)):.3g}"  # exact McNemar
         print(f"| {label} | {e.statistic:.3f} [{e.ci_low:.3f}, {e.ci_high:.3f}] | {f.statistic:.3f} [{f.ci_low:.3f}, {f.ci_high:.3f}] | {p} |")
 
 
