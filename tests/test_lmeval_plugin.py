@@ -97,6 +97,22 @@ def test_contract_cli():
 
 
 @pytest.mark.unit
+@needs_hook
+@pytest.mark.parametrize(
+    "first", ["harness_ext.lmeval.tracker", "lm_eval.loggers", "lm_eval.loggers.evaluation_tracker", "lm_eval"]
+)
+def test_tracker_is_installed_whatever_is_imported_first(first, tmp_path):
+    """Importing our tracker before lm-eval's once hit a circle in the post-import hook."""
+    code = (
+        f"import {first}\n"
+        "import harness_ext.lmeval.tracker as t, lm_eval.loggers as l, lm_eval.loggers.evaluation_tracker as e\n"
+        "assert l.EvaluationTracker is e.EvaluationTracker is t.DQTracker, l.EvaluationTracker\n"
+    )
+    proc = _run([sys.executable, "-c", code], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+@pytest.mark.unit
 def test_trace_book_never_reaches_the_results_file(tmp_path):
     from harness_ext.lmeval.tracker import TRACE_KEY, DQTracker
     from harness_ext.records import StageView, TraceBook, TraceRecord

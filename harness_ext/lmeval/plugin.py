@@ -37,9 +37,12 @@ def on_registry(module: ModuleType) -> None:
 def on_tracker(module: ModuleType) -> None:
     """The CLI saves through ``lm_eval.loggers.EvaluationTracker``: make that our subclass, which
     is lm-eval's tracker plus traces for two_stage runs (and identical for any other model)."""
-    from harness_ext.lmeval.tracker import DQTracker
+    loading = sys.modules.get("harness_ext.lmeval.tracker")
+    if loading is not None and not hasattr(loading, "install"):
+        return  # tracker.py imported lm-eval's tracker first: it installs itself once defined
+    from harness_ext.lmeval.tracker import install
 
-    module.EvaluationTracker = DQTracker  # type: ignore[attr-defined]
+    install()
 
 
 def install_error_hook() -> None:

@@ -92,3 +92,16 @@ def save_run(tracker: EvaluationTracker, results: dict[str, Any]) -> None:
 
 def run_folder(tracker: EvaluationTracker) -> Path:
     return Path(tracker.output_path) / str(tracker.general_config_tracker.model_name_sanitized)
+
+
+def install() -> None:
+    """lm-eval's tracker module, and the package's name for its class, become DQTracker."""
+    import sys
+
+    for name in ("lm_eval.loggers.evaluation_tracker", "lm_eval.loggers"):
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "EvaluationTracker", None) is EvaluationTracker:
+            module.EvaluationTracker = DQTracker  # type: ignore[attr-defined]
+
+
+install()  # also when this module is imported before lm-eval's tracker (plugin.on_tracker waits then)
