@@ -79,6 +79,19 @@ def test_loglikelihood_goes_to_solver(tiny_model):
     assert called == ["solver"] and ll < 0 and isinstance(greedy, bool)
 
 
+def test_chat_loglikelihood_is_templated_by_the_solver(tiny_model):
+    """Under --apply_chat_template lm-eval's loglikelihood contexts come marked too: the solver
+    scores its own chat template's text, never the marker."""
+    lm = make(tiny_model)
+    history = [{"role": "user", "content": "Question: 1+1?"}]
+    marked = lm.apply_chat_template(history)
+    templated = lm.solver.lm.apply_chat_template(history, add_generation_prompt=True)
+    assert templated.startswith("<|user|>") and CHAT_MARK not in templated
+    got = lm.loglikelihood([Instance("loglikelihood", {}, (marked, " 2"), 0, ("t", 0, 1))])
+    want = lm.solver.lm.loglikelihood([Instance("loglikelihood", {}, (templated, " 2"), 0, ("t", 0, 1))])
+    assert got == want
+
+
 def test_stage_cache_reuses_outputs(tiny_model, tmp_path):
     db = tmp_path / "cache.sqlite"
     first = make(tiny_model, cache=str(db))

@@ -8,16 +8,18 @@ itself), loglikelihood (the solver's), and the traces handed to the tracker.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from lm_eval.api.model import LM
 
 from harness_ext.lmeval.args import parse_args_string
 from harness_ext.lmeval.backends import LMEVAL
-from harness_ext.lmeval.chat import item_of, mark_chat
+from harness_ext.lmeval.chat import item_of, mark_chat, unmark_chat
 from harness_ext.lmeval.models import parse_model_args
 from harness_ext.lmeval.pool import ModelPool
 from harness_ext.lmeval.samples import doc_hash
+from harness_ext.model.items import plain_text
 from harness_ext.model.spec import TwoStageConfig
 from harness_ext.model.two_stage import TwoStage
 from harness_ext.records import merge_ranks
@@ -120,7 +122,15 @@ class TwoStageLM(TwoStage, LM):
         return mark_chat(chat_history)
 
     def loglikelihood(self, requests, disable_tqdm: bool = False):
-        return self.solver.lm.loglikelihood(requests)
+        return self.solver.lm.loglikelihood([self._solver_context(r) for r in requests])
+
+    def _solver_context(self, request):
+        """A marked chat context (--apply_chat_template) as the solver's own template renders it."""
+        messages = unmark_chat(request.args[0])
+        if messages is None:
+            return request
+        text = self.solver.render_messages(messages, fallback=plain_text(messages))
+        return dataclasses.replace(request, arguments=(text, *request.args[1:]))
 
     def loglikelihood_rolling(self, requests, disable_tqdm: bool = False):
         return self.solver.lm.loglikelihood_rolling(requests)
