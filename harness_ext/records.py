@@ -134,6 +134,9 @@ class TraceBook:
     describe: dict[str, Any]
     by_task: dict[str, list[TraceRecord]] = field(default_factory=dict)  # this process's own
     merged: dict[str, list[TraceRecord]] | None = None  # data parallel: every rank's, on rank 0
+    # lm-eval's marked chat context -> the text the solver scored (its own chat template), for
+    # requests without a trace (loglikelihood): what the samples file shows
+    solver_texts: dict[str, str] = field(default_factory=dict)
 
     def add(self, record: TraceRecord) -> None:
         self.by_task.setdefault(record.task or "", []).append(record)

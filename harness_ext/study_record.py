@@ -102,6 +102,7 @@ class CellResult:
     wall_seconds: float | None = None
     node: dict[str, Any] | None = None  # the Ray node that ran it (--executor ray)
     resumed: bool = False  # kept from an earlier run into the same DIR
+    extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know: kept
 
     @property
     def ok(self) -> bool:
@@ -127,15 +128,15 @@ class CellResult:
                 out[key] = getattr(self, key)
         if self.resumed:
             out["resumed"] = True
-        return out
+        return {**out, **{k: v for k, v in self.extra.items() if k not in out}}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CellResult:
         try:
-            known = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+            known = _known(cls, data)
             cost = data.get("cost")
             return cls(**{**known, "cost": CellCost.from_json(cost) if isinstance(cost, dict) else None})
-        except TypeError as exc:
+        except (TypeError, AttributeError) as exc:
             raise DQError(f"study.json: a cell record lacks a field ({exc}); rerun `dq study`") from None
 
 
@@ -171,6 +172,7 @@ class StudyResult:
     wall_seconds: float | None = None
     failures: list[str] | None = None
     report: dict[str, Any] | None = None  # what write_outputs wrote, or why it could not
+    extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know: kept
 
     def ok_cells(self) -> list[CellResult]:
         return [c for c in self.cells if c.ok]
@@ -189,23 +191,29 @@ class StudyResult:
         for key in ("host", "study_text", "runtime", "passes", "wall_seconds", "failures", "report"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
-        return out
+        return {**out, **{k: v for k, v in self.extra.items() if k not in out}}
 
     @classmethod
     def from_json(cls, data: dict[str, Any], source: str | Path = "study.json") -> StudyResult:
         if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
             raise DQError(f"{source}: not a dq study record (no cells list); pass a `dq study --out` folder")
-        known = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        known = _known(cls, data)
         shard = data.get("shard")
         known["cells"] = [CellResult.from_json(c) for c in data["cells"]]
-        known["shard"] = ShardInfo(shard["k"], shard["n"], list(shard["cells"])) if isinstance(shard, dict) else None
         try:
+            known["shard"] = ShardInfo(int(shard["k"]), int(shard["n"]), list(shard["cells"])) if shard else None
             return cls(**known)
-        except TypeError as exc:
+        except (TypeError, KeyError, ValueError) as exc:
             raise DQError(f"{source}: a study record lacks a field ({exc}); rerun `dq study`") from None
 
     def save(self, path: str | Path) -> Path:
         return write_json_atomic(path, self.to_json())
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The dataclass's fields found in ``data``, and every other key under ``extra``."""
+    names = {f.name for f in fields(cls)} - {"extra"}
+    return {**{k: v for k, v in data.items() if k in names}, "extra": {k: v for k, v in data.items() if k not in names}}
 
 
 def read_study(folder: str | Path) -> StudyResult:

@@ -108,3 +108,14 @@ def test_leaderboard_orders_by_the_metrics_direction():
     assert rows[0].endswith("| 7 |")
     unranked = leaderboard_markdown(study, state, report)  # no sections: higher is better
     assert unranked.index("| 1 | d | s |") < unranked.index("| 2 | none | s |")
+
+
+def test_keys_this_version_does_not_know_are_kept_and_bad_shards_are_one_error():
+    cell = {"id": "i", "task": "t", "decomposer": "d", "solver": "s", "label": "d/s", "status": "pending",
+            "error": None, "metrics": {}, "cost": None, "future_cell_key": [1]}  # fmt: skip
+    data = {"study": "s", "study_file": "s.yaml", "out": "o", "cache": "c", "spec": {}, "started": "now",
+            "finished": None, "reuse": "", "cells": [cell], "future_key": {"x": 1}}  # fmt: skip
+    again = StudyResult.from_json(data).to_json()
+    assert again == data and again["cells"][0]["future_cell_key"] == [1]
+    with pytest.raises(DQError, match="study.json"):
+        StudyResult.from_json({**data, "shard": {"k": 1, "n": 2}})

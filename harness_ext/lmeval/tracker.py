@@ -41,8 +41,8 @@ class DQTracker(EvaluationTracker):
 
     def save_results_samples(self, task_name: str, samples: list) -> None:
         records = self.book.records(task_name) if self.book is not None else []
-        if records:
-            _prompts_as_seen(samples, records)
+        if self.book is not None:
+            _prompts_as_seen(samples, records, self.book.solver_texts)
         super().save_results_samples(task_name=task_name, samples=samples)
         if self.book is None or not self.output_path:
             return
@@ -67,19 +67,23 @@ def _record_runtime(config: dict[str, Any], book: TraceBook) -> None:
         config["batch_size"] = int(size)
 
 
-def _prompts_as_seen(samples: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:
+def _prompts_as_seen(samples: list[dict[str, Any]], records: list[dict[str, Any]], texts: dict[str, str]) -> None:
     """A sample's ``arg_0`` is the context lm-eval built; under --apply_chat_template two_stage
-    receives it as a marked chat history. Write the prompt the solver saw instead."""
+    receives it as a marked chat history. Write what the solver read instead: its traced prompt
+    (generate_until), else the history in the solver's template (loglikelihood, one per choice)."""
     from harness_ext.lmeval.chat import CHAT_MARK
 
     seen = {r["doc_id"]: r["solver"].get("prompt") for r in records}
     for sample in samples:
-        prompt, arguments = seen.get(sample.get("doc_id")), sample.get("arguments")
-        if not prompt or not isinstance(arguments, list) or not arguments:
+        arguments = sample.get("arguments")
+        if not isinstance(arguments, list):
             continue  # lm-eval keeps (context, gen_kwargs) tuples until it writes the file
-        context, *rest = arguments[0]
-        if isinstance(context, str) and context.startswith(CHAT_MARK):
-            arguments[0] = (prompt, *rest)
+        for i, (context, *rest) in enumerate(arguments):
+            if not (isinstance(context, str) and context.startswith(CHAT_MARK)):
+                continue
+            prompt = seen.get(sample.get("doc_id")) or texts.get(context)
+            if prompt:
+                arguments[i] = (prompt, *rest)
 
 
 def save_run(tracker: EvaluationTracker, results: dict[str, Any]) -> None:

@@ -19,7 +19,6 @@ from harness_ext.lmeval.chat import item_of, mark_chat, unmark_chat
 from harness_ext.lmeval.models import parse_model_args
 from harness_ext.lmeval.pool import ModelPool
 from harness_ext.lmeval.samples import doc_hash
-from harness_ext.model.items import plain_text
 from harness_ext.model.spec import TwoStageConfig
 from harness_ext.model.two_stage import TwoStage
 from harness_ext.records import merge_ranks
@@ -99,9 +98,11 @@ class TwoStageLM(TwoStage, LM):
         # the traces ride along: rank ``dst`` then writes every rank's traces, not its shard's.
         gathered = self._gather(obj, dst)
         if self.world_size > 1:
-            everyone = self._gather(self.book.by_task, dst)
+            everyone = self._gather((self.book.by_task, self.book.solver_texts), dst)
             if everyone is not None:
-                self.book.merged = merge_ranks(everyone)
+                self.book.merged = merge_ranks([by_task for by_task, _ in everyone])
+                for _, texts in everyone:
+                    self.book.solver_texts.update(texts)
         return gathered
 
     def barrier(self) -> None:
@@ -119,17 +120,20 @@ class TwoStageLM(TwoStage, LM):
         # Each stage applies its own model's template later; keep the messages intact.
         for stage in self.stages.values():
             stage.chat = True
-        return mark_chat(chat_history)
+        return mark_chat(chat_history, add_generation_prompt)
 
     def loglikelihood(self, requests, disable_tqdm: bool = False):
         return self.solver.lm.loglikelihood([self._solver_context(r) for r in requests])
 
     def _solver_context(self, request):
         """A marked chat context (--apply_chat_template) as the solver's own template renders it."""
-        messages = unmark_chat(request.args[0])
-        if messages is None:
+        context = request.args[0]
+        chat = unmark_chat(context)
+        if chat is None:
             return request
-        text = self.solver.render_messages(messages, fallback=plain_text(messages))
+        text = self.solver.render_messages(chat.messages, chat.text, chat.generation_prompt)
+        if isinstance(text, str):  # the samples file shows this, not the marker (lmeval/tracker.py)
+            self.book.solver_texts[context] = text
         return dataclasses.replace(request, arguments=(text, *request.args[1:]))
 
     def loglikelihood_rolling(self, requests, disable_tqdm: bool = False):

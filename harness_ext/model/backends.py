@@ -12,6 +12,21 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
+@dataclass(frozen=True)
+class Chat:
+    """A chat history a stage templates with its own model. ``generation_prompt`` False: the
+    last message is an assistant turn to continue (a task's ``gen_prefix``), as lm-eval asks
+    with ``add_generation_prompt=False``."""
+
+    messages: list[dict[str, str]]
+    generation_prompt: bool = True
+
+    @property
+    def text(self) -> str:
+        """The history as a model without a chat template reads it."""
+        return "\n\n".join(m["content"] for m in self.messages if m["role"] != "system")
+
+
 @dataclass
 class Request:
     """What a stage needs to generate for one doc."""
@@ -22,7 +37,7 @@ class Request:
     task: str | None = None
     doc_id: int | None = None
     doc: dict = field(default_factory=dict)
-    messages: list[dict[str, str]] | None = None  # a chat history the stage templates itself
+    chat: Chat | None = None  # a chat history the stage templates itself (prompt: its text)
 
 
 def prompt_key(context: Any) -> str:

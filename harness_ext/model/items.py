@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness_ext.model.backends import Chat
 from harness_ext.model.stages import Generation
 from harness_ext.records import Flag, StageView
 
@@ -26,19 +27,13 @@ class Item:
     pending: str = ""  # dynamic mode: the sub-question being answered
     round_decomposer: Generation | None = None  # dynamic mode: this round's decomposer call
     decomposer_views: list[dict[str, Any]] = field(default_factory=list)  # dynamic: every call
-    # The chat history lm-eval built (--apply_chat_template): each stage templates it itself.
-    messages: list[dict[str, str]] | None = None
+    chat: Chat | None = None  # the history lm-eval built (--apply_chat_template); context: its text
 
     @property
     def question(self) -> str:
         if "question" in self.doc:
             return str(self.doc["question"])
         return self.context
-
-
-def plain_text(messages: list[dict[str, str]]) -> str:
-    """A chat history as a model without a chat template reads it."""
-    return "\n\n".join(m["content"] for m in messages if m["role"] != "system")
 
 
 def stage_view(gen: Generation) -> StageView:
@@ -54,20 +49,25 @@ def stage_view(gen: Generation) -> StageView:
     )
 
 
-def with_exemplars(item: Item, prompt: str) -> tuple[str, list[dict[str, str]] | None]:
+def with_exemplars(item: Item, prompt: str) -> tuple[str, Chat | None]:
     """``prompt`` after the few-shot exemplars lm-eval put before the doc (``--num_fewshot``):
     the text, and the chat history when the item is chat (None: template the text alone).
 
     lm-eval's context is the exemplars followed by the task's single-stage prompt for the doc
-    (or, as chat, exemplar turns followed by that prompt as the last user turn); the solver's
-    own prompt takes the doc's place. Without exemplars the prompt comes back unchanged.
+    (or, as chat, exemplar turns followed by that prompt as the last user turn, then the task's
+    ``gen_prefix`` as an assistant turn to continue, if it has one); the solver's own prompt
+    takes the doc's place, the prefix stays. Without exemplars or prefix the prompt comes back
+    unchanged.
     """
-    messages = item.messages
-    if messages is not None:
-        if len(messages) <= 1 or all(m["role"] == "system" for m in messages[:-1]):
+    chat = item.chat
+    if chat is not None:
+        turns = chat.messages if chat.generation_prompt else chat.messages[:-1]
+        prefix = [] if chat.generation_prompt else chat.messages[-1:]
+        lead = turns[:-1]  # system and exemplar turns before the doc's own
+        if not prefix and all(m["role"] == "system" for m in lead):
             return prompt, None
-        turns = [*messages[:-1], {"role": "user", "content": prompt}]
-        return plain_text(turns), turns
+        new = Chat([*lead, {"role": "user", "content": prompt}, *prefix], chat.generation_prompt)
+        return new.text, new
     if "dq_task" not in item.doc:
         return prompt, None
     from dq_tasks.hooks import doc_to_text

@@ -104,7 +104,9 @@ class Stage:
     def render_chat(self, prompt: str) -> str:
         return self.render_messages([{"role": "user", "content": prompt}], fallback=prompt)
 
-    def render_messages(self, messages: list[dict[str, str]], fallback: str):
+    def render_messages(self, messages: list[dict[str, str]], fallback: str, generation_prompt: bool = True):
+        """The stage's own chat template over ``messages``; ``generation_prompt`` False
+        continues the last (assistant) message instead of opening a new turn."""
         if self.backends.is_chat_api(self.lm):
             # A chat endpoint only takes messages: without chat templating on, the plain
             # prompt goes as one user message (the server still applies its template).
@@ -114,8 +116,11 @@ class Stage:
         if self.served:
             # A completions endpoint takes text: template it here with the model's tokenizer
             # (lm-eval's API apply_chat_template returns JSON messages unless tokenized_requests).
-            return self.lm.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return self.lm.apply_chat_template(messages, add_generation_prompt=True)
+            cont = {} if generation_prompt else {"continue_final_message": True}  # as lm-eval's API models
+            return self.lm.tokenizer.apply_chat_template(
+                messages, tokenize=False, add_generation_prompt=generation_prompt, **cont
+            )
+        return self.lm.apply_chat_template(messages, add_generation_prompt=generation_prompt)
 
     def count(self, text) -> int | None:
         if self.served:

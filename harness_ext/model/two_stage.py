@@ -112,11 +112,11 @@ class TwoStage:
         gen_kwargs = {**item.gen_kwargs, **self.config.solver.gen}
         if item.subquestions:
             req = self.request(item, "solve", gen_kwargs)
-            req.prompt, req.messages = with_exemplars(item, req.prompt)  # --num_fewshot reaches the solver
+            req.prompt, req.chat = with_exemplars(item, req.prompt)  # --num_fewshot reaches the solver
         else:
             req = self.single(item, gen_kwargs)
         # Prompts we render still need the solver's chat template; lm-eval's chat histories
-        # come as messages (or plain text when chat templating is off).
+        # come as a Chat (or plain text when chat templating is off).
         req.prompt = self.solver_prompt(req)
         return req
 
@@ -126,7 +126,7 @@ class TwoStage:
         item.flags.append("single_stage")
         if self.config.baseline == "cot" and "question" in item.doc:
             return self.request(item, "cot", gen_kwargs)
-        return Request(item.context, gen_kwargs, "task-context", item.task, item.doc_id, item.doc, item.messages)
+        return Request(item.context, gen_kwargs, "task-context", item.task, item.doc_id, item.doc, item.chat)
 
     def request(self, item: Item, kind: Kind, gen_kwargs: dict[str, Any], **extra: Any) -> Request:
         """A stage request from the prompt set's template ``kind`` for this doc."""
@@ -137,8 +137,8 @@ class TwoStage:
 
     def solver_prompt(self, req: Request) -> str:
         """The request's prompt with the solver's chat template applied (when chat is on)."""
-        if req.messages is not None:
-            return self.solver.render_messages(req.messages, fallback=req.prompt)
+        if req.chat is not None:
+            return self.solver.render_messages(req.chat.messages, req.prompt, req.chat.generation_prompt)
         return self.solver.render_chat(req.prompt)
 
     def _record(self, item: Item, sol: Generation) -> None:

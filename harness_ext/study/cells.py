@@ -40,3 +40,12 @@ class Cell:
         from harness_ext.lmeval.models import parse_model_args
 
         return replace(self, model_args=model_args, config=parse_model_args(model_args))
+
+    def planned_config(self) -> TwoStageConfig:
+        """The validated config: the one planned, or parsed now for a cell whose args changed
+        after planning (a Ray cell replaying its group's pass sets ``config=None``)."""
+        if self.config is not None:
+            return self.config
+        from harness_ext.lmeval.models import parse_model_args
+
+        return parse_model_args(self.model_args)

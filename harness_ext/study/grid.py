@@ -109,15 +109,14 @@ def run_cell(
     from harness_ext.lmeval.runner import evaluate_and_save
     from harness_ext.lmeval.two_stage import TwoStageLM
 
-    if cell.config is None:
-        raise ValueError(f"cell {cell.id} was not planned (grid.plan validates its config)")
     record = cell.pending()
     final, partial = cells_dir / cell.id, cells_dir / f".{cell.id}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     start = time.perf_counter()
     lm = None
     try:
-        lm = TwoStageLM.from_config(replace(cell.config, cache=str(cache)) if cache else cell.config, pool)
+        config = cell.planned_config()  # inside the try: a bad recording to replay fails the cell
+        lm = TwoStageLM.from_config(replace(config, cache=str(cache)) if cache else config, pool)
         record = replace(record, load_seconds=round(time.perf_counter() - start, 3))
         before = costs.snapshot(lm)
 

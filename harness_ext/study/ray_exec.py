@@ -133,7 +133,7 @@ def cell_task(
             local = Path(tmp) / "replay" / Path(recorded.path).name
             local.parent.mkdir()
             local.write_text(recorded.text, encoding="utf-8")
-            cell = cell.with_model_args(replay_args(cell.model_args, str(local)))
+            cell = replace(cell, model_args=replay_args(cell.model_args, str(local)), config=None)  # run_cell parses
             moved[str(local).encode()] = recorded.path.encode()
         moved[str(cache).encode()] = str(cell.model_args.get("cache", cache)).encode()
         record = run_cell(study, cell, Path(tmp) / "cells", task_manager(), cache=cache)
