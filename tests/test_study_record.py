@@ -119,3 +119,21 @@ def test_keys_this_version_does_not_know_are_kept_and_bad_shards_are_one_error()
     assert again == data and again["cells"][0]["future_cell_key"] == [1]
     with pytest.raises(DQError, match="study.json"):
         StudyResult.from_json({**data, "shard": {"k": 1, "n": 2}})
+
+
+def test_a_cell_replanned_with_a_bad_recording_fails_inside_run_cell(tmp_path):
+    """A Ray cell replays its group's pass with config=None; parsing it must fail the cell (with
+    error.txt and timings), not escape as a bare worker error."""
+    from harness_ext.study.cells import Cell
+    from harness_ext.study.grid import run_cell
+
+    args = {
+        "decomposer": "replay",
+        "decomposer.path": str(tmp_path / "missing"),
+        "solver": "hf",
+        "solver.pretrained": "x",
+    }
+    cell = Cell("dq_synth_d2", "rec", "s", args)
+    got = run_cell(None, cell, tmp_path / "cells", None)  # type: ignore[arg-type]
+    assert got.status == "failed" and "decomposer.path" in str(got.error), got.error
+    assert (tmp_path / "cells" / cell.id / "error.txt").exists() and got.wall_seconds is not None
