@@ -234,17 +234,23 @@ class RayExecutor:
 
     def _drive(self, ray, study, cells, state, out: Path, save, cache: StageCache) -> None:
         env = {k: os.environ[k] for k in (*ENV_KEYS, "DQ_DATA_DIR") if k in os.environ}
-        base = ray.put(cache.rows())
+        start_rows = cache.rows()
+        base, known = ray.put(start_rows), {r[0] for r in start_rows}
         remote_pass = ray.remote(max_retries=self.retries)(pass_task)
         remote_cell = ray.remote(max_retries=self.retries)(cell_task)
         refs: dict[Any, tuple[str, Any]] = {}  # in flight: what each Ray object is
 
         def submit_cells(indices: list[int], recorded: Decompositions | None, cell_study) -> None:
             shipped = ray.put(recorded)  # once for the group; the driver owns what it ships
+            # and what finished tasks answered since the start: a cell that falls back to the
+            # single-stage prompt asks what a `none` cell already asked (the serial run's reuse)
+            since = ray.put(cache.rows(exclude=known))
             for i in indices:
                 cell = cells[i]
                 names = [cell.solver] if recorded else [cell.decomposer, cell.solver]  # a replay loads no decomposer
-                ref = remote_cell.options(**work.resources(study, names)).remote(cell_study, cell, env, shipped, base)
+                ref = remote_cell.options(**work.resources(study, names)).remote(
+                    cell_study, cell, env, shipped, base, since
+                )
                 refs[ref] = ("cell", i)
 
         for group in work.groups(cells):
