@@ -39,6 +39,13 @@ class Case:
     doc: dict = field(default_factory=dict, hash=False, compare=False)
 
 
+def letter_case(cls: str, reply: str, label: str, marker: bool, doc: dict) -> Case:
+    """A multiple-choice reply: the doc's options and answers go with it (the letter filter's)."""
+    return Case(
+        "letter", cls, reply, label, marker, "letter", {"options": list(doc["options"]), "answers": doc["answers"]}
+    )
+
+
 def agrees(case: Case, answer: str) -> bool:
     """Whether an extracted answer is the one the grader reads (numbers by value, spans under
     DROP's official normalisation)."""

@@ -7,7 +7,7 @@ import random
 from collections.abc import Iterable
 
 from dq_tasks.extract import INVALID
-from tests.grading_corpus.core import Case, num, question_numbers, solution_lines
+from tests.grading_corpus.core import Case, letter_case, num, question_numbers, solution_lines
 
 
 def _numeric(cls: str, reply: str, label: str, marker: bool) -> Case:
@@ -58,15 +58,7 @@ def letter(doc: dict, rng: random.Random) -> Iterable[Case]:
             (f"Final answer: {gold.lower()}", True),
         )
     )
-    yield Case(
-        "letter",
-        "held-out: letter",
-        form,
-        gold,
-        marker,
-        "letter",
-        {"options": list(doc["options"]), "answers": doc["answers"]},
-    )
+    yield letter_case("held-out: letter", form, gold, marker, doc)
 
 
 def yes_no(doc: dict, rng: random.Random) -> Iterable[Case]:
@@ -144,15 +136,7 @@ def letter2(doc: dict, rng: random.Random) -> Iterable[Case]:
             (f"So I'll go with ({gold}).", False),
         )
     )
-    yield Case(
-        "letter",
-        "held-out 2: letter",
-        form,
-        gold,
-        marker,
-        "letter",
-        {"options": list(doc["options"]), "answers": doc["answers"]},
-    )
+    yield letter_case("held-out 2: letter", form, gold, marker, doc)
 
 
 def yes_no2(doc: dict, rng: random.Random) -> Iterable[Case]:

@@ -13,7 +13,7 @@ from fractions import Fraction
 
 from dq_tasks.answers import parse_number
 from dq_tasks.extract import INVALID
-from tests.grading_corpus.core import Case, num, question_numbers, solution_lines
+from tests.grading_corpus.core import Case, letter_case, num, question_numbers, solution_lines
 
 _UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
 _TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
@@ -254,15 +254,7 @@ def letter4(doc: dict, rng: random.Random) -> Iterable[Case]:
             ),
         )
     )
-    yield Case(
-        "letter",
-        f"held-out 4: {cls}",
-        form,
-        label,
-        marker,
-        "letter",
-        {"options": list(doc["options"]), "answers": doc["answers"]},
-    )
+    yield letter_case(f"held-out 4: {cls}", form, label, marker, doc)
 
 
 def yes_no4(doc: dict, rng: random.Random) -> Iterable[Case]:
